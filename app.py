@@ -1,0 +1,72 @@
+"""The inbox web app: ``create_app()`` for gunicorn and the CLI; ``python app.py`` runs everything.
+
+``python app.py`` (what ``make run`` calls) starts the embedded Redis when REDIS_URL is unset,
+migrates, starts a worker and gunicorn, seeds the demo when INBOX_DEMO=1, and stops it all on
+Ctrl-C. See inbox/serve.py.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+import workers
+from inbox import config, crypto, db, errors, hx, redisconn
+from inbox.extensions import csrf, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the app. Config: the environment (see inbox/config.py) < test_config."""
+    instance = Path(os.environ.get("INBOX_INSTANCE_PATH") or ROOT / "instance")
+    app = Flask(__name__, instance_path=str(instance))
+    app.config.update(config.from_environment(instance))
+    if test_config:
+        app.config.update(test_config)
+    app.json.ensure_ascii = False
+
+    db.init_app(app)
+    crypto.configure(app.config["SECRET_KEY"])
+    redis = redisconn.connect(app.config["REDIS_URL"], instance)
+    app.extensions["redis"] = redis
+    workers.init(redis)
+
+    hx.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    migrate.init_app(app, db=db.MigrateTarget(), directory=str(ROOT / "migrations"), render_as_batch=True)
+    _register_blueprints(app)
+    errors.init_app(app)
+
+    from inbox import cli
+    cli.init_app(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from inbox.api.views import bp as api
+    from inbox.auth.views import bp as auth
+    from inbox.ingest.views import bp as ingest
+    from inbox.queue.views import bp as queue
+    from inbox.replies.views import bp as replies
+    from inbox.settings.views import bp as settings
+
+    for bp in (auth, queue, replies, settings, ingest, api):
+        app.register_blueprint(bp)
+    # Providers and API clients authenticate by URL token or bearer token, not by cookie.
+    csrf.exempt(ingest)
+    csrf.exempt(api)
+    if app.config["INBOX_DEMO"] or app.config.get("SANDBOX"):
+        from inbox import simulators
+
+        simulators.register_blueprints(app)
+        for blueprint in simulators.blueprints():
+            csrf.exempt(blueprint)
+
+
+if __name__ == "__main__":
+    from inbox.serve import main
+
+    main()

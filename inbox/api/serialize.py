@@ -1,0 +1,53 @@
+"""JSON shapes of the contract. Credentials never leave the server."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from models import Channel, Followup, History, Message, Ticket
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value else None
+
+
+def channel(c: Channel) -> dict[str, Any]:
+    return {"id": c.id, "provider": c.provider, "network": c.network, "name": c.name, "base_url": c.base_url,
+            "settings": c.settings, "account_ref": c.account_ref, "webhook_url": c.webhook_url,
+            "status": c.status, "last_error": c.last_error, "info": c.info,
+            "webhook_registered_at": iso(c.webhook_registered_at), "last_event_at": iso(c.last_event_at),
+            "created_at": iso(c.created_at), "updated_at": iso(c.updated_at)}
+
+
+def ticket(t: Ticket) -> dict[str, Any]:
+    author = t.interactor
+    return {
+        "id": t.id, "channel_id": t.channel_id, "provider": t.channel.provider, "network": t.network,
+        "kind": t.kind, "status": t.status, "external_id": t.external_id, "text": t.text,
+        "author": {"external_id": author.external_id, "username": author.username, "name": author.name}
+        if author else None,
+        "created_at": iso(t.created_at), "updated_at": iso(t.updated_at),
+        "last_activity_at": iso(t.last_activity_at), "assignee_id": t.assignee_id,
+        "tags": [{"id": tag.id, "name": tag.name} for tag in t.tags],
+        "categories": [{"id": c.id, "name": c.name} for c in t.categories],
+        "priority": t.priority, "sentiment": t.sentiment,
+    }
+
+
+def message(m: Message) -> dict[str, Any]:
+    return {"id": m.id, "external_id": m.external_id, "direction": m.direction, "kind": m.kind, "text": m.text,
+            "media_url": m.media_url, "media_type": m.media_type, "created_at": iso(m.created_at)}
+
+
+def followup(f: Followup) -> dict[str, Any]:
+    return {"id": f.id, "type": f.type, "status": f.status, "text": f.text, "author_id": f.author_id,
+            "error": f.error, "created_at": iso(f.created_at), "status_at": iso(f.status_at)}
+
+
+def history(h: History) -> dict[str, Any]:
+    return {"id": h.id, "action": h.action, "user_id": h.user_id, "data": h.data, "created_at": iso(h.created_at)}
+
+
+def ticket_detail(t: Ticket, entries: list[History]) -> dict[str, Any]:
+    return {**ticket(t), "messages": [message(m) for m in t.messages],
+            "followups": [followup(f) for f in t.followups], "history": [history(h) for h in entries]}

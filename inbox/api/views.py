@@ -1,0 +1,187 @@
+"""The JSON API of the contract (/api/v1). Bearer tokens, JSON errors, thin handlers."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+import workers
+from inbox.auth.permissions import ApiAuthError, api_permission
+from inbox.connectors.base import ReplyRejected
+from inbox.db import get_session
+from inbox.queue.queries import FilterError, Filters, ticket_page
+from inbox.queue.views import load_ticket
+from inbox.replies.service import queue_reply
+from inbox.settings.channels import ConnectError, connect_channel
+from models import Channel, ChannelStatus, History
+
+from . import serialize
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error(status: int, code: str, message: str):
+    return jsonify(error={"code": code, "message": message}), status
+
+
+@bp.errorhandler(ApiError)
+@bp.errorhandler(ApiAuthError)
+def _api_error(exc):
+    return error(exc.status, exc.code, exc.message)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error(exc.code or 500, code, exc.description or exc.name)
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "Send a JSON object with Content-Type: application/json")
+    return body
+
+
+def get_channel(channel_id: int) -> Channel:
+    channel = get_session().get(Channel, channel_id)
+    if channel is None:
+        raise ApiError(404, "not_found", f"No channel {channel_id}")
+    return channel
+
+
+@bp.post("/channels")
+@api_permission("EditChannels")
+def create_channel():
+    body, session = json_body(), get_session()
+    for field in ("provider",):
+        if not isinstance(body.get(field), str):
+            raise ApiError(422, "missing_field", f"{field} is required")
+    for field in ("name", "base_url"):
+        if body.get(field) is not None and not isinstance(body[field], str):
+            raise ApiError(422, "invalid_field", f"{field} must be a string")
+    if body.get("settings") is not None and not isinstance(body["settings"], dict):
+        raise ApiError(422, "invalid_field", "settings must be an object")
+    try:
+        channels = connect_channel(session, provider=body["provider"], name=body.get("name"),
+                                   base_url=body.get("base_url"), credentials=body.get("credentials"),
+                                   settings=body.get("settings"), public_url=public_url())
+    except ConnectError as exc:
+        session.rollback()
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+    session.commit()
+    for channel in channels:
+        workers.enqueue_channel_setup(channel.id)
+    if len(channels) == 1:
+        return jsonify(serialize.channel(channels[0])), 201
+    return jsonify(data=[serialize.channel(c) for c in channels]), 201
+
+
+def public_url() -> str:
+    """Where providers reach us: INBOX_PUBLIC_URL if configured, else the address this request came to."""
+    configured = current_app.config.get("PUBLIC_URL_SET")
+    return current_app.config["PUBLIC_URL"] if configured else request.host_url.rstrip("/")
+
+
+@bp.get("/channels")
+@api_permission("ViewChannels")
+def list_channels():
+    channels = get_session().scalars(select(Channel).order_by(Channel.id)).all()
+    return jsonify(data=[serialize.channel(c) for c in channels])
+
+
+@bp.get("/channels/<int:channel_id>")
+@api_permission("ViewChannels")
+def show_channel(channel_id: int):
+    return jsonify(serialize.channel(get_channel(channel_id)))
+
+
+@bp.patch("/channels/<int:channel_id>")
+@api_permission("EditChannels")
+def update_channel(channel_id: int):
+    body, channel = json_body(), get_channel(channel_id)
+    if "name" in body:
+        if not isinstance(body["name"], str) or not body["name"].strip() or len(body["name"]) > 200:
+            raise ApiError(422, "invalid_field", "name must be 1 to 200 characters")
+        channel.name = body["name"].strip()
+    if "settings" in body:
+        if not isinstance(body["settings"], dict):
+            raise ApiError(422, "invalid_field", "settings must be an object")
+        channel.settings = body["settings"]
+    get_session().commit()
+    return jsonify(serialize.channel(channel))
+
+
+@bp.delete("/channels/<int:channel_id>")
+@api_permission("EditChannels")
+def delete_channel(channel_id: int):
+    """Disconnect: webhooks stop being accepted; tickets and history stay."""
+    channel = get_channel(channel_id)
+    channel.status = ChannelStatus.DISABLED
+    get_session().commit()
+    return "", 204
+
+
+@bp.get("/tickets")
+@api_permission("ViewTickets")
+def list_tickets():
+    try:
+        filters = Filters.from_args(request.args)
+    except FilterError as exc:
+        raise ApiError(400, f"invalid_{exc.field}", exc.message) from exc
+    tickets, next_cursor = ticket_page(get_session(), filters)
+    return jsonify(data=[serialize.ticket(t) for t in tickets], next_cursor=next_cursor)
+
+
+def _ticket_or_404(ticket_id: int):
+    try:
+        return load_ticket(ticket_id)
+    except HTTPException:
+        raise ApiError(404, "not_found", f"No ticket {ticket_id}") from None
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@api_permission("ViewTickets")
+def show_ticket(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    entries = get_session().scalars(select(History).filter_by(ticket_id=ticket.id).order_by(History.id)).all()
+    return jsonify(serialize.ticket_detail(ticket, list(entries)))
+
+
+ACTIONS_LATER = {"archive", "reopen", "assign", "snooze", "priority", "sentiment", "tag", "categorize",
+                 "note", "like", "unlike", "hide", "delete"}
+
+
+@bp.post("/tickets/<int:ticket_id>/actions/<action>")
+@api_permission("ViewTickets")
+def ticket_action(ticket_id: int, action: str):
+    if action != "reply":
+        if action in ACTIONS_LATER:
+            raise ApiError(400, "unsupported_action", f"The {action} action is not available yet")
+        raise ApiError(400, "unknown_action", f"Unknown action {action!r}")
+    if not g.api_user.can("ReplyTicket"):
+        raise ApiError(403, "insufficient_permissions", "This needs the ReplyTicket permission")
+    body, session = json_body(), get_session()
+    if not isinstance(body.get("text"), str):
+        raise ApiError(422, "missing_field", "text is required")
+    ticket = _ticket_or_404(ticket_id)
+    try:
+        followup, action_row = queue_reply(session, ticket, g.api_user, body["text"])
+    except ReplyRejected as exc:
+        session.rollback()
+        raise ApiError(422, exc.code, exc.message) from exc
+    session.commit()
+    try:
+        workers.enqueue_send(action_row.id)
+    except Exception:
+        log.exception("could not enqueue outbound action %s", action_row.id)
+    return jsonify(serialize.followup(followup)), 202

@@ -1,0 +1,1 @@
+"""Login, roles and permissions, API tokens."""

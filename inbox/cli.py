@@ -1,0 +1,93 @@
+"""The contract's command line: ``flask --app app users|tokens|worker|demo|sweep`` (+ ``db`` from Flask-Migrate)."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+import workers
+from inbox.db import session_scope
+from models import ApiToken, Role, User
+
+users = AppGroup("users", help="Manage users.")
+tokens = AppGroup("tokens", help="Manage personal API tokens.")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.AGENT.value, show_default=True)
+@click.option("--password", required=True)
+@click.option("--name", default="")
+def create_user(email: str, role: str, password: str, name: str) -> None:
+    """Create a user (or update the role, name and password of an existing one)."""
+    if "@" not in email or len(email) > 254:
+        raise click.BadParameter("not an email address", param_hint="EMAIL")
+    if len(password) < 8:
+        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    with session_scope() as session:
+        user = session.scalars(select(User).where(func.lower(User.email) == email.lower())).first()
+        verb = "Updated" if user else "Created"
+        user = user or User(email=email)
+        user.role, user.name = role, name or user.name
+        user.set_password(password)
+        session.add(user)
+    click.echo(f"{verb} {role} {email}")
+
+
+@tokens.command("create")
+@click.argument("email")
+@click.option("--name", default="cli")
+def create_token(email: str, name: str) -> None:
+    """Print a new personal API token for EMAIL (shown once; only its hash is stored)."""
+    with session_scope() as session:
+        user = session.scalars(select(User).where(func.lower(User.email) == email.lower())).first()
+        if user is None:
+            raise click.ClickException(f"no user {email}")
+        row, token = ApiToken.issue(user, name)
+        session.add(row)
+    click.echo(f"API token for {email} (store it now; it is not shown again):")
+    click.echo(token)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Drain the queues and exit.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker on every queue, with the scheduler (for retries with backoff)."""
+    from rq import Worker
+
+    from workers.sweep import requeue_stranded
+
+    if not burst:
+        click.echo(f"Requeued stranded work: {requeue_stranded()}")
+    Worker([workers.queue(name) for name in workers.QUEUE_NAMES], connection=workers.connection()).work(
+        burst=burst, with_scheduler=True, logging_level="INFO")
+
+
+@click.command("sweep")
+def sweep() -> None:
+    """Requeue webhook events and replies whose jobs were lost; mark replies stuck mid-send."""
+    from workers.sweep import requeue_stranded
+
+    click.echo(requeue_stranded())
+
+
+@click.command("demo")
+def demo() -> None:
+    """Seed the demo: users, a Getloo channel on the built-in sandbox, conversations by webhook.
+
+    Needs the app serving (``make run`` does this for you): the demo data arrives through the
+    real webhook path from the sandbox mounted at /sandbox/getloo.
+    """
+    from inbox.simulators.demo import DemoError, seed
+
+    try:
+        for line in seed(current_app):
+            click.echo(line)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def init_app(app: Flask) -> None:
+    for command in (users, tokens, worker, sweep, demo):
+        app.cli.add_command(command)

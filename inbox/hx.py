@@ -1,0 +1,34 @@
+"""The one place that knows htmx-flask and jinja2-fragments."""
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, request
+from jinja2_fragments.flask import render_block
+
+from .extensions import htmx
+
+
+def is_htmx() -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def fragment(template: str, block: str, **context) -> str:
+    """Render one named block of a page template (template fragments)."""
+    return render_block(template, block, **context)
+
+
+def client_redirect(url: str) -> Response:
+    """A redirect htmx follows with a full page load instead of swapping a login page into a fragment."""
+    response = current_app.response_class("", status=200)
+    response.headers["HX-Redirect"] = url
+    return response
+
+
+def _vary(response: Response) -> Response:
+    # One URL can answer with a page or a fragment, so caches must key on HX-Request.
+    response.vary.add("HX-Request")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    htmx.init_app(app)
+    app.after_request(_vary)

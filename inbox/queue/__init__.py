@@ -1,0 +1,1 @@
+"""The unified queue: list, filters and the ticket pane."""

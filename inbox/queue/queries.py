@@ -1,0 +1,110 @@
+"""The queue's read side, shared by the pages and the JSON API.
+
+Keyset pagination on (last_activity_at, id), matching ix_ticket_activity, so page 1000 costs
+what page 1 costs.
+"""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from models import Ticket, TicketKind, TicketStatus, ticket_tags
+
+MAX_LIMIT = 100
+
+
+class FilterError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str | None = None
+    kind: str | None = None
+    channel_id: int | None = None
+    network: str | None = None
+    assignee: int | None = None
+    tag: int | None = None
+    q: str | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+    def as_args(self) -> dict[str, str]:
+        """The filters as query arguments (without the cursor), for links and the address bar."""
+        keys = ("status", "kind", "channel_id", "network", "assignee", "tag", "q")
+        return {k: str(getattr(self, k)) for k in keys if getattr(self, k) not in (None, "")}
+
+    @classmethod
+    def from_args(cls, args) -> "Filters":
+        """Parse query arguments; bad values raise FilterError (a 400, never a 500)."""
+        def as_int(name: str) -> int | None:
+            value = args.get(name)
+            if value in (None, ""):
+                return None
+            try:
+                return int(value)
+            except ValueError:
+                raise FilterError(name, f"{name} must be a whole number") from None
+
+        status, kind = args.get("status") or None, args.get("kind") or None
+        if status and status not in {s.value for s in TicketStatus}:
+            raise FilterError("status", f"status must be one of {', '.join(s.value for s in TicketStatus)}")
+        if kind and kind not in {k.value for k in TicketKind}:
+            raise FilterError("kind", f"kind must be one of {', '.join(k.value for k in TicketKind)}")
+        limit = as_int("limit") or 50
+        if not 1 <= limit <= MAX_LIMIT:
+            raise FilterError("limit", f"limit must be between 1 and {MAX_LIMIT}")
+        cursor = args.get("cursor") or None
+        if cursor:
+            decode_cursor(cursor)
+        return cls(status=status, kind=kind, channel_id=as_int("channel_id"), network=args.get("network") or None,
+                   assignee=as_int("assignee"), tag=as_int("tag"), q=(args.get("q") or "").strip() or None,
+                   cursor=cursor, limit=limit)
+
+
+def encode_cursor(ticket: Ticket) -> str:
+    return base64.urlsafe_b64encode(f"{ticket.last_activity_at.isoformat()}|{ticket.id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        at, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(at), int(ident)
+    except (ValueError, UnicodeDecodeError):
+        raise FilterError("cursor", "cursor is not one this server gave out") from None
+
+
+def ticket_page(session: Session, filters: Filters) -> tuple[list[Ticket], str | None]:
+    query = select(Ticket).options(selectinload(Ticket.interactor), selectinload(Ticket.channel),
+                                   selectinload(Ticket.tags))
+    if filters.status:
+        query = query.where(Ticket.status == filters.status)
+    if filters.kind:
+        query = query.where(Ticket.kind == filters.kind)
+    if filters.channel_id:
+        query = query.where(Ticket.channel_id == filters.channel_id)
+    if filters.network:
+        query = query.where(Ticket.network == filters.network)
+    if filters.assignee:
+        query = query.where(Ticket.assignee_id == filters.assignee)
+    if filters.tag:
+        query = query.where(Ticket.id.in_(select(ticket_tags.c.ticket_id).where(ticket_tags.c.tag_id == filters.tag)))
+    if filters.q:
+        # Substring search for now; full-text search (FTS5 / tsvector) comes with the queue workspace.
+        escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Ticket.text.ilike(f"%{escaped}%", escape="\\"))
+    if filters.cursor:
+        at, ident = decode_cursor(filters.cursor)
+        query = query.where(or_(Ticket.last_activity_at < at,
+                                and_(Ticket.last_activity_at == at, Ticket.id < ident)))
+    query = query.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(filters.limit + 1)
+    rows = list(session.scalars(query))
+    more = len(rows) > filters.limit
+    rows = rows[:filters.limit]
+    return rows, (encode_cursor(rows[-1]) if more and rows else None)

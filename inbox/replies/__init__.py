@@ -1,0 +1,1 @@
+"""The reply composer and what it records."""

@@ -1,0 +1,1 @@
+"""Channels, users and the other things admins set up."""

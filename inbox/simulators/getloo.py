@@ -1,0 +1,423 @@
+"""In-memory simulator of the Getloo Insta API (see /work/shared/specs/getloo-insta-api.ru.txt).
+
+Why it exists: the real connector must be exercised over real HTTP without a paid Getloo
+account. This blueprint serves the documented API (``{base}/{TOKEN}/{METHOD}``, bodies
+``{"result": ..., "channel": ..., "error": ...}``, codes 200/400/401/402) and plays the provider's
+side of the webhooks (incoming messages/comments, delivery statuses).
+
+It depends on nothing else in the project (no DB, no Redis): all state lives in the module-level
+``SANDBOX`` guarded by an ``RLock``, because the demo serves it from one threaded process.
+Network I/O (webhook POSTs, injected delays) always happens outside the lock.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from flask import Blueprint, jsonify, request
+
+bp = Blueprint("sandbox_getloo", __name__, url_prefix="/sandbox/getloo")
+
+DEMO_TOKEN = "DEMO1-AKFH5-H390S-HDRJS-Y5U43"
+UNPAID_TOKEN = "DEMO2-UNPAID-0000-0000-00000"
+# Which HTTP verbs each documented method accepts ("getInfo (GET, POST)", "sendMsg (POST)", ...).
+METHODS: dict[str, tuple[str, ...]] = {
+    "getInfo": ("GET", "POST"),
+    "sendMsg": ("POST",),
+    "getUrl": ("GET",),
+    "getWebHook": ("GET",),
+    "setWebHook": ("POST",),
+}
+# Delivery status -> documented event name.
+STATUS_EVENTS = {
+    "pending": "whatsappSuccess",
+    "delivered": "reportActionReceived",
+    "read": "reportActionExecuted",
+    "fail": "errorActionFail",
+}
+MAX_CAPTION, MAX_OPTIONS, MAX_OPTION_LEN = 1000, 13, 20
+WEBHOOK_TIMEOUT = 5.0
+
+
+@dataclass
+class Account:
+    token: str
+    channel_id: str
+    user_id: str
+    username: str
+    paid: bool = True
+    authorized: bool = True
+    webhook: str | None = None
+
+
+def _now() -> str:
+    """ISO 8601 with an explicit offset, like the docs' ``2022-12-07T12:29:21+03:00``."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _is_http_url(value: Any) -> bool:
+    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _fail(error: str, status: int = 400, **extra: Any) -> tuple[dict, int]:
+    return {"result": {"success": False}, **extra, "error": error}, status
+
+
+class GetlooSandbox:
+    """The provider's state: accounts, recorded calls, injected faults and webhook emission."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._generation = 0  # bumped by reset() so stale delivery threads stay silent
+        self.reset()
+
+    # ----------------------------------------------------------------- state
+    def reset(self) -> None:
+        """Back to the initial state: two demo accounts, nothing recorded, no faults."""
+        with self.lock:
+            self._generation += 1
+            self.accounts: dict[str, Account] = {}
+            self.requests: list[dict] = []
+            self.sent: list[dict] = []
+            self.posted: list[dict] = []  # every webhook POST we made: url, payload, status
+            self.webhook_errors: list[dict] = []
+            self.comment_ids: dict[str, set[str]] = {}  # token -> comment ids we emitted
+            self._failures: dict[str, deque[tuple[int, str]]] = {}
+            self._delays: dict[str, deque[float]] = {}
+            self.auto_delivery = True
+            self.delivery_delays: tuple[float, float, float] = (0.5, 1.5, 4.0)
+            self.add_account(DEMO_TOKEN, username="brand_shop", user_id="17841400000000001", channel_id="235")
+            self.add_account(UNPAID_TOKEN, username="unpaid_shop", user_id="17841400000000002", channel_id="236", paid=False)
+
+    def add_account(self, token: str, *, username: str, user_id: str, paid: bool = True,
+                    authorized: bool = True, channel_id: str | None = None) -> Account:
+        with self.lock:
+            channel_id = channel_id or str(235 + len(self.accounts))
+            account = Account(token, channel_id, str(user_id), username, paid, authorized)
+            self.accounts[token] = account
+            return account
+
+    def fail_next(self, method: str, status: int, times: int = 1, error: str = "sandbox: injected failure") -> None:
+        """The next ``times`` calls of ``method`` answer ``status`` without doing anything."""
+        with self.lock:
+            self._failures.setdefault(method, deque()).extend([(status, error)] * times)
+
+    def delay_next(self, method: str, seconds: float) -> None:
+        """The next accepted (HTTP 200) call of ``method`` does its work and only then sleeps before
+        answering, so a client timing out can be tested against a provider that did the work anyway."""
+        with self.lock:
+            self._delays.setdefault(method, deque()).append(seconds)
+
+    # ------------------------------------------------------------------- API
+    def handle(self, token: str, method: str, http_method: str, params: dict) -> tuple[dict, int, float]:
+        """Serve one documented API call; returns (body, http status, seconds to sleep before answering)."""
+        with self.lock:
+            record = {"token": token, "method": method, "http_method": http_method,
+                      "params": params, "at": _now()}
+            self.requests.append(record)
+            if self._failures.get(method):
+                status, error = self._failures[method].popleft()
+                body: tuple[dict, int] = _fail(error, status)
+            else:
+                body = self._dispatch(token, method, http_method, params)
+            record["status"] = body[1]
+            delays = self._delays.get(method)
+            delay = delays.popleft() if delays and body[1] == 200 else 0.0
+            return body[0], body[1], delay
+
+    def _dispatch(self, token: str, method: str, http_method: str, params: dict) -> tuple[dict, int]:
+        account = self.accounts.get(token)
+        if account is None:
+            return _fail("invalid token", 401)
+        if not (account.paid and account.authorized):
+            why = "not paid" if not account.paid else "not authorized"
+            channel = {"id": account.channel_id, "user_id": account.user_id,
+                       "username": account.username, "status": False}
+            return _fail(f"no active channels: channel {account.channel_id} is {why}", 402, channel=channel)
+        if method not in METHODS:
+            return _fail(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+        if http_method not in METHODS[method]:
+            return _fail(f"{method} must be called with {' or '.join(METHODS[method])}, not {http_method}")
+        ok = {"success": True}
+        if method == "getInfo":
+            return {"result": ok, "channel": {"id": account.channel_id, "user_id": account.user_id,
+                                              "username": account.username, "status": True}, "error": None}, 200
+        if method == "getUrl":
+            return {"result": ok, "channel": {"id": account.channel_id, "user_id": account.user_id,
+                                              "username": account.username,
+                                              "url": f"https://ig.me/m/{account.username}"}, "error": None}, 200
+        if method == "setWebHook":
+            url = params.get("url")
+            if not _is_http_url(url):
+                return _fail("parameter 'url' is required and must be an http(s):// URL")
+            account.webhook = url
+        if method in ("getWebHook", "setWebHook"):
+            return {"result": ok, "channel": {"id": account.channel_id, "webhook": account.webhook}, "error": None}, 200
+        return self._send(account, params)
+
+    def _send(self, account: Account, params: dict) -> tuple[dict, int]:
+        error = _validate_send(params, self.comment_ids.get(account.token, set()))
+        if error:
+            return _fail(error)
+        queue_id = secrets.token_hex(20)
+        self.sent.append({"token": account.token, "queue_id": queue_id, "username": params["username"],
+                          "user_id": str(params["user_id"]), "caption": params.get("caption") or None,
+                          "file": params.get("file") or None, "options": _options(params.get("options"))})
+        if self.auto_delivery:
+            args = (queue_id, self._generation, self.delivery_delays)
+            threading.Thread(target=self._auto_deliver, args=args, daemon=True).start()
+        return {"result": {"success": True, "queue_id": queue_id}, "error": None}, 200
+
+    # -------------------------------------------------------------- webhooks
+    def _auto_deliver(self, queue_id: str, generation: int, delays: tuple[float, ...]) -> None:
+        """Delays are offsets from acceptance, so (0.5, 1.5, 4.0) means read 4 s after sendMsg."""
+        start = time.monotonic()
+        for offset, status in zip(delays, ("pending", "delivered", "read")):
+            time.sleep(max(0.0, start + offset - time.monotonic()))
+            if generation != self._generation:
+                return
+            try:
+                self.deliver(queue_id, status)
+            except LookupError:
+                pass  # no webhook registered: the provider has nowhere to report
+
+    def deliver(self, queue_id: str, status: str) -> int:
+        """POST one documented delivery status for a sent message; returns our webhook's HTTP status
+        (0 if it could not be reached). Raises LookupError for an unknown queue_id or no webhook."""
+        if status not in STATUS_EVENTS:
+            raise ValueError(f"status must be one of {', '.join(STATUS_EVENTS)}")
+        with self.lock:
+            msg = next((m for m in self.sent if m["queue_id"] == queue_id), None)
+            if msg is None:
+                raise LookupError(f"unknown queue_id {queue_id}")
+            account = self.accounts[msg["token"]]
+        payload = {"event": {"name": STATUS_EVENTS[status], "properties": {"queueId": queue_id, "status": status},
+                             "createdAt": _now()}, "device": {"profileName": account.username}}
+        return self.post_raw(account.token, payload)
+
+    def build_message(self, token: str, *, user_id: str, username: str, profile_name: str, text: str | None = None,
+                      type: str = "text", href: str | None = None, mime_type: str | None = None,
+                      filename: str | None = None, created_at: str | None = None) -> dict:
+        """The documented ``incomingMessage`` payload (not sent). Raises ValueError on bad input."""
+        content: dict[str, Any] = {}
+        if type == "text":
+            if not text:
+                raise ValueError("a text message needs 'text'")
+            content["body"] = text
+        elif type in ("image", "video"):
+            if not _is_http_url(href):
+                raise ValueError(f"an {type} message needs an http(s) 'href'")
+            if text:
+                content["body"] = text
+            content["mimeType"] = mime_type or ("image/jpeg" if type == "image" else "video/mp4")
+            content["filename"] = filename or urlsplit(href).path.rsplit("/", 1)[-1] or f"file.{type}"
+            content["href"] = href
+        else:
+            raise ValueError("type must be text, image or video")
+        return {"event": {"name": "incomingMessage",
+                          "properties": {"queueId": secrets.token_hex(20), "type": type, "content": content},
+                          "createdAt": created_at or _now()},
+                "device": {"user_id": str(user_id), "username": username, "profileName": profile_name}}
+
+    def build_comment(self, token: str, *, user_id: str, comment_id: str, username: str, profile_name: str,
+                      text: str, created_at: str | None = None) -> dict:
+        """The documented ``incomingComment`` payload; remembers comment_id so that replies to it
+        must be text-only, as the docs require."""
+        with self.lock:
+            self.comment_ids.setdefault(token, set()).add(str(comment_id))
+        return {"event": {"name": "incomingComment",
+                          "properties": {"queueId": secrets.token_hex(20), "type": "comment",
+                                         "content": {"body": text}},
+                          "createdAt": created_at or _now()},
+                "device": {"user_id": str(user_id), "comment_id": str(comment_id), "username": username,
+                           "profileName": profile_name}}
+
+    def emit_message(self, token: str, *, user_id: str, username: str, profile_name: str, text: str | None = None,
+                     type: str = "text", href: str | None = None, mime_type: str | None = None,
+                     filename: str | None = None, created_at: str | None = None) -> dict:
+        """Build an ``incomingMessage`` and POST it to the account's webhook; returns the payload."""
+        self.webhook_url(token)  # fail before building, so nothing is half-done
+        payload = self.build_message(token, user_id=user_id, username=username, profile_name=profile_name,
+                                     text=text, type=type, href=href, mime_type=mime_type, filename=filename,
+                                     created_at=created_at)
+        self.post_raw(token, payload)
+        return payload
+
+    def emit_comment(self, token: str, *, user_id: str, comment_id: str, username: str, profile_name: str,
+                     text: str, created_at: str | None = None) -> dict:
+        """Build an ``incomingComment`` and POST it to the account's webhook; returns the payload."""
+        self.webhook_url(token)
+        payload = self.build_comment(token, user_id=user_id, comment_id=comment_id, username=username,
+                                     profile_name=profile_name, text=text, created_at=created_at)
+        self.post_raw(token, payload)
+        return payload
+
+    def post_raw(self, token: str, payload: dict) -> int:
+        """POST any dict to the account's webhook (e.g. to replay a payload); 0 if unreachable."""
+        url = self.webhook_url(token)
+        entry: dict[str, Any] = {"url": url, "payload": payload, "at": _now()}
+        try:
+            entry["status"] = httpx.post(url, json=payload, timeout=WEBHOOK_TIMEOUT).status_code
+        except httpx.HTTPError as exc:
+            entry["status"] = 0
+            with self.lock:
+                self.webhook_errors.append({"url": url, "payload": payload, "error": repr(exc), "at": entry["at"]})
+        with self.lock:
+            self.posted.append(entry)
+        return entry["status"]
+
+    def webhook_url(self, token: str) -> str:
+        """The account's registered webhook; LookupError if the token is unknown or none is set."""
+        with self.lock:
+            account = self.accounts.get(token)
+            if account is None:
+                raise LookupError(f"unknown token {token}")
+            if not account.webhook:
+                raise LookupError(f"account {token} has no webhook set (call setWebHook first)")
+            return account.webhook
+
+
+def _options(value: Any) -> list | None:
+    """Options may arrive as a JSON list, repeated form fields, or a JSON-encoded string."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            decoded = json.loads(value) if value.lstrip().startswith("[") else [value]
+        except ValueError:
+            decoded = [value]
+        return decoded if isinstance(decoded, list) else [value]
+    return value if isinstance(value, list) else [value]
+
+
+def _validate_send(params: dict, comment_ids: set[str]) -> str | None:
+    """The first violated sendMsg rule as a readable message, or None."""
+    username, user_id = params.get("username"), params.get("user_id")
+    if not isinstance(username, str) or not username.strip():
+        return "parameter 'username' is required"
+    if username.startswith("@"):
+        return "parameter 'username' must be given without a leading '@'"
+    if not isinstance(user_id, (str, int)) or isinstance(user_id, bool) or not str(user_id).strip():
+        return "parameter 'user_id' is required"
+    caption, file = params.get("caption") or None, params.get("file") or None
+    if caption is None and file is None:
+        return "one of 'caption' or 'file' is required"
+    if caption is not None and not isinstance(caption, str):
+        return "parameter 'caption' must be a string"
+    if caption is not None and len(caption) > MAX_CAPTION:
+        return f"parameter 'caption' is {len(caption)} characters long; the maximum is {MAX_CAPTION}"
+    if file is not None and not _is_http_url(file):
+        return "parameter 'file' must be an http(s):// URL"
+    if file is not None and str(user_id) in comment_ids:
+        return "a comment can only be answered with a text message (no 'file')"
+    options = _options(params.get("options"))
+    if options is not None:
+        if len(options) > MAX_OPTIONS:
+            return f"parameter 'options' has {len(options)} buttons; the maximum is {MAX_OPTIONS}"
+        for i, option in enumerate(options):
+            if not isinstance(option, str) or not option:
+                return f"options[{i}] must be a non-empty string"
+            if len(option) > MAX_OPTION_LEN:
+                return f"options[{i}] is {len(option)} characters long; the maximum is {MAX_OPTION_LEN}"
+    return None
+
+
+SANDBOX = GetlooSandbox()
+_INDEXED = re.compile(r"^(.+)\[(\d*)\]$")  # PHP-style form keys: options[] / options[0]
+
+
+def _request_params() -> dict:
+    """Merge query string < form body < JSON body; repeated or ``key[]`` form fields become lists."""
+    params: dict[str, Any] = {}
+    for multi in (request.args, request.form):
+        layer: dict[str, Any] = {}
+        for key in multi:
+            values = multi.getlist(key)
+            match = _INDEXED.match(key)
+            if match:
+                layer.setdefault(match.group(1), []).extend(values)
+            else:
+                layer[key] = values if len(values) > 1 else values[0]
+        params.update(layer)
+    if request.is_json and request.get_data():  # a bare JSON content-type on a GET is harmless
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise ValueError("the JSON body must be an object")
+        params.update(data)
+    return params
+
+
+@bp.route("/<token>/<method>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def api(token: str, method: str):
+    try:
+        params = _request_params()
+    except ValueError as exc:
+        body, status = _fail(str(exc))
+        return jsonify(body), status
+    body, status, delay = SANDBOX.handle(token, method, request.method, params)
+    if delay:
+        time.sleep(delay)
+    return jsonify(body), status
+
+
+# ---------------------------------------------------------------- control endpoints (not Getloo's API)
+def _control_account(token: str) -> Account | None:
+    with SANDBOX.lock:
+        return SANDBOX.accounts.get(token)
+
+
+@bp.post("/_sandbox/<token>/incoming")
+def control_incoming(token: str):
+    """Let the demo UI / CLI play a customer writing to the account."""
+    if _control_account(token) is None:
+        return jsonify({"error": f"unknown token {token}"}), 404
+    data = request.get_json(silent=True) or {}
+    kind = data.get("kind", "message")
+    required = ["user_id", "username", "text"] + (["comment_id"] if kind == "comment" else [])
+    if kind == "message" and data.get("type", "text") != "text":
+        required = ["user_id", "username", "href"]
+    missing = [f for f in required if not data.get(f)]
+    if kind not in ("message", "comment"):
+        return jsonify({"error": "kind must be 'message' or 'comment'"}), 400
+    if missing:
+        return jsonify({"error": f"missing fields: {', '.join(missing)}"}), 400
+    common = {"user_id": data["user_id"], "username": data["username"],
+              "profile_name": data.get("profile_name") or data["username"]}
+    try:
+        SANDBOX.webhook_url(token)
+        if kind == "comment":
+            payload = SANDBOX.build_comment(token, comment_id=data["comment_id"], text=data["text"], **common)
+        else:
+            payload = SANDBOX.build_message(token, text=data.get("text"), type=data.get("type", "text"),
+                                            href=data.get("href"), mime_type=data.get("mime_type"),
+                                            filename=data.get("filename"), **common)
+    except (LookupError, ValueError) as exc:
+        return jsonify({"error": str(exc)}), 400
+    return jsonify({"payload": payload, "status": SANDBOX.post_raw(token, payload)})
+
+
+@bp.get("/_sandbox/<token>/sent")
+def control_sent(token: str):
+    with SANDBOX.lock:
+        return jsonify({"sent": [m for m in SANDBOX.sent if m["token"] == token]})
+
+
+@bp.get("/_sandbox/<token>/state")
+def control_state(token: str):
+    account = _control_account(token)
+    if account is None:
+        return jsonify({"error": f"unknown token {token}"}), 404
+    return jsonify(asdict(account))

@@ -1,0 +1,47 @@
+"""A connected account on a provider: credentials (encrypted), settings and health."""
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, TimestampMixin
+
+
+class ChannelStatus(enum.StrEnum):
+    ACTIVE = "active"
+    NEEDS_ATTENTION = "needs_attention"   # credentials refused, webhook registration failed ...
+    DISABLED = "disabled"                 # removed by an admin; rows kept for history
+
+
+def new_webhook_token() -> str:
+    """The secret part of a channel's webhook URL: 256 bits, so the URL cannot be guessed."""
+    return secrets.token_urlsafe(32)
+
+
+class Channel(TimestampMixin, Base):
+    __tablename__ = "channel"
+    __table_args__ = (UniqueConstraint("provider", "account_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20), index=True)
+    network: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(200))
+    base_url: Mapped[str] = mapped_column(String(500))
+    # Fernet ciphertext of a JSON object; see inbox.crypto. Never logged, never in API output.
+    credentials_encrypted: Mapped[str] = mapped_column(Text, default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The provider's stable id of the connected account (Getloo: channel.user_id). Unique per
+    # provider so the same account cannot be connected twice; NULL where a provider has none.
+    account_ref: Mapped[str | None] = mapped_column(String(200))
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    webhook_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_webhook_token)
+    webhook_url: Mapped[str] = mapped_column(String(800), default="")
+    status: Mapped[ChannelStatus] = mapped_column(String(20), default=ChannelStatus.ACTIVE)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_event_at: Mapped[datetime | None]
+    webhook_registered_at: Mapped[datetime | None]

@@ -1,0 +1,50 @@
+"""Raw webhook bodies and the audit trail."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, utcnow
+
+
+class RawEventStatus(enum.StrEnum):
+    RECEIVED = "received"     # stored, not yet processed
+    PROCESSED = "processed"
+    IGNORED = "ignored"       # well-formed, but nothing for us (an event type we don't use)
+    REJECTED = "rejected"     # malformed: answered 4xx, kept for inspection
+    FAILED = "failed"         # processing raised; kept with the error, retried by RQ
+
+
+class RawEvent(Base):
+    """A webhook body exactly as received, committed before we answer 2xx: nothing is lost."""
+
+    __tablename__ = "raw_event"
+    __table_args__ = (Index("ix_raw_event_status_received", "status", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channel.id", ondelete="SET NULL"), index=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[RawEventStatus] = mapped_column(String(20), default=RawEventStatus.RECEIVED)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+
+
+class History(Base):
+    """Who did what to a ticket, and when (the ticket pane's audit trail)."""
+
+    __tablename__ = "history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,123 @@
+"""What our side adds to a ticket, and the requests we make to providers on its behalf."""
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, TimestampMixin, utcnow
+
+
+class FollowupType(enum.StrEnum):
+    NOTE = "note"
+    SUGGESTION = "suggestion"   # a reply awaiting approval
+    REPLY = "reply"
+    MAIL = "mail"
+
+
+class FollowupStatus(enum.StrEnum):
+    SAVED = "saved"             # notes
+    SUGGESTED = "suggested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    QUEUED = "queued"           # committed, a worker will send it
+    SENDING = "sending"
+    SENT = "sent"               # the provider accepted it
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    UNKNOWN = "unknown"         # the worker died mid-call: it may or may not have gone out
+
+
+# Delivery reports may arrive late, twice or out of order; a status only ever moves forward.
+DELIVERY_RANK = {FollowupStatus.QUEUED: 0, FollowupStatus.SENDING: 1, FollowupStatus.UNKNOWN: 2,
+                 FollowupStatus.SENT: 3, FollowupStatus.DELIVERED: 4, FollowupStatus.READ: 5}
+FINAL_STATUSES = {FollowupStatus.DELIVERED, FollowupStatus.READ, FollowupStatus.FAILED,
+                  FollowupStatus.UNKNOWN, FollowupStatus.SAVED, FollowupStatus.REJECTED}
+
+
+class Followup(TimestampMixin, Base):
+    __tablename__ = "followup"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    type: Mapped[FollowupType] = mapped_column(String(20))
+    status: Mapped[FollowupStatus] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    error: Mapped[str | None] = mapped_column(Text)
+    status_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket = relationship("Ticket", back_populates="followups")
+    author = relationship("User", foreign_keys=[author_id])
+    actions: Mapped[list["OutboundAction"]] = relationship(back_populates="followup")
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def poll_seconds(self) -> int | None:
+        """How often the reply card re-checks its status: often at first, then rarely, then not."""
+        if self.is_final:
+            return None
+        age = (utcnow() - self.status_at).total_seconds()
+        if age < 120:
+            return 1
+        if age < 3600:
+            return 10
+        return 60 if age < 86400 else None
+
+    def advance(self, status: FollowupStatus, error: str | None = None) -> bool:
+        """Move a reply's delivery status forward; returns False for a stale or repeated report."""
+        if self.status in (FollowupStatus.FAILED, FollowupStatus.READ):
+            return False
+        if status is not FollowupStatus.FAILED and DELIVERY_RANK.get(status, -1) <= DELIVERY_RANK.get(self.status, -1):
+            return False
+        self.status, self.status_at = status, utcnow()
+        if error:
+            self.error = error
+        return True
+
+
+class ActionState(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"     # claimed by a worker; the provider call is in flight
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"     # claimed but never finished: never retried automatically
+
+
+class OutboundAction(TimestampMixin, Base):
+    """One request to a provider (reply, like, hide, ...), committed before its job is queued.
+
+    The row, not the RQ job, is the source of truth: a job only sends an action it can move
+    from QUEUED to SENDING in one UPDATE, so a retried, duplicated or restarted job never sends
+    twice.
+    """
+
+    __tablename__ = "outbound_action"
+    __table_args__ = (UniqueConstraint("channel_id", "external_id"),
+                      Index("ix_outbound_action_state", "state", "updated_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followup.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))             # reply, like, hide, delete, tag, inject ...
+    state: Mapped[ActionState] = mapped_column(String(20), default=ActionState.QUEUED)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: uuid.uuid4().hex)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    external_id: Mapped[str | None] = mapped_column(String(200))   # e.g. Getloo's queue_id
+    attempts: Mapped[int] = mapped_column(default=0)
+    error_code: Mapped[str | None] = mapped_column(String(60))
+    error: Mapped[str | None] = mapped_column(Text)
+    trace_id: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[datetime | None]
+
+    followup: Mapped[Followup | None] = relationship(back_populates="actions")

@@ -1,0 +1,143 @@
+"""The queue's items, the people who wrote them, and the messages inside them."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, TimestampMixin, utcnow
+
+
+class TicketKind(enum.StrEnum):
+    COMMENT = "comment"
+    CONVERSATION = "conversation"   # one DM thread per interactor per channel
+    TICKET = "ticket"               # a provider's support ticket
+    WALL_POST = "wall_post"
+    POST_FAILURE = "post_failure"
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "open"
+    PENDING = "pending"
+    SNOOZED = "snoozed"
+    ARCHIVED = "archived"
+
+
+class Direction(enum.StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+ticket_tags = Table(
+    "ticket_tag", Base.metadata,
+    Column("ticket_id", ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True),
+)
+ticket_categories = Table(
+    "ticket_category", Base.metadata,
+    Column("ticket_id", ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True),
+    Column("category_id", ForeignKey("category.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Tag(Base):
+    """A flat coloured label, synced to providers that have tags."""
+
+    __tablename__ = "tag"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    color: Mapped[str] = mapped_column(String(20), default="#888888")
+
+
+class Category(Base):
+    """A node of the reporting taxonomy (SocialHub's category tree)."""
+
+    __tablename__ = "category"
+    __table_args__ = (UniqueConstraint("parent_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("category.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(default=0)
+
+    parent: Mapped["Category | None"] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list["Category"]] = relationship(back_populates="parent")
+
+
+class Interactor(TimestampMixin, Base):
+    """A person on a network. Keyed by the network's stable user id; usernames can change."""
+
+    __tablename__ = "interactor"
+    __table_args__ = (UniqueConstraint("channel_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Ticket(TimestampMixin, Base):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "external_id"),
+        # The queue's default order (newest activity first) and its keyset cursor.
+        Index("ix_ticket_activity", "last_activity_at", "id"),
+        Index("ix_ticket_status_activity", "status", "last_activity_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[TicketKind] = mapped_column(String(20))
+    status: Mapped[TicketStatus] = mapped_column(String(20), default=TicketStatus.OPEN)
+    network: Mapped[str] = mapped_column(String(30))
+    external_id: Mapped[str] = mapped_column(String(200))
+    interactor_id: Mapped[int | None] = mapped_column(ForeignKey("interactor.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))   # comment threads
+    text: Mapped[str] = mapped_column(Text, default="")      # the latest inbound text, for the list
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    priority: Mapped[bool] = mapped_column(default=False)
+    sentiment: Mapped[str | None] = mapped_column(String(20))
+    snoozed_until: Mapped[datetime | None]
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)   # provider extras (comment id ...)
+
+    channel = relationship("Channel")
+    interactor: Mapped[Interactor | None] = relationship()
+    messages: Mapped[list["Message"]] = relationship(
+        back_populates="ticket", order_by="Message.created_at, Message.id")
+    followups: Mapped[list["Followup"]] = relationship(  # noqa: F821
+        back_populates="ticket", order_by="Followup.created_at, Followup.id")
+    tags: Mapped[list[Tag]] = relationship(secondary=ticket_tags)
+    categories: Mapped[list[Category]] = relationship(secondary=ticket_categories)
+
+    def touch(self, at: datetime) -> None:
+        """New activity: bump the queue position and reopen an archived or snoozed item."""
+        self.last_activity_at = max(self.last_activity_at or at, at)
+        if self.status in (TicketStatus.ARCHIVED, TicketStatus.SNOOZED):
+            self.status, self.snoozed_until = TicketStatus.OPEN, None
+
+
+class Message(Base):
+    """One entry of a ticket's thread as the network has it (inbound DMs and comments)."""
+
+    __tablename__ = "message"
+    __table_args__ = (UniqueConstraint("channel_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(200))
+    direction: Mapped[Direction] = mapped_column(String(3), default=Direction.IN)
+    kind: Mapped[str] = mapped_column(String(20), default="text")   # text, image, video, comment
+    text: Mapped[str] = mapped_column(Text, default="")
+    media_url: Mapped[str | None] = mapped_column(String(1000))
+    media_type: Mapped[str | None] = mapped_column(String(100))
+    interactor_id: Mapped[int | None] = mapped_column(ForeignKey("interactor.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)     # when the network says it was written
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    interactor: Mapped[Interactor | None] = relationship()

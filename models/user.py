@@ -1,0 +1,101 @@
+"""Users, their roles and personal API tokens.
+
+Roles map to SocialHub's permission names so that a later CUSTOM role (a hand-picked set of
+permissions) fits without changing any check: views only ever ask ``user.can("ReplyTicket")``.
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .base import Base, TimestampMixin, utcnow
+
+
+class Role(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+AGENT_PERMISSIONS = frozenset({
+    "ViewTickets", "ReplyTicket", "NoteTicket", "AssignTicket", "ArchiveTicket",
+    "LikeTicket", "HideTicket", "DeleteTicket", "ViewChannels", "ViewCategories", "ViewTemplates",
+})
+SUPERVISOR_PERMISSIONS = AGENT_PERMISSIONS | {
+    "ApproveSuggestion", "ApproveOwnSuggestion", "ViewAnalytics", "ViewUsers", "ViewHistory",
+}
+ADMIN_PERMISSIONS = SUPERVISOR_PERMISSIONS | {
+    "EditRules", "EditChannels", "EditUsers", "EditTemplates", "EditCategories",
+    "EditCustomFolders", "ViewAccountSettings",
+}
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.AGENT: AGENT_PERMISSIONS,
+    Role.SUPERVISOR: frozenset(SUPERVISOR_PERMISSIONS),
+    Role.ADMIN: frozenset(ADMIN_PERMISSIONS),
+}
+
+
+class User(UserMixin, TimestampMixin, Base):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    role: Mapped[Role] = mapped_column(String(20), default=Role.AGENT)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        return ROLE_PERMISSIONS[Role(self.role)]
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+def hash_token(token: str) -> str:
+    """Tokens are long random strings, so a plain SHA-256 is enough (no salt or slow hash needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(Base):
+    """A personal token for the JSON API. Only its hash is stored; the token is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+    @classmethod
+    def issue(cls, user: User, name: str = "") -> tuple["ApiToken", str]:
+        token = "inbx_" + secrets.token_urlsafe(32)
+        return cls(user=user, token_hash=hash_token(token), name=name), token

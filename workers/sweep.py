@@ -1,0 +1,42 @@
+"""Find work that fell between the cracks: rows committed whose job never ran or never finished.
+
+Runs when a worker starts and on ``flask --app app sweep`` (a scheduled run comes with the
+RQ cron work of the next issue). Everything it does is safe to repeat.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+import workers
+from inbox.db import session_scope
+from models import ActionState, FollowupStatus, OutboundAction, RawEvent, RawEventStatus, utcnow
+
+from .outbound import DIED_MID_CALL, _settle
+
+STALE_AFTER = timedelta(seconds=60)
+SENDING_DEAD_AFTER = timedelta(minutes=10)   # well past the send job's 90 s timeout
+
+
+def requeue_stranded(stale_after: timedelta = STALE_AFTER) -> dict[str, int]:
+    now, counts = utcnow(), {"events": 0, "actions": 0, "unknown": 0}
+    with session_scope() as session:
+        event_ids = session.scalars(select(RawEvent.id).where(
+            RawEvent.status.in_((RawEventStatus.RECEIVED,)), RawEvent.received_at <= now - stale_after)).all()
+        action_ids = session.scalars(select(OutboundAction.id).where(
+            OutboundAction.state == ActionState.QUEUED, OutboundAction.updated_at <= now - stale_after)).all()
+        for action in session.scalars(select(OutboundAction).where(
+                OutboundAction.state == ActionState.SENDING, OutboundAction.updated_at <= now - SENDING_DEAD_AFTER)):
+            if not workers.job_is_live(f"send-{action.id}"):
+                _settle(action, ActionState.UNKNOWN, FollowupStatus.UNKNOWN, "worker_died", DIED_MID_CALL)
+                counts["unknown"] += 1
+    for event_id in event_ids:
+        if not workers.job_is_live(f"ingest-{event_id}"):
+            workers.enqueue_event(event_id)
+            counts["events"] += 1
+    for action_id in action_ids:
+        if not workers.job_is_live(f"send-{action_id}"):
+            workers.enqueue_send(action_id)
+            counts["actions"] += 1
+    return counts
