@@ -25,8 +25,9 @@ def record_failure(email: str, ip: str) -> None:
     conn, window = workers.connection(), current_app.config["LOGIN_WINDOW_SECONDS"]
     pipe = conn.pipeline()
     for key in _keys(email, ip):
+        # SET NX EX starts the window once; INCR keeps the TTL (EXPIRE NX needs Redis 7).
+        pipe.set(key, 0, ex=window, nx=True)
         pipe.incr(key)
-        pipe.expire(key, window, nx=True)
     pipe.execute()
 
 

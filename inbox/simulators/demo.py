@@ -73,7 +73,7 @@ def seed(app: Flask) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise DemoError("The worker did not register the demo webhook within 30 s: is it running?")
         time.sleep(0.3)
-    yield f"  channel    Brand Shop (Instagram) via the Getloo sandbox, webhook registered"
+    yield "  channel    Brand Shop (Instagram) via the Getloo sandbox, webhook registered"
     if not has_tickets:
         with httpx.Client(timeout=10) as client:
             for kind, user_id, username, name, text, extra in DEMO_TRAFFIC:

@@ -1,0 +1,44 @@
+"""A community manager logs in, opens a DM, replies, and watches it become delivered."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from helpers import PASSWORDS, load, post, run_jobs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_reply_reaches_the_network_and_shows_delivered(page, live, client, users, channel, sandbox):
+    assert (ROOT / "static/vendor/htmx.min.js").exists(), "run `make setup` first (htmx comes from npm)"
+    post(client, channel, load("incoming_text"))
+    run_jobs()
+    sandbox.state.auto_delivery = True
+    sandbox.state.delivery_delays = (0.2, 0.5, 30)      # pending, delivered, (read much later)
+
+    page.goto(f"{live}/")
+    page.fill("input[name=email]", "agent@example.test")
+    page.fill("input[name=password]", PASSWORDS["agent"])
+    page.click("button[type=submit]")
+
+    page.click("#ticket-1")
+    expect(page.locator("#thread")).to_contain_text("Отправленный текст")
+    expect(page).to_have_url(re.compile(r"/tickets/1$"))
+    page.fill("#reply-text", "Здравствуйте! Чем помочь? 😊")
+    page.click("#composer button[type=submit]")
+
+    card = page.locator("#thread .msg.out").last
+    expect(card).to_contain_text("Здравствуйте! Чем помочь? 😊")
+    expect(card.locator(".delivery")).to_have_attribute("data-status", "queued")
+    expect(page.locator("#reply-text")).to_have_value("")
+    run_jobs()                                           # the worker sends it; the sandbox reports back
+    for _ in range(50):
+        run_jobs()                                       # process the delivery reports as they arrive
+        if card.locator(".delivery").get_attribute("data-status") == "delivered":
+            break
+        page.wait_for_timeout(200)
+    expect(card.locator(".delivery")).to_have_text("Delivered")
+    assert [s["caption"] for s in sandbox.state.sent] == ["Здравствуйте! Чем помочь? 😊"]
+

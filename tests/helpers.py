@@ -1,0 +1,59 @@
+"""Helpers shared by the tests (fixtures live in conftest.py)."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from rq import Queue, SimpleWorker
+from sqlalchemy import func, select
+
+import workers
+from inbox import db
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PASSWORDS = {"admin": "admin-password", "supervisor": "supervisor-password", "agent": "agent-password"}
+
+
+def load(name: str, folder: str = "getloo"):
+    """A webhook body from tests/fixtures/<folder>/<name>.json (one file per documented case)."""
+    return json.loads((FIXTURES / folder / f"{name}.json").read_text())
+
+
+def hook_path(channel: dict) -> str:
+    return "/" + channel["webhook_url"].split("://", 1)[1].split("/", 1)[1]
+
+
+def post(client, channel: dict, body):
+    """POST a webhook body to the channel's webhook through the test client."""
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body, ensure_ascii=False)
+    return client.post(hook_path(channel), data=data, content_type="application/json")
+
+
+def count(model, **where) -> int:
+    with db.session_scope() as s:
+        return s.scalar(select(func.count()).select_from(model).filter_by(**where))
+
+
+def run_jobs() -> None:
+    """Drain every queue in this process (jobs whose retry is scheduled for later stay scheduled)."""
+    conn = workers.connection()
+    SimpleWorker([Queue(n, connection=conn) for n in workers.QUEUE_NAMES], connection=conn).work(
+        burst=True, logging_level="WARNING")
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(r'"X-CSRFToken": "([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def csrf_of(client, path: str = "/") -> str:
+    return _csrf(client.get(path).get_data(as_text=True))
+
+
+def login(client, role: str = "agent"):
+    """Log in through the real form (with its CSRF token)."""
+    token = csrf_of(client, "/auth/login")
+    return client.post("/auth/login", data={"email": f"{role}@example.test", "password": PASSWORDS[role],
+                                            "csrf_token": token})

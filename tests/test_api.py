@@ -1,0 +1,141 @@
+"""The JSON API of the contract: channels, tickets, the reply action, and JSON errors."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from helpers import load, post, run_jobs
+from inbox import db
+from inbox.simulators.getloo import UNPAID_TOKEN
+from models import Channel, Ticket
+
+
+
+def auth(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_connecting_calls_getinfo_now_and_setwebhook_in_a_worker(client, sandbox, token_for):
+    response = client.post("/api/v1/channels", headers=auth(token_for("admin")),
+                           json={"provider": "getloo", "base_url": sandbox.url, "credentials": {"token": sandbox.token}})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["provider"] == "getloo" and body["network"] == "instagram" and body["name"] == "@brand_shop"
+    assert body["webhook_url"].startswith("http") and "/webhooks/getloo/" in body["webhook_url"]
+    assert "credentials" not in body and sandbox.token not in response.get_data(as_text=True)
+    assert [r["method"] for r in sandbox.state.requests] == ["getInfo"]
+    run_jobs()
+    assert [r["method"] for r in sandbox.state.requests] == ["getInfo", "setWebHook"]
+    assert sandbox.state.accounts[sandbox.token].webhook == body["webhook_url"]
+    listed = client.get("/api/v1/channels", headers=auth(token_for("agent"))).get_json()["data"]
+    assert [c["id"] for c in listed] == [body["id"]] and listed[0]["webhook_registered_at"]
+
+
+def test_credentials_are_encrypted_at_rest(client, sandbox, token_for):
+    client.post("/api/v1/channels", headers=auth(token_for("admin")),
+                json={"provider": "getloo", "base_url": sandbox.url, "credentials": {"token": sandbox.token}})
+    with db.session_scope() as s:
+        stored = s.scalars(select(Channel.credentials_encrypted)).one()
+    assert stored and sandbox.token not in stored
+
+
+@pytest.mark.parametrize("token, status, code", [("WRONG", 400, "invalid_token"), (UNPAID_TOKEN, 400, "no_active_channel")])
+def test_refused_credentials_get_a_clear_error_and_no_channel(client, sandbox, token_for, token, status, code):
+    response = client.post("/api/v1/channels", headers=auth(token_for("admin")),
+                           json={"provider": "getloo", "base_url": sandbox.url, "credentials": {"token": token}})
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == code and response.get_json()["error"]["message"]
+    with db.session_scope() as s:
+        assert s.scalars(select(Channel)).all() == []
+
+
+@pytest.mark.parametrize("body, status, code", [
+    ({"provider": "nope", "credentials": {"token": "x"}}, 422, "unknown_provider"),
+    ({"provider": "getloo", "credentials": {}}, 422, "missing_credentials"),
+    ({"provider": "getloo", "credentials": {"token": "x"}, "base_url": "ftp://x"}, 422, "invalid_base_url"),
+    ({"credentials": {"token": "x"}}, 422, "missing_field"),
+])
+def test_bad_connect_requests_are_422(client, token_for, body, status, code):
+    response = client.post("/api/v1/channels", headers=auth(token_for("admin")), json=body)
+    assert response.status_code == status and response.get_json()["error"]["code"] == code
+
+
+def test_not_json_is_400(client, token_for):
+    response = client.post("/api/v1/channels", headers=auth(token_for("admin")), data="x", content_type="text/plain")
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_json"
+
+
+def test_unreachable_provider_is_502_not_500(client, token_for):
+    response = client.post("/api/v1/channels", headers=auth(token_for("admin")),
+                           json={"provider": "getloo", "base_url": "http://127.0.0.1:9", "credentials": {"token": "T"}})
+    assert response.status_code == 502 and response.get_json()["error"]["code"] == "provider_unreachable"
+
+
+def test_the_same_account_cannot_be_connected_twice(client, sandbox, token_for, channel):
+    response = client.post("/api/v1/channels", headers=auth(token_for("admin")),
+                           json={"provider": "getloo", "base_url": sandbox.url, "credentials": {"token": sandbox.token}})
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "already_connected"
+
+
+def test_api_needs_a_valid_token_and_the_permission(client, users, token_for):
+    assert client.get("/api/v1/tickets").status_code == 401
+    assert client.get("/api/v1/tickets", headers=auth("inbx_wrong")).get_json()["error"]["code"] == "invalid_token"
+    response = client.post("/api/v1/channels", headers=auth(token_for("agent")), json={"provider": "getloo"})
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "insufficient_permissions"
+
+
+def test_tickets_list_newest_activity_first_with_filters_and_cursor(client, channel, token_for):
+    for i in range(5):
+        body = load("incoming_comment" if i % 2 else "incoming_text")
+        body["event"]["properties"]["queueId"] = f"q{i}"
+        body["device"]["user_id"] = f"user{i}"
+        body["device"]["comment_id"] = f"c{i}"
+        body["event"]["createdAt"] = f"2025-01-0{i + 1}T10:00:00+00:00"
+        post(client, channel, body)
+    run_jobs()
+    headers = auth(token_for("agent"))
+    page = client.get("/api/v1/tickets?limit=2", headers=headers).get_json()
+    assert [t["author"]["external_id"] for t in page["data"]] == ["user4", "user3"]
+    rest = client.get(f"/api/v1/tickets?limit=2&cursor={page['next_cursor']}", headers=headers).get_json()
+    assert [t["author"]["external_id"] for t in rest["data"]] == ["user2", "user1"]
+    comments = client.get("/api/v1/tickets?kind=comment", headers=headers).get_json()["data"]
+    assert {t["kind"] for t in comments} == {"comment"} and len(comments) == 2
+    assert client.get("/api/v1/tickets?status=bogus", headers=headers).status_code == 400
+    assert client.get("/api/v1/tickets?cursor=garbage", headers=headers).status_code == 400
+    first = page["data"][0]
+    for key in ("id", "channel_id", "provider", "network", "kind", "status", "external_id", "text", "author",
+                "created_at", "updated_at", "assignee_id", "tags", "categories", "priority", "sentiment"):
+        assert key in first
+
+
+def test_ticket_detail_has_messages_followups_and_history(client, channel, sandbox, token_for):
+    post(client, channel, load("incoming_text"))
+    run_jobs()
+    with db.session_scope() as s:
+        ticket_id = s.scalars(select(Ticket.id)).one()
+    headers = auth(token_for("agent"))
+    assert client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=headers,
+                       json={"text": "Hello!"}).status_code == 202
+    run_jobs()
+    detail = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers).get_json()
+    assert [m["text"] for m in detail["messages"]] == ["Отправленный текст"]
+    [followup] = detail["followups"]
+    assert (followup["type"], followup["text"], followup["status"]) == ("reply", "Hello!", "sent")
+    assert [h["action"] for h in detail["history"]] == ["created", "replied"]
+    assert client.get("/api/v1/tickets/999", headers=headers).status_code == 404
+
+
+def test_reply_action_validates_before_queueing(client, channel, sandbox, token_for):
+    post(client, channel, load("incoming_comment"))
+    run_jobs()
+    with db.session_scope() as s:
+        ticket_id = s.scalars(select(Ticket.id)).one()
+    headers = auth(token_for("agent"))
+    too_long = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=headers, json={"text": "a" * 1001})
+    assert too_long.status_code == 422 and too_long.get_json()["error"]["code"] == "reply_too_long"
+    assert client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=headers, json={}).status_code == 422
+    assert client.post(f"/api/v1/tickets/{ticket_id}/actions/dance", headers=headers, json={}).status_code == 400
+    run_jobs()
+    assert sandbox.state.sent == []
+    detail = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers).get_json()
+    assert detail["followups"] == []

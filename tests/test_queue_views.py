@@ -1,0 +1,83 @@
+"""The queue pages: fragments for htmx, escaping of network text, inline errors, live reply status."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from helpers import csrf_of, load, login, post, run_jobs
+from inbox import db
+from models import Followup, FollowupStatus, Ticket
+
+
+
+def seed(client, channel, text="Отправленный текст", user_id="47367670531", queue_id="q1"):
+    body = load("incoming_text")
+    body["event"]["properties"]["content"]["body"] = text
+    body["event"]["properties"]["queueId"] = queue_id
+    body["device"]["user_id"] = user_id
+    post(client, channel, body)
+    run_jobs()
+
+
+def test_queue_lists_tickets_and_filters_swap_only_rows(client, users, channel):
+    seed(client, channel)
+    login(client)
+    page = client.get("/").get_data(as_text=True)
+    assert "Отправленный текст" in page and "<html" in page
+    rows = client.get("/queue/rows?kind=conversation", headers={"HX-Request": "true"})
+    body = rows.get_data(as_text=True)
+    assert "<html" not in body and 'id="ticket-1"' in body
+    assert rows.headers["HX-Push-Url"] == "/?kind=conversation" and "HX-Request" in rows.headers["Vary"]
+    empty = client.get("/queue/rows?kind=comment", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'id="ticket-1"' not in empty and "Nothing here" in empty
+    assert client.get("/?status=bogus").status_code == 400
+
+
+def test_network_text_is_escaped_and_direction_aware(client, users, channel):
+    seed(client, channel, text='<script>alert("x")</script> سلام')
+    login(client)
+    html = client.get("/tickets/1").get_data(as_text=True)
+    assert '<script>alert("x")</script>' not in html
+    assert "&lt;script&gt;" in html and 'dir="auto"' in html
+
+
+def test_too_long_reply_shows_an_inline_error_and_keeps_the_text(client, users, channel, sandbox):
+    seed(client, channel)
+    login(client)
+    response = client.post("/tickets/1/reply", data={"text": "x" * 1001},
+                           headers={"HX-Request": "true", "X-CSRFToken": csrf_of(client)})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "at most 1000 characters" in body and "x" * 1001 in body
+    with db.session_scope() as s:
+        assert s.scalars(select(Followup)).all() == []
+
+
+def test_reply_card_polls_until_delivered_then_stops(client, users, channel, sandbox):
+    seed(client, channel)
+    login(client)
+    created = client.post("/tickets/1/reply", data={"text": "Спасибо!"},
+                          headers={"HX-Request": "true", "X-CSRFToken": csrf_of(client)}).get_data(as_text=True)
+    assert 'hx-swap-oob="beforeend:#thread"' in created and 'data-status="queued"' in created
+    assert 'hx-trigger="load delay:1s"' in created
+    run_jobs()
+    card = client.get("/followups/1", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'data-status="sent"' in card and "hx-get" in card
+    with db.session_scope() as s:
+        s.get(Followup, 1).advance(FollowupStatus.DELIVERED)
+    card = client.get("/followups/1", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'data-status="delivered"' in card and "Delivered" in card and "hx-get" not in card
+
+
+def test_ticket_pane_shows_the_thread_in_order(client, users, channel):
+    seed(client, channel, text="первое", queue_id="q1")
+    body = load("incoming_text")
+    body["event"]["properties"]["queueId"] = "q2"
+    body["event"]["createdAt"] = "2030-01-01T00:00:00+00:00"
+    body["event"]["properties"]["content"]["body"] = "второе"
+    post(client, channel, body)
+    run_jobs()
+    login(client)
+    pane = client.get("/tickets/1", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in pane and pane.index("первое") < pane.index("второе")
+    with db.session_scope() as s:
+        assert s.get(Ticket, 1).text == "второе"
+    assert client.get("/tickets/999").status_code == 404
