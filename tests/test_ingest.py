@@ -185,3 +185,25 @@ def test_a_report_that_beats_our_own_commit_is_retried_not_lost(client, channel)
         event = s.scalars(select(RawEvent)).one()
         # Kept for RQ's retry (scheduled with backoff), not marked done.
         assert event.status == RawEventStatus.RECEIVED and "not-yet-known" in event.error
+
+
+def test_a_redis_outage_at_intake_loses_nothing(client, channel):
+    """Redis is unreachable when the webhook arrives: the body is kept, and the sweep queues it later."""
+    from datetime import timedelta
+
+    from redis import Redis
+
+    import workers
+    from workers.sweep import requeue_stranded
+
+    healthy = workers.connection()
+    workers.init(Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2))
+    try:
+        assert post(client, channel, load("incoming_text")).status_code == 200
+    finally:
+        workers.init(healthy)
+    assert count(RawEvent, status=RawEventStatus.RECEIVED) == 1 and count(Message) == 0
+    assert requeue_stranded(stale_after=timedelta(0))["events"] == 1
+    run_jobs()
+    assert count(Message) == 1 and count(RawEvent, status=RawEventStatus.PROCESSED) == 1
+    assert requeue_stranded(stale_after=timedelta(0))["events"] == 0
