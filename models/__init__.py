@@ -3,14 +3,14 @@ from .base import Base, TimestampMixin, to_utc_naive, utcnow
 from .channel import Channel, ChannelStatus
 from .event import History, RawEvent, RawEventStatus
 from .followup import ActionState, Followup, FollowupStatus, FollowupType, OutboundAction
-from .ticket import (Category, Direction, Interactor, Message, Tag, Ticket, TicketKind, TicketStatus,
+from .ticket import (Category, Direction, Interactor, Message, Post, Tag, Ticket, TicketKind, TicketStatus,
                      ticket_categories, ticket_tags)
 from .user import ApiToken, Role, User, hash_token
 
 __all__ = [
     "ActionState", "ApiToken", "Base", "Category", "Channel", "ChannelStatus", "Direction",
     "Followup", "FollowupStatus", "FollowupType", "History", "Interactor", "Message",
-    "OutboundAction", "RawEvent", "RawEventStatus", "Role", "Tag", "Ticket", "TicketKind",
+    "OutboundAction", "Post", "RawEvent", "RawEventStatus", "Role", "Tag", "Ticket", "TicketKind",
     "TicketStatus", "TimestampMixin", "User", "hash_token", "ticket_categories", "ticket_tags",
     "to_utc_naive", "utcnow",
 ]

@@ -39,9 +39,21 @@ class Channel(TimestampMixin, Base):
     # provider so the same account cannot be connected twice; NULL where a provider has none.
     account_ref: Mapped[str | None] = mapped_column(String(200))
     info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    webhook_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_webhook_token)
+    # Shared by the channels one connection yields (Resont: one per account), so a provider
+    # posts every account's webhooks to one URL; the connector routes them by account.
+    webhook_token: Mapped[str] = mapped_column(String(64), index=True, default=new_webhook_token)
     webhook_url: Mapped[str] = mapped_column(String(800), default="")
     status: Mapped[ChannelStatus] = mapped_column(String(20), default=ChannelStatus.ACTIVE)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_event_at: Mapped[datetime | None]
     webhook_registered_at: Mapped[datetime | None]
+    # Polling: the connector's resume point, and health for the channels page and the API.
+    sync_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_sync_at: Mapped[datetime | None]          # last successful poll
+    last_sync_error: Mapped[str | None] = mapped_column(Text)
+    newest_item_at: Mapped[datetime | None]        # the newest item's own time: ingestion lag = received - this
+    token_expires_at: Mapped[datetime | None]
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status == ChannelStatus.NEEDS_ATTENTION

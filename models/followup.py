@@ -111,8 +111,10 @@ class OutboundAction(TimestampMixin, Base):
     followup_id: Mapped[int | None] = mapped_column(ForeignKey("followup.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(30))             # reply, like, hide, delete, tag, inject ...
     state: Mapped[ActionState] = mapped_column(String(20), default=ActionState.QUEUED)
-    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: uuid.uuid4().hex)
+    # A uuid: sent to providers that dedupe (custom channels' X-Inbox-Delivery, reply ids).
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: str(uuid.uuid4()))
     request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)   # what the provider answered
     external_id: Mapped[str | None] = mapped_column(String(200))   # e.g. Getloo's queue_id
     attempts: Mapped[int] = mapped_column(default=0)
     error_code: Mapped[str | None] = mapped_column(String(60))

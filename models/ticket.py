@@ -50,6 +50,8 @@ class Tag(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     color: Mapped[str] = mapped_column(String(20), default="#888888")
+    # The provider's ids for this tag, per channel ({"<channel_id>": "<provider tag id>"}), for sync.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Category(Base):
@@ -96,6 +98,7 @@ class Ticket(TimestampMixin, Base):
     external_id: Mapped[str] = mapped_column(String(200))
     interactor_id: Mapped[int | None] = mapped_column(ForeignKey("interactor.id"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))   # comment threads
+    post_external_id: Mapped[str | None] = mapped_column(String(200))       # the post a comment is on
     text: Mapped[str] = mapped_column(Text, default="")      # the latest inbound text, for the list
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     priority: Mapped[bool] = mapped_column(default=False)
@@ -137,7 +140,28 @@ class Message(Base):
     media_type: Mapped[str | None] = mapped_column(String(100))
     interactor_id: Mapped[int | None] = mapped_column(ForeignKey("interactor.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)     # when the network says it was written
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
     interactor: Mapped[Interactor | None] = relationship()
+
+
+class Post(TimestampMixin, Base):
+    """A brand's post on a network (published, scheduled, draft or failed): the context of comments."""
+
+    __tablename__ = "post"
+    __table_args__ = (UniqueConstraint("channel_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"), index=True)
+    external_id: Mapped[str] = mapped_column(String(200))
+    network: Mapped[str | None] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(30), default="")
+    url: Mapped[str | None] = mapped_column(String(1000))
+    due_at: Mapped[datetime | None]
+    executed_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    failure: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

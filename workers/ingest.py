@@ -6,7 +6,7 @@ import logging
 
 from rq import get_current_job
 
-from inbox.connectors import CONNECTORS
+from inbox.connectors import connector_class
 from inbox.connectors.base import WebhookError
 from inbox.db import session_scope
 from inbox.ingest import store
@@ -28,7 +28,7 @@ def process_event(raw_event_id: int) -> str:
                 _finish(event, RawEventStatus.IGNORED, "the channel no longer exists")
                 return event.status
             try:
-                items = CONNECTORS[channel.provider].parse(json.loads(event.body))
+                items = connector_class(channel.provider).parse(json.loads(event.body))
             except (ValueError, WebhookError) as exc:
                 _finish(event, RawEventStatus.REJECTED, str(exc))
                 return event.status

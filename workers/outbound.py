@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 
+from datetime import datetime, timezone
+
 from rq import get_current_job
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from inbox.connectors import connector_for
-from inbox.connectors.base import AuthError, ProviderError, UncertainError
+from inbox.connectors.base import AuthError, ProviderError, Target, UncertainError
+from inbox.crypto import decrypt_json, encrypt_json
 from inbox.db import session_scope
-from models import (ActionState, Channel, ChannelStatus, FollowupStatus, OutboundAction, Ticket,
-                    utcnow)
+from models import (ActionState, Channel, ChannelStatus, Direction, FollowupStatus, History, Message,
+                    OutboundAction, Ticket, utcnow)
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +52,13 @@ def run_action(action_id: int) -> str:
         return "not sent: already handled"
     with session_scope() as session:
         action = session.get(OutboundAction, action_id)
-        ticket = session.get(Ticket, action.ticket_id)
         channel = session.get(Channel, action.channel_id)
-        connector = connector_for(channel)
-        kind, data, text = ticket.kind, dict(ticket.data), action.request.get("text", "")
+        connector, kind = connector_for(channel), action.kind
+        # "_delivery_id" lets a provider dedupe a retried request (custom channels' webhooks).
+        params = {**action.request, "_delivery_id": action.idempotency_key, "_action_id": action.id}
+        target = target_of(session, channel, session.get(Ticket, action.ticket_id) if action.ticket_id else None)
     try:
-        external_id = connector.send_reply(kind, data, text)
+        result = connector.perform(kind, target, params)
     except UncertainError as exc:
         return _fail(action_id, ActionState.UNKNOWN, FollowupStatus.UNKNOWN, exc)
     except ProviderError as exc:
@@ -64,11 +68,38 @@ def run_action(action_id: int) -> str:
         return _fail(action_id, ActionState.FAILED, FollowupStatus.FAILED, exc)
     with session_scope() as session:
         action = session.get(OutboundAction, action_id)
-        action.state, action.external_id, action.sent_at = ActionState.SENT, external_id, utcnow()
+        action.state, action.external_id, action.sent_at = ActionState.SENT, result.external_id, utcnow()
+        action.response = dict(result.data)
         action.error = action.error_code = None
         if action.followup is not None:
             action.followup.advance(FollowupStatus.SENT)
+        elif action.ticket_id is not None:
+            # The network's new state of the item (liked, hidden, deleted ...), shown in the pane.
+            ticket = session.get(Ticket, action.ticket_id)
+            ticket.data = {**ticket.data, **result.data}
+            session.add(History(ticket_id=ticket.id, action=f"{action.kind}_done", data={"action_id": action.id}))
+        if result.credentials:
+            store_credentials(session.get(Channel, action.channel_id), result.credentials)
     return "sent"
+
+
+def target_of(session, channel: Channel, ticket: Ticket | None) -> Target:
+    """What the connector needs to know about the ticket an action is on (plain data, no ORM)."""
+    if ticket is None:
+        return Target(channel_settings=dict(channel.settings))
+    latest = session.scalars(select(Message.external_id).where(
+        Message.ticket_id == ticket.id, Message.direction == Direction.IN)
+        .order_by(Message.created_at.desc(), Message.id.desc()).limit(1)).first()
+    return Target(kind=ticket.kind, external_id=ticket.external_id, data=dict(ticket.data),
+                  channel_settings=dict(channel.settings), message_external_id=latest)
+
+
+def store_credentials(channel: Channel, credentials: dict) -> None:
+    """Refreshed OAuth tokens replace the stored ones (encrypted)."""
+    channel.credentials_encrypted = encrypt_json({**decrypt_json(channel.credentials_encrypted), **credentials})
+    expires = credentials.get("expires_at")
+    if isinstance(expires, (int, float)):
+        channel.token_expires_at = datetime.fromtimestamp(expires, timezone.utc).replace(tzinfo=None)
 
 
 def _retries_left() -> bool:

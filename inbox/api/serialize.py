@@ -12,11 +12,24 @@ def iso(value: datetime | None) -> str | None:
 
 
 def channel(c: Channel) -> dict[str, Any]:
-    return {"id": c.id, "provider": c.provider, "network": c.network, "name": c.name, "base_url": c.base_url,
+    extra: dict[str, Any] = {}
+    if c.provider == "custom":
+        # A custom channel's integration authenticates to /api2/public with this token.
+        from inbox.crypto import decrypt_json
+
+        extra["access_token"] = decrypt_json(c.credentials_encrypted).get("access_token")
+    return {**extra, "id": c.id, "provider": c.provider, "network": c.network, "name": c.name, "base_url": c.base_url,
             "settings": c.settings, "account_ref": c.account_ref, "webhook_url": c.webhook_url,
             "status": c.status, "last_error": c.last_error, "info": c.info,
             "webhook_registered_at": iso(c.webhook_registered_at), "last_event_at": iso(c.last_event_at),
-            "created_at": iso(c.created_at), "updated_at": iso(c.updated_at)}
+            "created_at": iso(c.created_at), "updated_at": iso(c.updated_at), "health": health(c)}
+
+
+def health(c: Channel) -> dict[str, Any]:
+    """Filled in by inbox.settings.health (kept separate: it queries)."""
+    from inbox.settings.health import channel_health
+
+    return channel_health(c)
 
 
 def ticket(t: Ticket) -> dict[str, Any]:

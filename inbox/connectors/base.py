@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -26,7 +26,12 @@ class Author:
 
 @dataclass(frozen=True, slots=True)
 class InboundItem:
-    """One message or comment, ready to be stored: which ticket it belongs to and what it says."""
+    """One message or comment, ready to be stored: which ticket it belongs to and what it says.
+
+    ``ticket_external_id`` groups messages into a ticket (a DM thread, a comment, a support
+    ticket); ``message_external_id`` is the provider's id of this one entry. Both are unique per
+    channel, so applying the same item twice changes nothing.
+    """
 
     ticket_kind: TicketKind
     ticket_external_id: str
@@ -38,6 +43,15 @@ class InboundItem:
     media_url: str | None = None
     media_type: str | None = None
     ticket_data: dict[str, Any] = field(default_factory=dict)
+    # Our reply, seen again by polling (Resont lists our own messages): stored as outbound.
+    direction: str = "in"
+    # A comment's parent comment (its ticket external id), and the post it was written under.
+    parent_ticket_external_id: str | None = None
+    post_external_id: str | None = None
+    # The provider's tags on the item (names), when the provider has tags: kept in sync.
+    tags: tuple[str, ...] | None = None
+    # The provider closed / resolved the item (e.g. a Resont ticket marked closed).
+    closed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +64,67 @@ class DeliveryReport:
 
 
 @dataclass(frozen=True, slots=True)
+class PostRecord:
+    """A brand's post (published, scheduled, draft or failed): context for comments on it.
+
+    A failed post (``failed_at`` set) also becomes a ``post_failure`` ticket.
+    """
+
+    external_id: str
+    text: str = ""
+    status: str = ""                  # executed | scheduled | draft | failed ...
+    url: str | None = None
+    network: str | None = None
+    due_at: datetime | None = None
+    executed_at: datetime | None = None
+    failed_at: datetime | None = None
+    failure: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectResult:
     account_ref: str          # the provider's stable id of the account
     name: str                 # a default display name
     network: str
     info: dict[str, Any]
+    # Per-channel settings the provider decided (e.g. Resont's account id); merged over the admin's.
+    settings: dict[str, Any] = field(default_factory=dict)
+    # Credentials to store for this channel when they differ from what the admin gave
+    # (e.g. OAuth tokens obtained during connect); None = store what was given.
+    credentials: dict[str, Any] | None = None
+    token_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What an outbound action acts on: the ticket as the connector knows it (or a channel-level action)."""
+
+    kind: str | None = None                 # ticket kind; None for channel actions (inject)
+    external_id: str | None = None          # ticket external id
+    data: dict[str, Any] = field(default_factory=dict)       # ticket.data
+    channel_settings: dict[str, Any] = field(default_factory=dict)
+    message_external_id: str | None = None  # the latest inbound message's id, where an action needs it
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What the provider answered: the id it gave (a reply's id / queue id), and anything to keep."""
+
+    external_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    # Credentials refreshed while performing the action (OAuth), to be stored encrypted.
+    credentials: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One polling pass: items to store (idempotently), and the state to resume from next time."""
+
+    items: list[Any]
+    state: dict[str, Any]
+    credentials: dict[str, Any] | None = None   # refreshed OAuth tokens, to store
+    token_expires_at: datetime | None = None
 
 
 class ProviderError(Exception):
@@ -111,3 +181,36 @@ def call(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Re
         raise UncertainError("provider_no_answer",
                              f"The provider did not answer ({type(exc).__name__}); "
                              "the request may have been carried out") from exc
+
+
+class ActionRejected(ValueError):
+    """An action that does not apply (e.g. "like" on a DM), caught before it is queued."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class Connector(Protocol):
+    """What every provider module offers. Each ``inbox/connectors/<provider>.py`` ends with
+    ``Connector = <ItsClass>``; ``inbox.connectors.connector_class(provider)`` finds it.
+
+    Class-level (no credentials needed):
+      provider, default_network, DEFAULT_BASE_URL (None when the docs name no host),
+      credential_fields: the keys ``credentials`` must carry (alternatives: see ``check_credentials``),
+      polled: True when the scheduler should call ``fetch`` every minute,
+      ACTIONS: ticket actions it can perform (``reply``, ``like``, ``unlike``, ``hide``, ``delete``,
+      ``tag``, ``close``, ``reschedule``, ...); CHANNEL_ACTIONS: channel-level ones (``inject``).
+      ``parse(payload)`` (classmethod): webhook body -> items; raises WebhookError.
+      ``route(payload)`` (classmethod, optional): the account_ref a shared webhook body is for.
+      ``validate_reply(ticket_kind, text)`` and ``validate_action(kind, ticket_kind, params)``
+      (static): refuse before queueing (ReplyRejected / ActionRejected).
+
+    Instance (built with ``(base_url, credentials: dict, settings: dict, client=None)``):
+      ``connect() -> list[ConnectResult]``: verify credentials now (one result per channel).
+      ``setup(webhook_url)``: webhook registration / subscriptions, run in a worker.
+      ``fetch(state) -> FetchResult``: one polling pass from the saved state.
+      ``perform(kind, target, params) -> ActionResult``: one outbound action.
+    """
+
+    provider: str

@@ -14,8 +14,9 @@ import httpx
 
 from models import FollowupStatus, TicketKind, to_utc_naive, utcnow
 
-from .base import (TIMEOUT, USER_AGENT, Author, AuthError, ConnectResult, DeliveryReport, InboundItem,
-                   ProviderError, ReplyRejected, RetryableError, WebhookError, call)
+from .base import (TIMEOUT, USER_AGENT, ActionRejected, ActionResult, Author, AuthError, ConnectResult,
+                   DeliveryReport, FetchResult, InboundItem, ProviderError, ReplyRejected, RetryableError, Target,
+                   WebhookError, call)
 
 DEFAULT_BASE_URL = "https://api.getloo.ru/insta"
 CAPTION_MAX = 1000
@@ -39,12 +40,17 @@ def comment_ticket_id(comment_id: str) -> str:
 
 class GetlooConnector:
     provider = "getloo"
-    network = "instagram"
+    network = default_network = "instagram"
+    DEFAULT_BASE_URL = DEFAULT_BASE_URL
     credential_fields = ("token",)
+    polled = False              # Getloo has no list endpoints: webhooks only
+    ACTIONS = frozenset({"reply"})
+    CHANNEL_ACTIONS: frozenset[str] = frozenset()
 
-    def __init__(self, base_url: str, token: str, client: httpx.Client | None = None):
+    def __init__(self, base_url: str, credentials: dict[str, Any], settings: dict[str, Any] | None = None,
+                 client: httpx.Client | None = None):
         self.base_url = base_url.rstrip("/")
-        self.token = token
+        self.token = str(credentials["token"])
         self.client = client or httpx.Client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT})
 
     # -- the documented methods -------------------------------------------------------------
@@ -103,7 +109,7 @@ class GetlooConnector:
 
     # -- what the inbox asks of every connector ---------------------------------------------
 
-    def connect(self) -> ConnectResult:
+    def connect(self) -> list[ConnectResult]:
         """Check the token now: the admin connecting the channel needs the answer."""
         info = self.get_info()
         channel = info.get("channel") or {}
@@ -112,9 +118,9 @@ class GetlooConnector:
                             "Getloo says this Instagram channel is not paid or not authorised")
         if not channel.get("user_id"):
             raise ProviderError("unexpected_answer", "Getloo's getInfo carried no channel.user_id")
-        return ConnectResult(account_ref=str(channel["user_id"]),
-                             name=f"@{channel.get('username') or channel['user_id']}",
-                             network=self.network, info=channel)
+        return [ConnectResult(account_ref=str(channel["user_id"]),
+                              name=f"@{channel.get('username') or channel['user_id']}",
+                              network=self.network, info=channel)]
 
     def setup(self, webhook_url: str) -> None:
         self.set_webhook(webhook_url)
@@ -130,10 +136,23 @@ class GetlooConnector:
                                 f"(this one has {len(text)}).")
         return text
 
+    @staticmethod
+    def validate_action(kind: str, ticket_kind: str | None, params: dict[str, Any]) -> None:
+        if kind != "reply":
+            raise ActionRejected("unsupported_action", f"Getloo cannot {kind}")
+
     def send_reply(self, ticket_kind: str, ticket_data: dict[str, Any], text: str) -> str:
         """A DM goes to the interactor's user id; a comment reply (text only) to the comment id."""
         target = ticket_data["comment_id"] if ticket_kind == TicketKind.COMMENT else ticket_data["user_id"]
         return self.send_message(username=ticket_data.get("username", ""), user_id=target, caption=text)
+
+    def perform(self, kind: str, target: Target, params: dict[str, Any]) -> ActionResult:
+        if kind != "reply":
+            raise ProviderError("unsupported_action", f"Getloo cannot {kind}")
+        return ActionResult(external_id=self.send_reply(target.kind, target.data, params["text"]))
+
+    def fetch(self, state: dict[str, Any]) -> FetchResult:
+        return FetchResult(items=[], state=state)
 
     # -- webhooks -----------------------------------------------------------------------------
 
@@ -202,3 +221,4 @@ def _parse_time(value: Any) -> datetime:
         except ValueError:
             pass
     return utcnow()
+Connector = GetlooConnector

@@ -13,7 +13,7 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 import workers
-from inbox.connectors import CONNECTORS
+from inbox.connectors import connector_class
 from inbox.connectors.base import WebhookError
 from inbox.db import get_session
 from models import Channel, ChannelStatus, RawEvent, RawEventStatus, utcnow
@@ -29,32 +29,42 @@ def _error(status: int, code: str, message: str):
 @bp.post("/<provider>/<token>")
 def receive(provider: str, token: str):
     session = get_session()
-    channel = session.scalars(select(Channel).filter_by(webhook_token=token, provider=provider)).first()
-    if channel is None or channel.status == ChannelStatus.DISABLED or provider not in CONNECTORS:
+    cls = connector_class(provider)
+    channels = session.scalars(select(Channel).where(
+        Channel.webhook_token == token, Channel.provider == provider,
+        Channel.status != ChannelStatus.DISABLED).order_by(Channel.id)).all() if cls else []
+    if not channels:
         return _error(404, "unknown_webhook", "No channel listens at this address")
     body = request.get_data(as_text=True)
-    event = RawEvent(channel_id=channel.id, provider=provider, body=body,
-                     content_type=request.content_type or "")
-    rejection = _check(provider, body)
+    payload, rejection = _check(cls, body)
+    channel = channels[0]
+    if rejection is None and len(channels) > 1:
+        # One connection, several accounts (Resont): the body says which account it is for.
+        ref = cls.route(payload)
+        channel = next((c for c in channels if c.account_ref == ref), None)
+        if channel is None:
+            channel, rejection = channels[0], ("unknown_account", f"No connected account {ref!r} at this address")
+    event = RawEvent(channel_id=channel.id, provider=provider, body=body, content_type=request.content_type or "")
     if rejection:
         event.status, event.error, event.processed_at = RawEventStatus.REJECTED, rejection[1], utcnow()
     session.add(event)
     session.commit()
     if rejection:
-        return _error(400, *rejection)
+        return _error(422 if rejection[0] == "unknown_account" else 400, *rejection)
     try:
         workers.enqueue_event(event.id)
-    except Exception:   # the row is safe; the sweeper picks up RECEIVED events (see README)
+    except Exception:   # the row is safe; `flask sweep` / the worker's start-up sweep queues it
         log.exception("could not enqueue raw event %s", event.id)
     return jsonify(ok=True, id=event.id), 200
 
 
-def _check(provider: str, body: str) -> tuple[str, str] | None:
-    """A quick structural check so the sender hears about a bad body now; None when it looks fine."""
+def _check(cls, body: str) -> tuple[object, tuple[str, str] | None]:
+    """A quick structural check so the sender hears about a bad body now."""
     try:
-        CONNECTORS[provider].parse(json.loads(body))
+        payload = json.loads(body)
+        cls.parse(payload)
     except WebhookError as exc:
-        return exc.code, exc.message
+        return None, (exc.code, exc.message)
     except ValueError as exc:
-        return "malformed", f"Body is not valid JSON: {exc}"
-    return None
+        return None, ("malformed", f"Body is not valid JSON: {exc}")
+    return payload, None

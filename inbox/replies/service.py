@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from inbox.connectors import CONNECTORS
+from inbox.connectors import connector_class
 from inbox.connectors.base import ReplyRejected
 from models import (Channel, ChannelStatus, Followup, FollowupStatus, FollowupType, History, OutboundAction,
                     Ticket, User)
@@ -17,7 +17,7 @@ def queue_reply(session: Session, ticket: Ticket, user: User, text: str) -> tupl
     channel = session.get(Channel, ticket.channel_id)
     if channel.status == ChannelStatus.DISABLED:
         raise ReplyRejected("channel_disabled", "This channel has been disconnected; replies cannot be sent.")
-    text = CONNECTORS[channel.provider].validate_reply(ticket.kind, text)
+    text = connector_class(channel.provider).validate_reply(ticket.kind, text)
     followup = Followup(ticket_id=ticket.id, type=FollowupType.REPLY, status=FollowupStatus.QUEUED,
                         text=text, author_id=user.id)
     action = OutboundAction(channel_id=channel.id, ticket_id=ticket.id, followup=followup, kind="reply",

@@ -8,9 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox import crypto
-from inbox.connectors import CONNECTORS, DEFAULT_BASE_URLS, build
+from inbox.connectors import available_providers, build, connector_class
 from inbox.connectors.base import AuthError, ProviderError
 from models import Channel, ChannelStatus
+from models.channel import new_webhook_token
 
 
 class ConnectError(Exception):
@@ -21,52 +22,80 @@ class ConnectError(Exception):
         self.code, self.message, self.status = code, message, status
 
 
-def _valid_http_url(url: str) -> bool:
+def valid_http_url(url: str) -> bool:
     parts = urlparse(url)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def clean_credentials(cls: Any, provider: str, credentials: Any) -> dict[str, Any]:
+    """The credentials a provider needs; a connector may accept alternatives (``check_credentials``)."""
+    if not isinstance(credentials, dict):
+        raise ConnectError("invalid_credentials", "credentials must be an object", 422)
+    check = getattr(cls, "check_credentials", None)
+    if check is not None:
+        try:
+            return check(credentials)
+        except ValueError as exc:
+            raise ConnectError("missing_credentials", str(exc), 422) from exc
+    missing = [f for f in cls.credential_fields if not str(credentials.get(f) or "").strip()]
+    if missing:
+        raise ConnectError("missing_credentials", f"{provider} needs credentials: {', '.join(missing)}", 422)
+    return {f: str(credentials[f]).strip() for f in cls.credential_fields}
 
 
 def connect_channel(session: Session, *, provider: str, name: str | None, base_url: str | None,
                     credentials: dict[str, Any] | None, settings: dict[str, Any] | None,
                     public_url: str) -> list[Channel]:
-    """Verify the credentials with the provider now and add the channel(s); the caller commits
-    and then queues ``workers.enqueue_channel_setup`` for webhook registration."""
-    if provider not in CONNECTORS:
+    """Verify the credentials with the provider now and add the channel(s) the connection yields.
+
+    The caller commits and then queues ``workers.enqueue_channel_setup`` for each channel.
+    """
+    cls = connector_class(provider)
+    if cls is None:
         raise ConnectError("unknown_provider",
-                           f"Unknown provider {provider!r}; one of: {', '.join(sorted(CONNECTORS))}", 422)
-    cls = CONNECTORS[provider]
-    credentials = credentials or {}
-    if not isinstance(credentials, dict):
-        raise ConnectError("invalid_credentials", "credentials must be an object", 422)
-    missing = [f for f in cls.credential_fields if not str(credentials.get(f) or "").strip()]
-    if missing:
-        raise ConnectError("missing_credentials", f"{provider} needs credentials: {', '.join(missing)}", 422)
-    base_url = (base_url or DEFAULT_BASE_URLS[provider]).strip().rstrip("/")
-    if not _valid_http_url(base_url):
+                           f"Unknown provider {provider!r}; one of: {', '.join(available_providers())}", 422)
+    credentials = clean_credentials(cls, provider, credentials or {})
+    base_url = (base_url or cls.DEFAULT_BASE_URL or "").strip().rstrip("/")
+    if not base_url:
+        raise ConnectError("missing_base_url", f"{provider} needs base_url (its docs name no host)", 422)
+    if not valid_http_url(base_url):
         raise ConnectError("invalid_base_url", "base_url must be an http(s) URL", 422)
     if name is not None and len(name) > 200:
         raise ConnectError("invalid_name", "name is at most 200 characters", 422)
-    credentials = {f: str(credentials[f]).strip() for f in cls.credential_fields}
+    if settings is not None and not isinstance(settings, dict):
+        raise ConnectError("invalid_settings", "settings must be an object", 422)
+    settings = dict(settings or {})
 
     try:
-        result = build(provider, base_url, credentials).connect()
+        results = build(provider, base_url, credentials, settings).connect()
     except AuthError as exc:
         raise ConnectError(exc.code, exc.message, 400) from exc
     except ProviderError as exc:
         status = 502 if exc.retryable or exc.code == "provider_no_answer" else 400
         raise ConnectError(exc.code, exc.message, status) from exc
+    if not results:
+        raise ConnectError("no_accounts", f"{provider} lists no accounts for these credentials", 400)
 
-    existing = session.scalars(select(Channel).filter_by(provider=provider, account_ref=result.account_ref)).first()
-    if existing is not None and existing.status != ChannelStatus.DISABLED:
+    refs = [r.account_ref for r in results]
+    existing = {c.account_ref: c for c in session.scalars(
+        select(Channel).where(Channel.provider == provider, Channel.account_ref.in_(refs)))}
+    taken = [c for c in existing.values() if c.status != ChannelStatus.DISABLED]
+    if taken:
         raise ConnectError("already_connected",
-                           f"This account is already connected as channel {existing.id} ({existing.name})", 409)
-    channel = existing or Channel(provider=provider, account_ref=result.account_ref)
-    channel.network, channel.base_url, channel.info = result.network, base_url, result.info
-    channel.name = (name or "").strip() or result.name
-    channel.settings = dict(settings or {})
-    channel.credentials_encrypted = crypto.encrypt_json(credentials)
-    channel.status, channel.last_error = ChannelStatus.ACTIVE, None
-    session.add(channel)
+                           "Already connected: " + ", ".join(f"channel {c.id} ({c.name})" for c in taken), 409)
+    webhook_token = new_webhook_token()   # one URL for everything this connection yields
+    channels = []
+    for result in results:
+        channel = existing.get(result.account_ref) or Channel(provider=provider, account_ref=result.account_ref)
+        channel.network, channel.base_url, channel.info = result.network, base_url, result.info
+        channel.name = ((name or "").strip() if len(results) == 1 else "") or result.name
+        channel.settings = {**settings, **result.settings}
+        channel.credentials_encrypted = crypto.encrypt_json(result.credentials or credentials)
+        channel.token_expires_at = result.token_expires_at
+        channel.status, channel.last_error, channel.sync_state = ChannelStatus.ACTIVE, None, {}
+        channel.webhook_token = webhook_token
+        channel.webhook_url = f"{public_url.rstrip('/')}/webhooks/{provider}/{webhook_token}"
+        session.add(channel)
+        channels.append(channel)
     session.flush()
-    channel.webhook_url = f"{public_url.rstrip('/')}/webhooks/{provider}/{channel.webhook_token}"
-    return [channel]
+    return channels

@@ -1,27 +1,43 @@
-"""Provider sandboxes: in-memory fakes of third-party messaging APIs served over real HTTP.
+"""Provider sandboxes: the documented third-party APIs, served over real HTTP from memory.
 
-Each provider module exposes a Flask blueprint ``bp`` (mounted under ``/sandbox/<provider>``)
-and a module-level state object ``SANDBOX`` that tests and the demo UI drive directly.
-Add new providers to ``SANDBOXES`` and ``register_blueprints``.
+Each ``inbox/simulators/<provider>.py`` exposes a Flask blueprint ``bp`` (mounted under
+``/sandbox/<provider>``) and a module-level state object ``SANDBOX`` that tests and the demo
+drive directly (``reset()``, what it received, fault injection, emitting webhooks).
 """
-
 from __future__ import annotations
+
+import importlib
+from types import ModuleType
 
 from flask import Flask
 
-from . import getloo
-
-SANDBOXES = {"getloo": getloo.SANDBOX}
+PROVIDERS = ("getloo", "resont", "socialwall", "socialposts", "custom")
 
 
-def register_blueprints(app: Flask) -> None:
-    """Mount every sandbox blueprint on ``app`` (the main app in demo mode, or a standalone one)."""
-    app.register_blueprint(getloo.bp)
+def modules() -> dict[str, ModuleType]:
+    found = {}
+    for provider in PROVIDERS:
+        try:
+            found[provider] = importlib.import_module(f"{__name__}.{provider}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{provider}":
+                raise
+    return found
+
+
+def sandboxes() -> dict[str, object]:
+    return {name: module.SANDBOX for name, module in modules().items()}
 
 
 def blueprints() -> list:
     """The sandbox blueprints (the app exempts them from CSRF: they stand in for outside APIs)."""
-    return [getloo.bp]
+    return [module.bp for module in modules().values()]
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every sandbox blueprint on ``app`` (the main app in demo mode, or a standalone one)."""
+    for blueprint in blueprints():
+        app.register_blueprint(blueprint)
 
 
 def create_sandbox_app() -> Flask:

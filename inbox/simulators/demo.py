@@ -67,7 +67,7 @@ def seed(app: Flask) -> Iterator[str]:
         has_tickets = session.scalar(select(func.count()).select_from(Ticket).filter_by(channel_id=channel_id))
     # The sandbox keeps its state in memory, so register the webhook again on every start.
     workers.enqueue_channel_setup(channel_id)
-    connector = build("getloo", base_url, {"token": getloo.DEMO_TOKEN})
+    connector = build("getloo", base_url, {"token": getloo.DEMO_TOKEN}, {})
     deadline = time.monotonic() + 30
     while connector.get_webhook() != webhook_url:
         if time.monotonic() > deadline:

@@ -10,11 +10,11 @@ from models import TicketKind
 
 
 def connector(sandbox, token=None) -> GetlooConnector:
-    return GetlooConnector(sandbox.url, token or sandbox.token)
+    return GetlooConnector(sandbox.url, {"token": token or sandbox.token})
 
 
 def test_connect_calls_getinfo_at_the_documented_path(sandbox):
-    result = connector(sandbox).connect()
+    [result] = connector(sandbox).connect()
     assert result.account_ref == "17841400000000001" and result.name == "@brand_shop"
     [call] = sandbox.state.requests
     assert (call["token"], call["method"], call["http_method"]) == (sandbox.token, "getInfo", "GET")
@@ -70,7 +70,7 @@ def test_a_400_is_permanent_with_the_providers_reason(sandbox):
 
 def test_unreachable_provider_is_retryable():
     with pytest.raises(RetryableError) as err:
-        GetlooConnector("http://127.0.0.1:9", "T").get_info()
+        GetlooConnector("http://127.0.0.1:9", {"token": "T"}).get_info()
     assert err.value.code == "provider_unreachable"
 
 

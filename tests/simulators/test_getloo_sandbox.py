@@ -18,7 +18,7 @@ import pytest
 from flask import Flask, request
 from werkzeug.serving import make_server
 
-from inbox.simulators import SANDBOXES, create_sandbox_app, getloo
+from inbox.simulators import create_sandbox_app, getloo, sandboxes
 
 TOKEN = getloo.DEMO_TOKEN
 UNPAID = getloo.UNPAID_TOKEN
@@ -110,7 +110,7 @@ def send(client: httpx.Client, base: str, **params) -> httpx.Response:
 
 # ------------------------------------------------------------------------------------ API bodies
 def test_registry_exposes_the_sandbox() -> None:
-    assert SANDBOXES["getloo"] is SANDBOX
+    assert sandboxes()["getloo"] is SANDBOX
 
 
 @pytest.mark.parametrize("verb", ["GET", "POST"])
