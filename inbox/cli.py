@@ -52,16 +52,54 @@ def create_token(email: str, name: str) -> None:
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Drain the queues and exit.")
-def worker(burst: bool) -> None:
-    """Run an RQ worker on every queue, with the scheduler (for retries with backoff)."""
+@click.option("--no-cron", is_flag=True, help="Do not start the schedule (polls, sweep) beside the worker.")
+def worker(burst: bool, no_cron: bool) -> None:
+    """Run an RQ worker on every queue, with the scheduler (for retries with backoff).
+
+    Unless --burst or --no-cron, a `flask cron` process runs beside it and stops with it.
+    """
+    import subprocess
+    import sys
+
     from rq import Worker
 
     from workers.sweep import requeue_stranded
 
+    cron = None
     if not burst:
         click.echo(f"Requeued stranded work: {requeue_stranded()}")
-    Worker([workers.queue(name) for name in workers.QUEUE_NAMES], connection=workers.connection()).work(
-        burst=burst, with_scheduler=True, logging_level="INFO")
+        if not no_cron:
+            cron = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "cron"])
+    try:
+        Worker([workers.queue(name) for name in workers.QUEUE_NAMES], connection=workers.connection()).work(
+            burst=burst, with_scheduler=True, logging_level="INFO")
+    finally:
+        if cron is not None:
+            cron.terminate()
+            cron.wait(timeout=10)
+
+
+@click.command("cron")
+def cron() -> None:
+    """Run the schedule: poll every polled channel each minute, sweep stranded work."""
+    from workers.cron import run
+
+    run(workers.connection())
+
+
+@click.command("sync")
+@click.option("--channel", "channel_id", type=int, help="Only this channel.")
+def sync(channel_id: int | None) -> None:
+    """Queue a poll of every polled channel (or one) now; `flask worker --burst` then drains it."""
+    from workers.poll import polled_channel_ids
+
+    ids = polled_channel_ids()
+    if channel_id is not None:
+        if channel_id not in ids:
+            raise click.ClickException(f"channel {channel_id} is not a polled, connected channel")
+        ids = [channel_id]
+    queued = [i for i in ids if workers.enqueue_poll(i) is not None]
+    click.echo(f"Queued polls for {len(queued)} channel(s): {queued}")
 
 
 @click.command("sweep")
@@ -89,5 +127,5 @@ def demo() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (users, tokens, worker, sweep, demo):
+    for command in (users, tokens, worker, cron, sync, sweep, demo):
         app.cli.add_command(command)

@@ -26,7 +26,7 @@ class Role(enum.StrEnum):
 
 AGENT_PERMISSIONS = frozenset({
     "ViewTickets", "ReplyTicket", "NoteTicket", "AssignTicket", "ArchiveTicket",
-    "LikeTicket", "HideTicket", "DeleteTicket", "ViewChannels", "ViewCategories", "ViewTemplates",
+    "LikeTicket", "HideTicket", "DeleteTicket", "ViewChannels", "ViewCategories", "ViewTemplates", "EditPosts",
 })
 SUPERVISOR_PERMISSIONS = AGENT_PERMISSIONS | {
     "ApproveSuggestion", "ApproveOwnSuggestion", "ViewAnalytics", "ViewUsers", "ViewHistory",

@@ -207,3 +207,22 @@ def test_a_redis_outage_at_intake_loses_nothing(client, channel):
     run_jobs()
     assert count(Message) == 1 and count(RawEvent, status=RawEventStatus.PROCESSED) == 1
     assert requeue_stranded(stale_after=timedelta(0))["events"] == 0
+
+
+def test_fifty_concurrent_duplicate_deliveries_make_one_item(live, channel):
+    body = json.dumps(load("incoming_text"), ensure_ascii=False).encode()
+    barrier = threading.Barrier(50)
+
+    def deliver(_):
+        barrier.wait()
+        return httpx.post(channel["webhook_url"], content=body, headers={"Content-Type": "application/json"},
+                          timeout=30).status_code
+
+    with ThreadPoolExecutor(50) as pool:
+        assert list(pool.map(deliver, range(50))) == [200] * 50
+    with db.session_scope() as s:
+        ids = s.scalars(select(RawEvent.id)).all()
+    assert len(ids) == 50
+    with ThreadPoolExecutor(10) as pool:
+        assert set(pool.map(process_event, ids)) == {RawEventStatus.PROCESSED}
+    assert count(Message) == 1 and count(Ticket) == 1

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from redis import Redis
 from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
 from rq.job import Job
+from rq.rate_limit import RateLimit
+
+# At most this many calls in flight per provider (across all workers): protects each API.
+PROVIDER_CONCURRENCY = {"getloo": 4, "resont": 4, "socialwall": 2, "socialposts": 2, "custom": 8}
 
 OUTBOUND, INGEST, DEFAULT = "outbound", "ingest", "default"
 QUEUE_NAMES = (OUTBOUND, INGEST, DEFAULT)
@@ -37,12 +42,34 @@ def enqueue_event(raw_event_id: int) -> Job:
         retry=Retry(max=5, interval=[1, 5, 30, 120, 600]), result_ttl=600)
 
 
-def enqueue_send(action_id: int) -> Job:
+def enqueue_send(action_id: int, provider: str | None = None) -> Job:
     """Run one outbound action. The job id is derived from the action, so the sweeper can tell
     whether a job for it is still alive; the action row decides whether anything is sent."""
+    if provider is None:
+        provider = _provider_of_action(action_id)
     return queue(OUTBOUND).enqueue(
         "workers.outbound.run_action", action_id, job_id=f"send-{action_id}", job_timeout=90,
-        retry=Retry(max=4, interval=[2, 10, 60, 300]), result_ttl=600)
+        retry=Retry(max=4, interval=[2, 10, 60, 300]), result_ttl=600,
+        rate_limit=RateLimit(key=f"provider-{provider}", concurrency=PROVIDER_CONCURRENCY.get(provider, 2)))
+
+
+def _provider_of_action(action_id: int) -> str:
+    from inbox.db import session_scope
+    from models import Channel, OutboundAction
+
+    with session_scope() as session:
+        action = session.get(OutboundAction, action_id)
+        channel = session.get(Channel, action.channel_id) if action else None
+        return channel.provider if channel else "unknown"
+
+
+def enqueue_poll(channel_id: int) -> Job | None:
+    """One poll of a channel on the inbound queue; None when one is already waiting (unique job)."""
+    try:
+        return queue(INGEST).enqueue("workers.poll.poll_channel", channel_id, job_id=f"poll-{channel_id}",
+                                     unique=True, job_timeout=300, result_ttl=0, failure_ttl=60)
+    except DuplicateJobError:
+        return None
 
 
 def enqueue_channel_setup(channel_id: int) -> Job:

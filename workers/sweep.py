@@ -40,3 +40,8 @@ def requeue_stranded(stale_after: timedelta = STALE_AFTER) -> dict[str, int]:
             workers.enqueue_send(action_id)
             counts["actions"] += 1
     return counts
+
+
+def sweep_job() -> dict[str, int]:
+    """The scheduled form of the sweep."""
+    return requeue_stranded()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from models import Channel, Followup, History, Message, Ticket
+from models import Channel, Followup, History, Message, OutboundAction, Ticket
 
 
 def iso(value: datetime | None) -> str | None:
@@ -43,7 +43,8 @@ def ticket(t: Ticket) -> dict[str, Any]:
         "last_activity_at": iso(t.last_activity_at), "assignee_id": t.assignee_id,
         "tags": [{"id": tag.id, "name": tag.name} for tag in t.tags],
         "categories": [{"id": c.id, "name": c.name} for c in t.categories],
-        "priority": t.priority, "sentiment": t.sentiment,
+        "priority": t.priority, "sentiment": t.sentiment, "parent_id": t.parent_id,
+        "post_external_id": t.post_external_id, "data": t.data,
     }
 
 
@@ -64,3 +65,11 @@ def history(h: History) -> dict[str, Any]:
 def ticket_detail(t: Ticket, entries: list[History]) -> dict[str, Any]:
     return {**ticket(t), "messages": [message(m) for m in t.messages],
             "followups": [followup(f) for f in t.followups], "history": [history(h) for h in entries]}
+
+
+def action(a: OutboundAction) -> dict[str, Any]:
+    """An outbound action's state; ``error`` carries the provider's own message when it failed."""
+    return {"id": a.id, "kind": a.kind, "state": a.state, "channel_id": a.channel_id, "ticket_id": a.ticket_id,
+            "request": a.request, "response": a.response, "external_id": a.external_id, "attempts": a.attempts,
+            "error_code": a.error_code, "error": a.error, "trace_id": a.trace_id,
+            "created_at": iso(a.created_at), "updated_at": iso(a.updated_at)}

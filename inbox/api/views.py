@@ -9,13 +9,14 @@ from werkzeug.exceptions import HTTPException
 
 import workers
 from inbox.auth.permissions import ApiAuthError, api_permission
-from inbox.connectors.base import ReplyRejected
+from inbox.connectors.base import ActionRejected, ReplyRejected
 from inbox.db import get_session
 from inbox.queue.queries import FilterError, Filters, ticket_page
+from inbox.queue.actions import queue_channel_action, queue_ticket_action
 from inbox.queue.views import load_ticket
 from inbox.replies.service import queue_reply
 from inbox.settings.channels import ConnectError, connect_channel
-from models import Channel, ChannelStatus, History
+from models import Channel, ChannelStatus, History, OutboundAction
 
 from . import serialize
 
@@ -157,31 +158,79 @@ def show_ticket(ticket_id: int):
     return jsonify(serialize.ticket_detail(ticket, list(entries)))
 
 
-ACTIONS_LATER = {"archive", "reopen", "assign", "snooze", "priority", "sentiment", "tag", "categorize",
-                 "note", "like", "unlike", "hide", "delete"}
+def _queue(action_row) -> None:
+    try:
+        workers.enqueue_send(action_row.id)
+    except Exception:   # committed as QUEUED: the sweep sends it
+        log.exception("could not enqueue outbound action %s", action_row.id)
 
 
 @bp.post("/tickets/<int:ticket_id>/actions/<action>")
 @api_permission("ViewTickets")
 def ticket_action(ticket_id: int, action: str):
-    if action != "reply":
-        if action in ACTIONS_LATER:
-            raise ApiError(400, "unsupported_action", f"The {action} action is not available yet")
-        raise ApiError(400, "unknown_action", f"Unknown action {action!r}")
+    body, session = json_body_or_empty(), get_session()
+    ticket = _ticket_or_404(ticket_id)
+    if action == "reply":
+        return _reply(ticket, body)
+    try:
+        row = queue_ticket_action(session, ticket, g.api_user, action, body)
+    except ActionRejected as exc:
+        session.rollback()
+        raise ApiError(422 if exc.code not in ("unknown_action",) else 400, exc.code, exc.message) from exc
+    except PermissionError as exc:
+        session.rollback()
+        raise ApiError(403, "insufficient_permissions", f"This needs the {exc.args[0]} permission") from exc
+    session.commit()
+    if row is None:
+        return jsonify(serialize.ticket(ticket)), 200
+    _queue(row)
+    return jsonify(serialize.action(row)), 202
+
+
+def _reply(ticket, body: dict):
     if not g.api_user.can("ReplyTicket"):
         raise ApiError(403, "insufficient_permissions", "This needs the ReplyTicket permission")
-    body, session = json_body(), get_session()
+    session = get_session()
     if not isinstance(body.get("text"), str):
         raise ApiError(422, "missing_field", "text is required")
-    ticket = _ticket_or_404(ticket_id)
     try:
         followup, action_row = queue_reply(session, ticket, g.api_user, body["text"])
     except ReplyRejected as exc:
         session.rollback()
         raise ApiError(422, exc.code, exc.message) from exc
     session.commit()
-    try:
-        workers.enqueue_send(action_row.id)
-    except Exception:
-        log.exception("could not enqueue outbound action %s", action_row.id)
+    _queue(action_row)
     return jsonify(serialize.followup(followup)), 202
+
+
+@bp.post("/channels/<int:channel_id>/actions/<action>")
+@api_permission("ViewChannels")
+def channel_action(channel_id: int, action: str):
+    body, session, channel = json_body(), get_session(), get_channel(channel_id)
+    try:
+        row = queue_channel_action(session, channel, g.api_user, action, body)
+    except ActionRejected as exc:
+        session.rollback()
+        raise ApiError(422, exc.code, exc.message) from exc
+    except PermissionError as exc:
+        session.rollback()
+        raise ApiError(403, "insufficient_permissions", f"This needs the {exc.args[0]} permission") from exc
+    session.commit()
+    _queue(row)
+    return jsonify(serialize.action(row)), 202
+
+
+@bp.get("/actions/<int:action_id>")
+@api_permission("ViewTickets")
+def show_action(action_id: int):
+    row = get_session().get(OutboundAction, action_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"No action {action_id}")
+    return jsonify(serialize.action(row))
+
+
+def json_body_or_empty() -> dict:
+    """Actions without parameters (like, archive) may come with no body at all."""
+    if not request.get_data():
+        return {}
+    return json_body()

@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 from inbox import hx
 from inbox.auth.permissions import permission_required
 from inbox.db import get_session
-from models import Channel, Followup, Ticket
+from models import Channel, ChannelStatus, Followup, Post, Ticket
 
 from .queries import FilterError, Filters, ticket_page
 
@@ -19,7 +19,9 @@ def _page_context(filters: Filters) -> dict:
     session = get_session()
     tickets, next_cursor = ticket_page(session, filters)
     channels = session.scalars(select(Channel).order_by(Channel.name)).all()
+    attention = [c for c in channels if c.status == ChannelStatus.NEEDS_ATTENTION]
     return {"tickets": tickets, "next_cursor": next_cursor, "filters": filters, "channels": channels,
+            "attention": attention,
             "filters_args": filters.as_args()}
 
 
@@ -62,10 +64,27 @@ def load_ticket(ticket_id: int) -> Ticket:
 @permission_required("ViewTickets")
 def ticket(ticket_id: int):
     ticket = load_ticket(ticket_id)
+    pane = pane_context(ticket)
     if hx.is_htmx():
-        return hx.fragment("queue/index.html", "pane", ticket=ticket, thread=thread_of(ticket))
-    context = _page_context(_filters_or_400())
-    return render_template("queue/index.html", ticket=ticket, thread=thread_of(ticket), **context)
+        return hx.fragment("queue/index.html", "pane", **pane)
+    return render_template("queue/index.html", **pane, **_page_context(_filters_or_400()))
+
+
+def pane_context(ticket: Ticket) -> dict:
+    """The ticket, its thread, the post it is on, its parent comment, and the action bar."""
+    from .action_views import render_actions
+
+    session = get_session()
+    post = None
+    if ticket.post_external_id:
+        post = session.scalars(select(Post).filter_by(channel_id=ticket.channel_id,
+                                                      external_id=ticket.post_external_id)).first()
+    if ticket.kind == "post_failure" and post is None and ticket.data.get("post_id"):
+        post = session.scalars(select(Post).filter_by(channel_id=ticket.channel_id,
+                                                      external_id=str(ticket.data["post_id"]))).first()
+    parent = session.get(Ticket, ticket.parent_id) if ticket.parent_id else None
+    return {"ticket": ticket, "thread": thread_of(ticket), "post": post, "parent": parent,
+            "actions_html": render_actions(ticket)[0]}
 
 
 def thread_of(ticket: Ticket) -> list[tuple[str, object]]:

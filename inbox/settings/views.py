@@ -10,7 +10,10 @@ from inbox.auth.permissions import permission_required
 from inbox.db import get_session
 from models import Channel, RawEvent, Ticket
 
+from inbox.connectors import available_providers, connector_class
+
 from .channels import ConnectError, connect_channel
+from .health import channel_health
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -22,14 +25,24 @@ def _channels_context() -> dict:
     rejected = dict(session.execute(select(RawEvent.channel_id, func.count())
                                     .where(RawEvent.status.in_(("rejected", "failed")))
                                     .group_by(RawEvent.channel_id)).all())
-    return {"channels": channels, "counts": counts, "rejected": rejected,
-            "demo": current_app.config["INBOX_DEMO"]}
+    return {"channels": channels, "counts": counts, "rejected": rejected, "health": {c.id: channel_health(c) for c in channels},
+            "providers": available_providers(), "demo": current_app.config["INBOX_DEMO"],
+            "channel_actions": {c.id: connector_class(c.provider).CHANNEL_ACTIONS for c in channels}}
 
 
 @bp.get("/channels")
 @permission_required("ViewChannels")
 def channels():
-    return render_template("settings/channels.html", form={}, error=None, **_channels_context())
+    return render_template("settings/channels.html", form={}, error=None, error_provider=None, **_channels_context())
+
+
+# Which form fields are credentials and which are settings, per provider (Resont has its own flow).
+FORM_FIELDS = {
+    "getloo": (("token",), ()),
+    "socialwall": (("api_key",), ("wall_id",)),
+    "socialposts": (("token",), ("brand",)),
+    "custom": ((), ("webhook_url",)),
+}
 
 
 @bp.post("/channels")
@@ -37,19 +50,25 @@ def channels():
 def connect():
     session = get_session()
     form = request.form
+    provider = form.get("provider", "")
+    credential_keys, setting_keys = FORM_FIELDS.get(provider, ((), ()))
     try:
-        created = connect_channel(session, provider=form.get("provider", ""), name=form.get("name") or None,
+        created = connect_channel(session, provider=provider, name=form.get("name") or None,
                                   base_url=form.get("base_url") or None,
-                                  credentials={"token": form.get("token", "")}, settings={},
+                                  credentials={k: form.get(k, "") for k in credential_keys},
+                                  settings={k: form.get(k, "").strip() for k in setting_keys if form.get(k, "").strip()},
                                   public_url=current_app.config["PUBLIC_URL"])
     except ConnectError as exc:
         session.rollback()
-        return render_template("settings/channels.html", form=form, error=exc.message,
+        return render_template("settings/channels.html", form=form, error=exc.message, error_provider=provider,
                                **_channels_context()), 422 if exc.status < 500 else 502
     session.commit()
     for channel in created:
         workers.enqueue_channel_setup(channel.id)
-    flash(f"Connected {', '.join(c.name for c in created)}. Registering the webhook…")
+    flash(f"Connected {', '.join(c.name for c in created)}.")
+    if provider == "custom":
+        token = crypto.decrypt_json(created[0].credentials_encrypted).get("access_token")
+        flash(f"Access token for {created[0].name} (shown once, keep it safe): {token}", "token")
     return redirect(url_for("settings.channels"))
 
 

@@ -1,0 +1,86 @@
+"""The ticket pane's action bar (like, hide, delete, close, reschedule, archive) and wall injection."""
+from __future__ import annotations
+
+import logging
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+import workers
+from inbox.auth.permissions import permission_required
+from inbox.connectors.base import ActionRejected
+from inbox.db import get_session
+from models import ActionState, Channel, OutboundAction
+
+from .actions import LABELS, available_actions, queue_channel_action, queue_ticket_action
+from .views import bp, load_ticket
+
+log = logging.getLogger(__name__)
+PENDING = (ActionState.QUEUED, ActionState.SENDING)
+
+
+def render_actions(ticket, error: str | None = None, status: int = 200):
+    recent = get_session().scalars(select(OutboundAction).where(
+        OutboundAction.ticket_id == ticket.id, OutboundAction.kind != "reply")
+        .order_by(OutboundAction.id.desc()).limit(5)).all()
+    pending = any(a.state in PENDING for a in recent)
+    return render_template("queue/_actions.html", ticket=ticket, available=available_actions(ticket),
+                           labels=LABELS, recent=recent, pending=pending, error=error), status
+
+
+def _enqueue(action: OutboundAction) -> None:
+    try:
+        workers.enqueue_send(action.id)
+    except Exception:   # committed as QUEUED: the sweep sends it
+        log.exception("could not enqueue outbound action %s", action.id)
+
+
+@bp.get("/tickets/<int:ticket_id>/actions")
+@permission_required("ViewTickets")
+def actions(ticket_id: int):
+    """The action bar; it polls itself while an action is on its way."""
+    return render_actions(load_ticket(ticket_id))
+
+
+@bp.post("/tickets/<int:ticket_id>/actions/<kind>")
+@permission_required("ViewTickets")
+def act(ticket_id: int, kind: str):
+    session, ticket = get_session(), load_ticket(ticket_id)
+    params = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    try:
+        action = queue_ticket_action(session, ticket, current_user, kind, params)
+    except ActionRejected as exc:
+        session.rollback()
+        return render_actions(ticket, exc.message, 422)
+    except PermissionError:
+        session.rollback()
+        abort(403)
+    session.commit()
+    if action is not None:
+        _enqueue(action)
+    return render_actions(load_ticket(ticket_id))
+
+
+@bp.post("/channels/<int:channel_id>/inject")
+@permission_required("ReplyTicket")
+def inject(channel_id: int):
+    """Post a web message into a wall (SocialWall Pro), from the channel page or a wall post."""
+    session = get_session()
+    channel = session.get(Channel, channel_id)
+    if channel is None:
+        abort(404)
+    params = {k: v.strip() for k, v in request.form.items() if k in ("text", "media_url", "avatar_name", "real_name")
+              and v.strip()}
+    try:
+        action = queue_channel_action(session, channel, current_user, "inject", params)
+    except ActionRejected as exc:
+        session.rollback()
+        flash(f"Not sent: {exc.message}", "error")
+        return redirect(request.referrer or url_for("settings.channels"))
+    except PermissionError:
+        abort(403)
+    session.commit()
+    _enqueue(action)
+    flash(f"Sending to the wall (action {action.id}); its result shows on the channels page.")
+    return redirect(request.referrer or url_for("settings.channels"))

@@ -1,0 +1,110 @@
+"""Ticket and channel actions: validated now, recorded as outbound actions, sent by a worker.
+
+Local actions (archive, reopen) change only our copy; network actions (like, hide, delete, tag,
+close, reschedule, inject, custom actions) are rows committed before their job is queued, exactly
+like replies.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inbox.connectors import connector_class
+from inbox.connectors.base import ActionRejected
+from models import Channel, ChannelStatus, History, OutboundAction, Tag, Ticket, TicketStatus, User
+
+# The permission each action needs (SocialHub's names).
+PERMISSIONS = {
+    "archive": "ArchiveTicket", "reopen": "ArchiveTicket", "close": "ArchiveTicket",
+    "like": "LikeTicket", "unlike": "LikeTicket", "hide": "HideTicket", "delete": "DeleteTicket",
+    "tag": "ViewTickets", "reschedule": "EditPosts", "custom_action": "ReplyTicket", "inject": "ReplyTicket",
+}
+LOCAL_ACTIONS = {"archive", "reopen"}
+LABELS = {"like": "Like", "unlike": "Unlike", "hide": "Hide", "delete": "Delete on the network", "close": "Close",
+          "reschedule": "Reschedule", "archive": "Archive", "reopen": "Reopen"}
+
+
+def available_actions(ticket: Ticket) -> list[str]:
+    """The buttons the ticket pane offers: what the provider can do on this kind of item."""
+    cls = connector_class(ticket.channel.provider)
+    offered = []
+    for kind in ("like", "unlike", "hide", "delete", "close", "reschedule"):
+        if cls is None or kind not in cls.ACTIONS:
+            continue
+        try:
+            cls.validate_action(kind, ticket.kind, {"due_at": "2999-01-01T00:00:00+00:00"})
+        except ActionRejected:
+            continue
+        if (kind == "like" and ticket.data.get("liked")) or (kind == "unlike" and not ticket.data.get("liked")):
+            continue
+        if ticket.data.get("deleted") and kind != "reschedule":
+            continue
+        offered.append(kind)
+    offered.append("reopen" if ticket.status == TicketStatus.ARCHIVED else "archive")
+    return offered
+
+
+def queue_ticket_action(session: Session, ticket: Ticket, user: User, kind: str,
+                        params: dict[str, Any]) -> OutboundAction | None:
+    """Validate and record one action; returns the outbound action to queue (None: local only)."""
+    if kind not in PERMISSIONS or kind == "inject":
+        raise ActionRejected("unknown_action", f"Unknown action {kind!r}")
+    if not user.can(PERMISSIONS[kind]):
+        raise PermissionError(PERMISSIONS[kind])
+    if kind in LOCAL_ACTIONS:
+        ticket.status = TicketStatus.ARCHIVED if kind == "archive" else TicketStatus.OPEN
+        session.add(History(ticket_id=ticket.id, user_id=user.id, action=kind))
+        return None
+    channel = session.get(Channel, ticket.channel_id)
+    if kind == "tag":
+        return _tag(session, ticket, channel, user, params)
+    cls = connector_class(channel.provider)
+    if kind not in cls.ACTIONS:
+        raise ActionRejected("unsupported_action", f"{channel.provider} cannot {kind} items")
+    cls.validate_action(kind, ticket.kind, params)
+    return _record(session, channel, ticket, user, kind, {k: v for k, v in params.items() if not k.startswith("_")})
+
+
+def _tag(session: Session, ticket: Ticket, channel: Channel, user: User, params: dict[str, Any]) -> OutboundAction | None:
+    """Set our tags; where the provider has tags too, send the new set so both stay in sync."""
+    ids = params.get("tag_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+        raise ActionRejected("invalid_tag_ids", "tag_ids must be a list of tag ids")
+    tags = session.scalars(select(Tag).where(Tag.id.in_(ids))).all() if ids else []
+    if len(tags) != len(set(ids)):
+        raise ActionRejected("unknown_tag", "Some of these tags do not exist")
+    ticket.tags = list(tags)
+    session.add(History(ticket_id=ticket.id, user_id=user.id, action="tagged", data={"tags": [t.name for t in tags]}))
+    cls = connector_class(channel.provider)
+    if "tag" not in cls.ACTIONS:
+        return None
+    params = {"tags": sorted(t.name for t in tags)}
+    cls.validate_action("tag", ticket.kind, params)
+    return _record(session, channel, ticket, user, "tag", params)
+
+
+def queue_channel_action(session: Session, channel: Channel, user: User, kind: str,
+                         params: dict[str, Any]) -> OutboundAction:
+    if not user.can(PERMISSIONS.get(kind, "EditChannels")):
+        raise PermissionError(PERMISSIONS.get(kind, "EditChannels"))
+    cls = connector_class(channel.provider)
+    if kind not in cls.CHANNEL_ACTIONS:
+        raise ActionRejected("unsupported_action", f"{channel.provider} channels have no {kind!r} action")
+    cls.validate_action(kind, None, params)
+    return _record(session, channel, None, user, kind, params)
+
+
+def _record(session: Session, channel: Channel, ticket: Ticket | None, user: User, kind: str,
+            params: dict[str, Any]) -> OutboundAction:
+    if channel.status == ChannelStatus.DISABLED:
+        raise ActionRejected("channel_disabled", "This channel has been disconnected.")
+    action = OutboundAction(channel_id=channel.id, ticket_id=ticket.id if ticket else None, kind=kind,
+                            request=params)
+    session.add(action)
+    session.flush()
+    if ticket is not None:
+        session.add(History(ticket_id=ticket.id, user_id=user.id, action=f"{kind}_requested",
+                            data={"action_id": action.id}))
+    return action

@@ -1,0 +1,23 @@
+"""The schedule: polls every polled channel each minute and sweeps stranded work.
+
+Run by ``flask --app app cron`` (``flask worker`` starts one beside itself). Several running at
+once are harmless: polls are unique jobs per channel and the sweep is idempotent.
+"""
+from __future__ import annotations
+
+from redis import Redis
+from rq.cron import CronScheduler
+
+from . import DEFAULT, INGEST
+from .poll import poll_all
+from .sweep import sweep_job
+
+POLL_INTERVAL = 60
+SWEEP_INTERVAL = 60
+
+
+def run(connection: Redis) -> None:
+    cron = CronScheduler(connection=connection, logging_level="INFO")
+    cron.register(poll_all, queue_name=INGEST, interval=POLL_INTERVAL, name="poll-all")
+    cron.register(sweep_job, queue_name=DEFAULT, interval=SWEEP_INTERVAL, name="sweep")
+    cron.start()
