@@ -1,7 +1,8 @@
-"""Channel jobs: the provider calls that follow a connect (webhook registration)."""
+"""Channel jobs: the provider calls that follow a connect (webhook registration, backfill)."""
 from __future__ import annotations
 
-from inbox.connectors import connector_for
+import workers
+from inbox.connectors import connector_class, connector_for
 from inbox.connectors.base import AuthError, ProviderError
 from inbox.db import session_scope
 from models import Channel, ChannelStatus, utcnow
@@ -13,6 +14,9 @@ def setup_channel(channel_id: int) -> str:
         if channel is None or channel.status == ChannelStatus.DISABLED:
             return "skipped"
         connector, webhook_url = connector_for(channel), channel.webhook_url
+        polled = connector_class(channel.provider).polled
+    if polled:
+        workers.enqueue_poll(channel_id)   # backfill recent history now, not at the next minute
     try:
         connector.setup(webhook_url)
     except ProviderError as exc:
