@@ -5,14 +5,14 @@ Every call hangs from ``{base_url}/brands/{brand}/social-posts`` with ``Authoriz
 per status (``executed``, ``scheduled``, ``draft``; ``start``/``limit`` pages, ``info.total``
 tells when to stop) with the ``associations`` the docs show, so the posts become the context shown
 beside comments, and every post with ``failed_at`` set becomes a ``post_failure`` ticket. The
-per-medium counts of ``/social-posts/stats`` land in the channel's sync state.
+per-medium counts of ``/social-posts/stats?status=any`` land in the channel's sync state.
 
 Agents answer a failure with ``reschedule`` (PUT ``due_at``) or ``delete`` (DELETE the post).
 The docs document no error bodies: the answer's ``message`` (if any) reaches the agent as is.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +25,7 @@ from .base import (TIMEOUT, USER_AGENT, ActionRejected, ActionResult, Author, Au
                    UncertainError, WebhookError, call)
 
 STATUSES = ("executed", "scheduled", "draft")
+STATS_STATUS = "any"            # one stats call covering every post
 ASSOCIATIONS = "social_post.template_instance,social_post.asset,social_post.owner"
 ORDER = "-created_at"          # the docs' example; a fixed order keeps start/limit pages stable
 PAGE_SIZE = 100
@@ -174,15 +175,18 @@ class SocialPostsConnector:
         # A post that failed again has a new failure message, which reopens the ticket by itself.
         items += [self._cleared(pid, message_id) for pid, message_id in (state.get("open_failures") or {}).items()
                   if pid not in open_failures]
+        counts = {status: sum(1 for _, s in posts.values() if s == status) for status in STATUSES}
         new_state = {**state, "open_failures": open_failures, **self._stats_state(state),
-                     "posts": len(posts), "synced_at": utcnow().isoformat(timespec="seconds") + "Z"}
+                     "post_counts": {**counts, "failed": len(failed)},
+                     "synced_at": utcnow().isoformat(timespec="seconds") + "Z"}
         return FetchResult(items=items, state=new_state)
 
     def _stats_state(self, state: dict[str, Any]) -> dict[str, Any]:
-        """Stats are shown beside the channel, not needed for tickets: a failing stats call keeps
-        the previous numbers (unless the token itself is refused) rather than stopping the poll."""
+        """The brand's posts per medium (``status=any``), flat ``{medium: count}`` as the channel
+        page shows them. Stats are not needed for tickets: a failing stats call keeps the previous
+        numbers (unless the token itself is refused) rather than stopping the poll."""
         try:
-            return {"stats": {status: self.stats(status) for status in STATUSES}, "stats_error": None}
+            return {"stats": self.stats(STATS_STATUS), "stats_error": None}
         except AuthError:
             raise
         except ProviderError as exc:
@@ -210,7 +214,7 @@ class SocialPostsConnector:
             raise ActionRejected("not_a_post_failure", f"{kind} applies to failed posts only")
         if kind == "reschedule":
             due_at = parse_due_at(params.get("due_at"))
-            if due_at <= datetime.now(timezone.utc):
+            if due_at <= datetime.now(UTC):
                 raise ActionRejected("due_at_in_past", "Pick a time in the future to reschedule the post.")
 
     def perform(self, kind: str, target: Target, params: dict[str, Any]) -> ActionResult:
@@ -332,7 +336,7 @@ def parse_due_at(value: Any) -> datetime:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError as exc:
         raise ActionRejected("invalid_due_at", f"due_at is not an ISO 8601 date-time: {value!r}") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def post_id_of(target: Target) -> str:
@@ -358,7 +362,7 @@ def to_datetime(value: Any) -> datetime | None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = value / 1000 if value > 1e11 else value
-        return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
+        return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
     if isinstance(value, str):
         try:
             return to_datetime(float(value))
@@ -368,14 +372,14 @@ def to_datetime(value: Any) -> datetime | None:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
             return None
-        return parsed.astimezone(timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+        return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
     return None
 
 
 def iso(value: datetime) -> str:
     """Aware or naive-UTC datetime as ``YYYY-MM-DDTHH:MM:SSZ``."""
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(timespec="seconds") + "Z"
 
 

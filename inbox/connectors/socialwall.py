@@ -14,7 +14,7 @@ message decides what they mean, and it reaches the agent verbatim.
 from __future__ import annotations
 
 import mimetypes
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -363,7 +363,7 @@ def from_millis(value: Any) -> datetime:
     millis = _int(value)
     if not millis:
         return utcnow()
-    return datetime.fromtimestamp(millis / 1000, timezone.utc).replace(tzinfo=None)
+    return datetime.fromtimestamp(millis / 1000, UTC).replace(tzinfo=None)
 
 
 def _int(value: Any) -> int:

@@ -39,8 +39,8 @@ def available_actions(ticket: Ticket) -> list[str]:
             continue
         if (kind == "like" and ticket.data.get("liked")) or (kind == "unlike" and not ticket.data.get("liked")):
             continue
-        if ticket.data.get("deleted") and kind != "reschedule":
-            continue
+        if ticket.data.get("deleted"):
+            continue   # gone from the network: nothing left to act on there
         offered.append(kind)
     offered.append("reopen" if ticket.status == TicketStatus.ARCHIVED else "archive")
     return offered
