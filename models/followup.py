@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, TimestampMixin, utcnow
@@ -102,7 +102,8 @@ class OutboundAction(TimestampMixin, Base):
     """
 
     __tablename__ = "outbound_action"
-    __table_args__ = (UniqueConstraint("channel_id", "external_id"),
+    # Not unique: several actions can act on one network object (reschedule then delete a post).
+    __table_args__ = (Index("ix_outbound_action_external", "channel_id", "external_id"),
                       Index("ix_outbound_action_state", "state", "updated_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)

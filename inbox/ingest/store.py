@@ -144,7 +144,7 @@ def sync_tags(session: Session, ticket: Ticket, names: tuple[str, ...] | None) -
 
 def apply_delivery(session: Session, channel: Channel, report: DeliveryReport) -> None:
     action = session.scalars(select(OutboundAction).filter_by(
-        channel_id=channel.id, external_id=report.external_id)).first()
+        channel_id=channel.id, external_id=report.external_id, kind="reply")).first()
     if action is None or action.followup is None:
         raise NotYetKnown(f"no outbound action with external id {report.external_id}")
     error = "The provider reported that delivery failed" if report.status == "failed" else None

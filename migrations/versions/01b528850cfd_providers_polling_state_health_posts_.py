@@ -55,6 +55,8 @@ def upgrade():
 
     with op.batch_alter_table('outbound_action', schema=None) as batch_op:
         batch_op.add_column(sa.Column('response', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
+        batch_op.drop_constraint(batch_op.f('uq_outbound_action_channel_id_external_id'), type_='unique')
+        batch_op.create_index('ix_outbound_action_external', ['channel_id', 'external_id'], unique=False)
 
     with op.batch_alter_table('tag', schema=None) as batch_op:
         batch_op.add_column(sa.Column('data', sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
@@ -74,6 +76,8 @@ def downgrade():
         batch_op.drop_column('data')
 
     with op.batch_alter_table('outbound_action', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbound_action_external')
+        batch_op.create_unique_constraint(batch_op.f('uq_outbound_action_channel_id_external_id'), ['channel_id', 'external_id'])
         batch_op.drop_column('response')
 
     with op.batch_alter_table('message', schema=None) as batch_op:
