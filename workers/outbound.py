@@ -68,9 +68,12 @@ def run_action(action_id: int) -> str:
         return _fail(action_id, ActionState.FAILED, FollowupStatus.FAILED, exc)
     with session_scope() as session:
         action = session.get(OutboundAction, action_id)
-        action.state, action.external_id, action.sent_at = ActionState.SENT, result.external_id, utcnow()
-        action.response = dict(result.data)
-        action.error = action.error_code = None
+        # A provider may call back (delivered / failed) before this commit: never overwrite its word.
+        if action.state == ActionState.SENDING:
+            action.state, action.error, action.error_code = ActionState.SENT, None, None
+        action.external_id = action.external_id or result.external_id
+        action.sent_at = action.sent_at or utcnow()
+        action.response = {**result.data, **(action.response or {})}
         if action.followup is not None:
             action.followup.advance(FollowupStatus.SENT)
         elif action.ticket_id is not None:
@@ -90,7 +93,7 @@ def target_of(session, channel: Channel, ticket: Ticket | None) -> Target:
     latest = session.scalars(select(Message.external_id).where(
         Message.ticket_id == ticket.id, Message.direction == Direction.IN)
         .order_by(Message.created_at.desc(), Message.id.desc()).limit(1)).first()
-    return Target(kind=ticket.kind, external_id=ticket.external_id, data=dict(ticket.data),
+    return Target(kind=ticket.kind, ticket_id=ticket.id, external_id=ticket.external_id, data=dict(ticket.data),
                   channel_settings=dict(channel.settings), message_external_id=latest)
 
 

@@ -117,9 +117,22 @@ def update_channel(channel_id: int):
     if "settings" in body:
         if not isinstance(body["settings"], dict):
             raise ApiError(422, "invalid_field", "settings must be an object")
-        channel.settings = body["settings"]
+        channel.settings = _checked_settings(channel, body["settings"])
     get_session().commit()
     return jsonify(serialize.channel(channel))
+
+
+def _checked_settings(channel: Channel, settings: dict) -> dict:
+    """Custom channels' settings carry a webhook URL and a manifest: check them like at creation."""
+    if channel.provider != "custom":
+        return settings
+    from inbox.connectors.custom import SettingsError, clean_settings
+
+    try:
+        cleaned, _secret = clean_settings(settings)
+    except SettingsError as exc:
+        raise ApiError(422, exc.code, exc.message) from exc
+    return cleaned
 
 
 @bp.delete("/channels/<int:channel_id>")

@@ -101,6 +101,7 @@ class Target:
     """What an outbound action acts on: the ticket as the connector knows it (or a channel-level action)."""
 
     kind: str | None = None                 # ticket kind; None for channel actions (inject)
+    ticket_id: int | None = None            # our ticket id (custom channels send it to the integration)
     external_id: str | None = None          # ticket external id
     data: dict[str, Any] = field(default_factory=dict)       # ticket.data
     channel_settings: dict[str, Any] = field(default_factory=dict)

@@ -13,7 +13,7 @@ from inbox.connectors.base import ActionRejected
 from inbox.db import get_session
 from models import ActionState, Channel, OutboundAction
 
-from .actions import LABELS, available_actions, queue_channel_action, queue_ticket_action
+from .actions import LABELS, available_actions, custom_actions, queue_channel_action, queue_ticket_action
 from .views import bp, load_ticket
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,8 @@ def render_actions(ticket, error: str | None = None, status: int = 200):
         .order_by(OutboundAction.id.desc()).limit(5)).all()
     pending = any(a.state in PENDING for a in recent)
     return render_template("queue/_actions.html", ticket=ticket, available=available_actions(ticket),
-                           labels=LABELS, recent=recent, pending=pending, error=error), status
+                           custom=custom_actions(ticket), labels=LABELS, recent=recent, pending=pending,
+                           error=error), status
 
 
 def _enqueue(action: OutboundAction) -> None:

@@ -60,11 +60,35 @@ def queue_ticket_action(session: Session, ticket: Ticket, user: User, kind: str,
     channel = session.get(Channel, ticket.channel_id)
     if kind == "tag":
         return _tag(session, ticket, channel, user, params)
+    if kind == "custom_action":
+        _check_manifest_action(channel, params)
     cls = connector_class(channel.provider)
     if kind not in cls.ACTIONS:
         raise ActionRejected("unsupported_action", f"{channel.provider} cannot {kind} items")
     cls.validate_action(kind, ticket.kind, params)
     return _record(session, channel, ticket, user, kind, {k: v for k, v in params.items() if not k.startswith("_")})
+
+
+def _check_manifest_action(channel: Channel, params: dict[str, Any]) -> None:
+    """A custom channel's action must be one its integration declared in the manifest."""
+    from inbox.connectors.custom import manifest_actions
+
+    if channel.provider != "custom":
+        raise ActionRejected("unsupported_action", "Only custom channels have manifest actions")
+    actions = manifest_actions(channel.settings)
+    if params.get("action_id") not in actions:
+        raise ActionRejected("unknown_manifest_action",
+                             f"This channel's manifest has no action {params.get('action_id')!r}; "
+                             f"it has: {', '.join(sorted(actions)) or 'none'}")
+
+
+def custom_actions(ticket: Ticket) -> dict[str, str]:
+    """Manifest actions (id -> English label) for a custom channel's ticket pane."""
+    if ticket.channel.provider != "custom":
+        return {}
+    from inbox.connectors.custom import label_text, manifest_actions
+
+    return {aid: label_text(label) for aid, label in manifest_actions(ticket.channel.settings).items()}
 
 
 def _tag(session: Session, ticket: Ticket, channel: Channel, user: User, params: dict[str, Any]) -> OutboundAction | None:

@@ -54,7 +54,8 @@ def load_ticket(ticket_id: int) -> Ticket:
     ticket = get_session().scalars(
         select(Ticket).where(Ticket.id == ticket_id).options(
             selectinload(Ticket.messages), selectinload(Ticket.interactor), selectinload(Ticket.channel),
-            selectinload(Ticket.followups).selectinload(Followup.author))).first()
+            selectinload(Ticket.followups).selectinload(Followup.author),
+            selectinload(Ticket.followups).selectinload(Followup.actions))).first()
     if ticket is None:
         abort(404)
     return ticket
@@ -88,7 +89,14 @@ def pane_context(ticket: Ticket) -> dict:
 
 
 def thread_of(ticket: Ticket) -> list[tuple[str, object]]:
-    """Inbound messages and our followups in one timeline."""
-    entries = [("message", m.created_at, m) for m in ticket.messages]
+    """Inbound messages and our followups in one timeline.
+
+    Our replies seen again on the network (polled, or confirmed by an integration) are shown once,
+    as the reply card that carries their delivery status.
+    """
+    ours = {a.external_id for f in ticket.followups for a in f.actions if a.external_id}
+    ours |= {a.idempotency_key for f in ticket.followups for a in f.actions}
+    entries = [("message", m.created_at, m) for m in ticket.messages
+               if not (m.direction == "out" and (m.external_id in ours or (m.data or {}).get("replyId") in ours))]
     entries += [("followup", f.created_at, f) for f in ticket.followups]
     return [(kind, obj) for kind, _, obj in sorted(entries, key=lambda e: (e[1], e[0] == "followup"))]
