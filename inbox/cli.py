@@ -84,7 +84,8 @@ def cron() -> None:
     """Run the schedule: poll every polled channel each minute, sweep stranded work."""
     from workers.cron import run
 
-    run(workers.connection())
+    demo = current_app.config["INBOX_DEMO"]
+    run(workers.connection(), demo_url=current_app.config["PUBLIC_URL"] if demo else None)
 
 
 @click.command("sync")

@@ -1,6 +1,7 @@
 """The channels page: what is connected, its health and webhook address, and connecting more."""
 from __future__ import annotations
 
+import httpx
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
@@ -75,16 +76,16 @@ def connect():
 @bp.post("/channels/<int:channel_id>/simulate")
 @permission_required("EditChannels")
 def simulate(channel_id: int):
-    """Demo only: ask the built-in Getloo sandbox to send us a message or comment by webhook."""
+    """Demo only: ask the channel's built-in sandbox to produce a new message or comment."""
     from inbox.simulators.demo import simulate_incoming
 
     channel = get_session().get(Channel, channel_id)
     if channel is None or not current_app.config["INBOX_DEMO"]:
         abort(404)
     try:
-        simulate_incoming(channel.provider, crypto.decrypt_json(channel.credentials_encrypted),
-                          request.form.get("kind", "message"), request.form.get("text", ""))
-        flash("The sandbox sent a webhook; the worker will put it in the queue in a moment.")
-    except (LookupError, ValueError) as exc:
+        simulate_incoming(channel, request.form.get("kind", "message"), request.form.get("text", ""),
+                          current_app.config["PUBLIC_URL"])
+        flash("The sandbox produced a new item; it reaches the queue in a moment.")
+    except (LookupError, ValueError, httpx.HTTPError) as exc:
         flash(f"Could not simulate: {exc}", "error")
     return redirect(url_for("settings.channels"))

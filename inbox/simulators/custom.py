@@ -263,3 +263,18 @@ def control_push(key: str):
                                str(data.get("network_item_id") or f"sandbox-{secrets.token_hex(8)}"),
                                data["message"], data.get("interactor") or "Sandbox customer")
     return jsonify(status=status, response=body), 200 if status < 500 else 502
+
+
+@bp.post("/_sandbox/<key>/install")
+def control_install(key: str):
+    """Demo: install the example integration for a channel (``{api_base, access_token}``), fetching its
+    webhook secret from our public API as a real integration would, and confirm replies automatically."""
+    data = request.get_json(silent=True) or {}
+    if not all(isinstance(data.get(k), str) and data[k] for k in ("api_base", "access_token")):
+        return jsonify(error="api_base and access_token are required"), 400
+    try:
+        SANDBOX.install(data["api_base"], data["access_token"], key)
+    except Exception as exc:   # our API refused or was unreachable: say so to the caller
+        return jsonify(error=f"install failed: {exc}"), 502
+    SANDBOX.auto_confirm = True
+    return jsonify(installed=key), 201
