@@ -47,26 +47,20 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     import inbox.queue.action_views  # noqa: F401  (routes on the queue blueprint)
+    from inbox.api.public import bp as public_api
     from inbox.api.views import bp as api
     from inbox.auth.views import bp as auth
     from inbox.connectors import connector_class
     from inbox.ingest.views import bp as ingest
     from inbox.queue.views import bp as queue
     from inbox.replies.views import bp as replies
+    from inbox.settings.resont_oauth import bp as resont_oauth
     from inbox.settings.views import bp as settings
 
-    import importlib
-
-    extra = []
-    for module in ("inbox.settings.resont_oauth", "inbox.api.public"):   # TEMP until both land
-        try:
-            extra.append(importlib.import_module(module).bp)
-        except ModuleNotFoundError:
-            pass
-    for bp in (auth, queue, replies, settings, ingest, api, *extra):
+    for bp in (auth, queue, replies, settings, resont_oauth, ingest, api, public_api):
         app.register_blueprint(bp)
     # Providers and API clients authenticate by URL token, bearer token or accesstoken, not by cookie.
-    for bp in (ingest, api, *[b for b in extra if b.name == "public_api"]):
+    for bp in (ingest, api, public_api):
         csrf.exempt(bp)
     app.jinja_env.globals["reply_capable"] = lambda ticket: connector_class(ticket.channel.provider).ACTIONS
     if app.config["INBOX_DEMO"] or app.config.get("SANDBOX"):

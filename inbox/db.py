@@ -82,6 +82,16 @@ def get_session() -> Session:
     return g.db_session
 
 
+def release(session: Session) -> None:
+    """End the current transaction before a slow network call.
+
+    On SQLite every transaction starts with BEGIN IMMEDIATE (see make_engine), so a request that
+    has read anything holds the write lock; calling a provider while holding it would stall every
+    webhook and worker for as long as the provider takes. Nothing pending may be left unflushed.
+    """
+    session.commit()
+
+
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,11 +19,10 @@ os.environ.pop("INBOX_DEMO", None)
 
 from redis import Redis  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
 
 import workers  # noqa: E402
 from app import create_app  # noqa: E402
-from helpers import PASSWORDS, run_jobs  # noqa: E402
+from helpers import PASSWORDS, LiveServer as _Server, run_jobs  # noqa: E402
 from inbox import db  # noqa: E402
 from inbox.simulators import create_sandbox_app  # noqa: E402
 from inbox.simulators.getloo import DEMO_TOKEN, SANDBOX  # noqa: E402
@@ -120,17 +118,6 @@ def token_for(users):
             s.add(row)
         return token
     return make
-
-
-class _Server:
-    def __init__(self, wsgi_app):
-        self.server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
 
 
 @pytest.fixture

@@ -5,7 +5,10 @@ import json
 import re
 from pathlib import Path
 
+import threading
+
 from rq import Queue, SimpleWorker
+from werkzeug.serving import make_server
 from sqlalchemy import func, select
 
 import workers
@@ -57,3 +60,16 @@ def login(client, role: str = "agent"):
     token = csrf_of(client, "/auth/login")
     return client.post("/auth/login", data={"email": f"{role}@example.test", "password": PASSWORDS[role],
                                             "csrf_token": token})
+
+
+class LiveServer:
+    """A WSGI app served on a real loopback port in a thread."""
+
+    def __init__(self, wsgi_app):
+        self.server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()

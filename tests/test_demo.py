@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
+from helpers import LiveServer
 from inbox import db, simulators
 from models import Base, Channel, Ticket
 from worker_process import kill_hard, start_worker
@@ -31,10 +32,9 @@ def demo_app(db_url, redis_url):
 
 
 def test_demo_seed_fills_the_queue_from_every_provider(demo_app):
-    from conftest import _Server
     from inbox.simulators.demo import seed, simulate_incoming, tick
 
-    server = _Server(demo_app)
+    server = LiveServer(demo_app)
     demo_app.config.update(PUBLIC_URL=server.url, PUBLIC_URL_SET=True)
     worker = start_worker(demo_app, "--no-cron")
     try:
@@ -51,8 +51,8 @@ def test_demo_seed_fills_the_queue_from_every_provider(demo_app):
         assert seen >= providers, f"no tickets yet from {providers - seen}"
         with db.session_scope() as s:
             before = s.query(Ticket).count()
-            wall = s.scalars(select(Channel).filter_by(provider="getloo")).first()
-            simulate_incoming(wall, "message", "Ещё один вопрос", server.url)
+            getloo = s.scalars(select(Channel).filter_by(provider="getloo")).first()
+        simulate_incoming(getloo, "message", "Ещё один вопрос", server.url)
         assert tick(server.url).endswith("one new item")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

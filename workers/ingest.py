@@ -28,7 +28,7 @@ def process_event(raw_event_id: int) -> str:
                 _finish(event, RawEventStatus.IGNORED, "the channel no longer exists")
                 return event.status
             try:
-                items = connector_class(channel.provider).parse(json.loads(event.body))
+                items = connector_class(channel.provider).parse(json.loads(event.body), channel.settings)
             except (ValueError, WebhookError) as exc:
                 _finish(event, RawEventStatus.REJECTED, str(exc))
                 return event.status

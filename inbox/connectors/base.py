@@ -202,7 +202,8 @@ class Connector(Protocol):
       polled: True when the scheduler should call ``fetch`` every minute,
       ACTIONS: ticket actions it can perform (``reply``, ``like``, ``unlike``, ``hide``, ``delete``,
       ``tag``, ``close``, ``reschedule``, ...); CHANNEL_ACTIONS: channel-level ones (``inject``).
-      ``parse(payload)`` (classmethod): webhook body -> items; raises WebhookError.
+      ``parse(payload, settings=None)`` (classmethod): webhook body -> items; raises WebhookError.
+      ``settings`` are the channel's, when known (the intake view's quick check has none).
       ``route(payload)`` (classmethod, optional): the account_ref a shared webhook body is for.
       ``validate_reply(ticket_kind, text)`` and ``validate_action(kind, ticket_kind, params)``
       (static): refuse before queueing (ReplyRejected / ActionRejected).

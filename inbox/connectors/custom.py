@@ -414,7 +414,7 @@ class CustomConnector:
         return FetchResult(items=[], state=state)
 
     @classmethod
-    def parse(cls, payload: Any) -> list:
+    def parse(cls, payload: Any, settings: dict[str, Any] | None = None) -> list:
         raise WebhookError("no_webhooks", "Custom channels push items through /api2/public/inbox/tickets, "
                                           "not through this webhook")
 

@@ -157,7 +157,7 @@ class GetlooConnector:
     # -- webhooks -----------------------------------------------------------------------------
 
     @classmethod
-    def parse(cls, payload: Any) -> list[InboundItem | DeliveryReport]:
+    def parse(cls, payload: Any, settings: dict[str, Any] | None = None) -> list[InboundItem | DeliveryReport]:
         """Turn one documented webhook body into items; raises WebhookError if it is malformed.
 
         Unknown event names with a well-formed body give an empty list (ignored, not an error).

@@ -260,7 +260,7 @@ class SocialPostsConnector:
     # -- webhooks: none -------------------------------------------------------------------------
 
     @classmethod
-    def parse(cls, payload: Any) -> list[InboundItem]:
+    def parse(cls, payload: Any, settings: dict[str, Any] | None = None) -> list[InboundItem]:
         raise WebhookError("no_webhooks", "The social posts API sends no webhooks; this channel is polled")
 
     # -- documented post -> our shapes --------------------------------------------------------

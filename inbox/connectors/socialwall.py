@@ -242,7 +242,7 @@ class SocialWallConnector:
     # -- webhooks: none -------------------------------------------------------------------------
 
     @classmethod
-    def parse(cls, payload: Any) -> list[InboundItem]:
+    def parse(cls, payload: Any, settings: dict[str, Any] | None = None) -> list[InboundItem]:
         raise WebhookError("no_webhooks", "SocialWall Pro sends no webhooks; this channel is polled")
 
     # -- documented message -> inbound item -------------------------------------------------

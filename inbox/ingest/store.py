@@ -80,27 +80,31 @@ def store_item(session: Session, channel: Channel, item: InboundItem) -> int | N
         sync_tags(session, ticket, item.tags)
         _apply_closed(session, ticket, item)
         return None
-    interactor, _ = get_or_create(session, Interactor,
-                                  {"channel_id": channel.id, "external_id": item.author.external_id},
-                                  {"username": item.author.username, "name": item.author.name})
-    # Usernames can change; keep the latest the network showed us.
-    interactor.username = item.author.username or interactor.username
-    interactor.name = item.author.name or interactor.name
+    outgoing = item.direction == Direction.OUT
+    interactor = None
+    if not outgoing:   # our own replies, seen again, are not written by an interactor
+        interactor, _ = get_or_create(session, Interactor,
+                                      {"channel_id": channel.id, "external_id": item.author.external_id},
+                                      {"username": item.author.username, "name": item.author.name})
+        # Usernames can change; keep the latest the network showed us.
+        interactor.username = item.author.username or interactor.username
+        interactor.name = item.author.name or interactor.name
     parent_id = None
     if item.parent_ticket_external_id:
         parent_id = session.scalars(select(Ticket.id).filter_by(
             channel_id=channel.id, external_id=item.parent_ticket_external_id)).first()
     ticket, created = get_or_create(
         session, Ticket, {"channel_id": channel.id, "external_id": item.ticket_external_id},
-        {"kind": item.ticket_kind, "network": channel.network, "interactor_id": interactor.id,
+        {"kind": item.ticket_kind, "network": channel.network, "interactor_id": interactor.id if interactor else None,
          "text": item.text, "last_activity_at": item.created_at, "data": dict(item.ticket_data),
          "parent_id": parent_id, "post_external_id": item.post_external_id})
-    outgoing = item.direction == Direction.OUT
+    if ticket.interactor_id is None and interactor is not None:
+        ticket.interactor_id = interactor.id
     message, new = get_or_create(
         session, Message, {"channel_id": channel.id, "external_id": item.message_external_id},
         {"ticket_id": ticket.id, "direction": Direction.OUT if outgoing else Direction.IN,
          "kind": item.message_kind, "text": item.text, "media_url": item.media_url, "media_type": item.media_type,
-         "interactor_id": None if outgoing else interactor.id, "created_at": item.created_at})
+         "interactor_id": interactor.id if interactor else None, "created_at": item.created_at})
     if not new:
         return None
     sync_tags(session, ticket, item.tags)

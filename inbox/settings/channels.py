@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox import crypto
+from inbox.db import release
 from inbox.connectors import available_providers, build, connector_class
 from inbox.connectors.base import AuthError, ProviderError
 from models import Channel, ChannelStatus
@@ -66,6 +67,7 @@ def connect_channel(session: Session, *, provider: str, name: str | None, base_u
         raise ConnectError("invalid_settings", "settings must be an object", 422)
     settings = dict(settings or {})
 
+    release(session)   # the provider may take seconds: hold no database lock meanwhile
     try:
         results = build(provider, base_url, credentials, settings).connect()
     except AuthError as exc:
