@@ -58,3 +58,13 @@ def test_pane_offers_archive_and_it_works_with_htmx(client, users, channel):
     assert 'data-action="reopen"' in bar
     with db.session_scope() as s:
         assert s.get(Ticket, ticket_id).status == TicketStatus.ARCHIVED
+
+
+def test_tags_from_the_pane_by_name_create_missing_ones(client, users, channel):
+    ticket_id = make_ticket(client, channel)
+    login(client, "agent")
+    bar = client.post(f"/tickets/{ticket_id}/actions/tag", data={"tag_names": "VIP, Доставка, VIP"},
+                      headers={"HX-Request": "true", "X-CSRFToken": csrf_of(client)}).get_data(as_text=True)
+    assert 'value="VIP, Доставка"' in bar or 'value="Доставка, VIP"' in bar
+    with db.session_scope() as s:
+        assert sorted(t.name for t in s.get(Ticket, ticket_id).tags) == ["VIP", "Доставка"]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from inbox.connectors import connector_class
 from inbox.connectors.base import ActionRejected
+from inbox.ingest.store import get_or_create
 from models import Channel, ChannelStatus, History, OutboundAction, Tag, Ticket, TicketStatus, User
 
 # The permission each action needs (SocialHub's names).
@@ -93,12 +94,16 @@ def custom_actions(ticket: Ticket) -> dict[str, str]:
 
 def _tag(session: Session, ticket: Ticket, channel: Channel, user: User, params: dict[str, Any]) -> OutboundAction | None:
     """Set our tags; where the provider has tags too, send the new set so both stay in sync."""
-    ids = params.get("tag_ids")
-    if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
-        raise ActionRejected("invalid_tag_ids", "tag_ids must be a list of tag ids")
-    tags = session.scalars(select(Tag).where(Tag.id.in_(ids))).all() if ids else []
-    if len(tags) != len(set(ids)):
-        raise ActionRejected("unknown_tag", "Some of these tags do not exist")
+    if isinstance(params.get("tag_names"), str):   # the pane's form: names, new ones created
+        names = sorted({n.strip()[:80] for n in params["tag_names"].split(",") if n.strip()})
+        tags = [get_or_create(session, Tag, {"name": name}, {})[0] for name in names]
+    else:
+        ids = params.get("tag_ids")
+        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+            raise ActionRejected("invalid_tag_ids", "tag_ids must be a list of tag ids")
+        tags = session.scalars(select(Tag).where(Tag.id.in_(ids))).all() if ids else []
+        if len(tags) != len(set(ids)):
+            raise ActionRejected("unknown_tag", "Some of these tags do not exist")
     ticket.tags = list(tags)
     session.add(History(ticket_id=ticket.id, user_id=user.id, action="tagged", data={"tags": [t.name for t in tags]}))
     cls = connector_class(channel.provider)
