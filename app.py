@@ -10,12 +10,21 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 import workers
 from inbox import config, crypto, db, errors, hx, redisconn
 from inbox.extensions import csrf, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:id>`` no larger than our 32-bit primary keys: a huge id is a 404, not a database error."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -26,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.json.ensure_ascii = False
+    app.url_map.converters["int"] = BoundedInt
 
     db.init_app(app)
     crypto.configure(app.config["SECRET_KEY"])

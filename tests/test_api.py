@@ -139,3 +139,10 @@ def test_reply_action_validates_before_queueing(client, channel, sandbox, token_
     assert sandbox.state.sent == []
     detail = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers).get_json()
     assert detail["followups"] == []
+
+
+def test_huge_ids_are_404_not_a_database_error(client, token_for):
+    headers = auth(token_for("agent"))
+    for path in ("/api/v1/tickets/99999999999999999999", "/api/v1/channels/4294967296"):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"

@@ -76,7 +76,7 @@ NAME_COLUMN = 200
 # (an integration may answer our webhook and call back before the worker has committed).
 SETTLE_SECONDS, SETTLE_STEP = 3.0, 0.05
 HISTORY_VERSIONS = 20
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1          # our primary keys are 32-bit integers (PostgreSQL INTEGER)
 
 
 # -- errors ---------------------------------------------------------------------------------
