@@ -69,7 +69,7 @@ def main() -> None:
         if demo:
             from inbox.simulators.demo import DemoError, seed
 
-            print("Seeding the demo (users, a Getloo channel on the sandbox, traffic by webhook):")
+            print("Seeding the demo (users, a channel on every sandbox, traffic through the real paths):")
             with app.app_context():
                 try:
                     for line in seed(app):

@@ -54,6 +54,10 @@ def test_demo_seed_fills_the_queue_from_every_provider(demo_app):
             getloo = s.scalars(select(Channel).filter_by(provider="getloo")).first()
         simulate_incoming(getloo, "message", "Ещё один вопрос", server.url)
         assert tick(server.url).endswith("one new item")
+        with db.session_scope() as s:
+            every = s.scalars(select(Channel)).all()
+        for channel in every:      # "Simulate incoming" works on every demo channel
+            simulate_incoming(channel, "comment", "Проверка 🙂", server.url)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with db.session_scope() as s:

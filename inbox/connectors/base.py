@@ -200,6 +200,7 @@ class Connector(Protocol):
       provider, default_network, DEFAULT_BASE_URL (None when the docs name no host),
       credential_fields: the keys ``credentials`` must carry (alternatives: see ``check_credentials``),
       polled: True when the scheduler should call ``fetch`` every minute,
+      webhooks: True when the provider posts to our ``webhook_url``,
       ACTIONS: ticket actions it can perform (``reply``, ``like``, ``unlike``, ``hide``, ``delete``,
       ``tag``, ``close``, ``reschedule``, ...); CHANNEL_ACTIONS: channel-level ones (``inject``).
       ``parse(payload, settings=None)`` (classmethod): webhook body -> items; raises WebhookError.

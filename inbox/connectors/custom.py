@@ -375,6 +375,7 @@ class CustomConnector:
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
     credential_fields: tuple[str, ...] = ()
     polled = False                  # the integration pushes through /api2/public
+    webhooks = False                   # the integration calls /api2/public instead
     ACTIONS = frozenset({"reply", "custom_action"})
     CHANNEL_ACTIONS: frozenset[str] = frozenset()
 

@@ -44,6 +44,7 @@ class GetlooConnector:
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
     credential_fields = ("token",)
     polled = False              # Getloo has no list endpoints: webhooks only
+    webhooks = True                   # the provider posts to our webhook_url
     ACTIONS = frozenset({"reply"})
     CHANNEL_ACTIONS: frozenset[str] = frozenset()
 

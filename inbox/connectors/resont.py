@@ -532,6 +532,7 @@ class ResontConnector:
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
     credential_fields = ("token",)          # or OAUTH_FIELDS: see check_credentials
     polled = True
+    webhooks = True                   # OAuth clients post comment_created / message_created
     ACTIONS = frozenset({"reply", "like", "unlike", "delete", "tag", "close"})
     CHANNEL_ACTIONS: frozenset[str] = frozenset()
 

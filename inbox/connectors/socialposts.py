@@ -58,6 +58,7 @@ class SocialPostsConnector:
     DEFAULT_BASE_URL = None            # the docs name no host
     credential_fields = ("token",)
     polled = True                      # the docs name no webhooks
+    webhooks = False                   # pull-only
     ACTIONS = frozenset({"reschedule", "delete"})
     CHANNEL_ACTIONS: frozenset[str] = frozenset()
 

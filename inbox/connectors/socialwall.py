@@ -67,6 +67,7 @@ class SocialWallConnector:
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
     credential_fields = ("api_key",)
     polled = True                       # Get Content is pull-only; the docs name no webhooks
+    webhooks = False                   # pull-only
     ACTIONS: frozenset[str] = frozenset()
     CHANNEL_ACTIONS = frozenset({"inject"})
 

@@ -23,8 +23,10 @@ def channel_health(channel: Channel) -> dict[str, Any]:
     if session is not None and channel.id is not None:
         items_last_hour = session.scalar(select(func.count()).select_from(Message).where(
             Message.channel_id == channel.id, Message.received_at >= now - timedelta(hours=1))) or 0
+        # Live items only: history backfilled on connect is old by nature and says nothing of lag.
         newest = session.execute(select(Message.received_at, Message.created_at).where(
-            Message.channel_id == channel.id).order_by(Message.received_at.desc()).limit(1)).first()
+            Message.channel_id == channel.id, Message.created_at >= channel.created_at)
+            .order_by(Message.received_at.desc()).limit(1)).first()
         if newest is not None:
             lag = max((newest.received_at - newest.created_at).total_seconds(), 0.0)
     cls = connector_class(channel.provider)
@@ -33,6 +35,7 @@ def channel_health(channel: Channel) -> dict[str, Any]:
         "status": channel.status,
         "needs_attention": channel.status == ChannelStatus.NEEDS_ATTENTION,
         "polled": bool(cls and cls.polled),
+        "webhooks": bool(cls and getattr(cls, "webhooks", False)),
         "last_sync_at": _iso(channel.last_sync_at),
         "last_event_at": _iso(channel.last_event_at),
         "ingestion_lag_seconds": lag,

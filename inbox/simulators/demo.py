@@ -170,7 +170,9 @@ def simulate_incoming(channel: Channel, kind: str, text: str, public_url: str) -
         url = f"{base}/_sandbox/{credentials['token']}/incoming"
     elif channel.provider == "resont":
         root = base[:base.index("/sandbox/resont") + len("/sandbox/resont")]
-        url, body = f"{root}/_sandbox/incoming", {"kind": kind, "account_id": settings.get("account_id"), "text": text}
+        # Token-mode channels have no webhooks (Resont's docs): the item waits for the next poll.
+        url, body = f"{root}/_sandbox/incoming", {"kind": kind, "account_id": settings.get("account_id"),
+                                                  "text": text, "webhook": False}
     elif channel.provider == "socialwall":
         url = f"{base}/_sandbox/walls/{settings['wall_id']}/messages"
         body = {"text": text, "screen_name": username, "name": name, "network": random.choice(["instagram", "twitter"])}
