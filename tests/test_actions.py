@@ -24,7 +24,7 @@ def test_archive_and_reopen_through_the_api(client, channel, token_for):
     headers = auth(token_for("agent"))
     archived = client.post(f"/api/v1/tickets/{ticket_id}/actions/archive", headers=headers)
     assert archived.status_code == 200 and archived.get_json()["status"] == "archived"
-    assert client.get(f"/api/v1/tickets?status=open", headers=headers).get_json()["data"] == []
+    assert client.get("/api/v1/tickets?status=open", headers=headers).get_json()["data"] == []
     reopened = client.post(f"/api/v1/tickets/{ticket_id}/actions/reopen", headers=headers)
     assert reopened.get_json()["status"] == "open"
     with db.session_scope() as s:

@@ -142,3 +142,15 @@ def test_a_refused_key_flags_the_channel(wall):
         channel = s.get(Channel, wall["id"])
         assert channel.status == "needs_attention" and channel.last_sync_error
     assert TicketStatus.OPEN  # the existing items stay in the queue
+
+
+def test_the_channels_page_shows_the_walls_answer(client, users, wall, token_for):
+    from helpers import login
+
+    sw_sandbox.SANDBOX.stop()
+    client.post(f"/api/v1/channels/{wall['id']}/actions/inject", headers={
+        "Authorization": f"Bearer {token_for('agent')}"}, json={"text": "hello wall"})
+    run_jobs()
+    login(client, "agent")
+    page = client.get("/settings/channels").get_data(as_text=True)
+    assert "hello wall" in page and sw_sandbox.EVENT_STOPPED.replace("'", "&#39;") in page

@@ -5,6 +5,8 @@ reply: ``outbound`` is listed first, so a worker takes replies before ingestion 
 """
 from __future__ import annotations
 
+import logging
+
 from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
@@ -51,6 +53,15 @@ def enqueue_send(action_id: int, provider: str | None = None) -> Job:
         "workers.outbound.run_action", action_id, job_id=f"send-{action_id}", job_timeout=90,
         retry=Retry(max=4, interval=[2, 10, 60, 300]), result_ttl=600,
         rate_limit=RateLimit(key=f"provider-{provider}", concurrency=PROVIDER_CONCURRENCY.get(provider, 2)))
+
+
+def send_soon(action_id: int) -> None:
+    """Queue a committed action from a web request. If Redis is unreachable the row stays QUEUED
+    and the sweep (every minute, and at worker start) queues it: the request still succeeds."""
+    try:
+        enqueue_send(action_id)
+    except Exception:
+        logging.getLogger(__name__).exception("could not enqueue outbound action %s", action_id)
 
 
 def _provider_of_action(action_id: int) -> str:

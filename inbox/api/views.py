@@ -1,8 +1,6 @@
 """The JSON API of the contract (/api/v1). Bearer tokens, JSON errors, thin handlers."""
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
@@ -21,7 +19,6 @@ from models import Channel, ChannelStatus, History, OutboundAction
 from . import serialize
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -171,13 +168,6 @@ def show_ticket(ticket_id: int):
     return jsonify(serialize.ticket_detail(ticket, list(entries)))
 
 
-def _queue(action_row) -> None:
-    try:
-        workers.enqueue_send(action_row.id)
-    except Exception:   # committed as QUEUED: the sweep sends it
-        log.exception("could not enqueue outbound action %s", action_row.id)
-
-
 @bp.post("/tickets/<int:ticket_id>/actions/<action>")
 @api_permission("ViewTickets")
 def ticket_action(ticket_id: int, action: str):
@@ -196,7 +186,7 @@ def ticket_action(ticket_id: int, action: str):
     session.commit()
     if row is None:
         return jsonify(serialize.ticket(ticket)), 200
-    _queue(row)
+    workers.send_soon(row.id)
     return jsonify(serialize.action(row)), 202
 
 
@@ -212,7 +202,7 @@ def _reply(ticket, body: dict):
         session.rollback()
         raise ApiError(422, exc.code, exc.message) from exc
     session.commit()
-    _queue(action_row)
+    workers.send_soon(action_row.id)
     return jsonify(serialize.followup(followup)), 202
 
 
@@ -229,7 +219,7 @@ def channel_action(channel_id: int, action: str):
         session.rollback()
         raise ApiError(403, "insufficient_permissions", f"This needs the {exc.args[0]} permission") from exc
     session.commit()
-    _queue(row)
+    workers.send_soon(row.id)
     return jsonify(serialize.action(row)), 202
 
 

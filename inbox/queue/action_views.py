@@ -1,8 +1,6 @@
 """The ticket pane's action bar (like, hide, delete, close, reschedule, archive) and wall injection."""
 from __future__ import annotations
 
-import logging
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,7 +14,6 @@ from models import ActionState, Channel, OutboundAction
 from .actions import LABELS, available_actions, custom_actions, queue_channel_action, queue_ticket_action
 from .views import bp, load_ticket
 
-log = logging.getLogger(__name__)
 PENDING = (ActionState.QUEUED, ActionState.SENDING)
 
 
@@ -28,13 +25,6 @@ def render_actions(ticket, error: str | None = None, status: int = 200):
     return render_template("queue/_actions.html", ticket=ticket, available=available_actions(ticket),
                            custom=custom_actions(ticket), labels=LABELS, recent=recent, pending=pending,
                            error=error), status
-
-
-def _enqueue(action: OutboundAction) -> None:
-    try:
-        workers.enqueue_send(action.id)
-    except Exception:   # committed as QUEUED: the sweep sends it
-        log.exception("could not enqueue outbound action %s", action.id)
 
 
 @bp.get("/tickets/<int:ticket_id>/actions")
@@ -59,7 +49,7 @@ def act(ticket_id: int, kind: str):
         abort(403)
     session.commit()
     if action is not None:
-        _enqueue(action)
+        workers.send_soon(action.id)
     return render_actions(load_ticket(ticket_id))
 
 
@@ -82,6 +72,6 @@ def inject(channel_id: int):
     except PermissionError:
         abort(403)
     session.commit()
-    _enqueue(action)
+    workers.send_soon(action.id)
     flash(f"Sending to the wall (action {action.id}); its result shows on the channels page.")
     return redirect(request.referrer or url_for("settings.channels"))

@@ -1,8 +1,6 @@
 """Sending a reply from the ticket pane, and the reply card that follows its delivery."""
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
@@ -16,7 +14,6 @@ from models import Followup
 from .service import queue_reply
 
 bp = Blueprint("replies", __name__)
-log = logging.getLogger(__name__)
 
 
 @bp.post("/tickets/<int:ticket_id>/reply")
@@ -31,10 +28,7 @@ def reply(ticket_id: int):
         session.rollback()
         return render_template("replies/_composer.html", ticket=ticket, text=text, error=exc.message), 422
     session.commit()
-    try:
-        workers.enqueue_send(action.id)
-    except Exception:   # committed and QUEUED: `flask requeue` (or the next worker start) sends it
-        log.exception("could not enqueue outbound action %s", action.id)
+    workers.send_soon(action.id)
     return (render_template("replies/_composer.html", ticket=ticket, text="", error=None)
             + render_template("replies/_followup.html", followup=followup, oob=True))
 

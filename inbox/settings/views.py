@@ -9,7 +9,7 @@ import workers
 from inbox import crypto
 from inbox.auth.permissions import permission_required
 from inbox.db import get_session, release
-from models import Channel, RawEvent, Ticket
+from models import Channel, OutboundAction, RawEvent, Ticket
 
 from inbox.connectors import available_providers, connector_class
 
@@ -26,7 +26,12 @@ def _channels_context() -> dict:
     rejected = dict(session.execute(select(RawEvent.channel_id, func.count())
                                     .where(RawEvent.status.in_(("rejected", "failed")))
                                     .group_by(RawEvent.channel_id)).all())
-    return {"channels": channels, "counts": counts, "rejected": rejected, "health": {c.id: channel_health(c) for c in channels},
+    recent = session.scalars(select(OutboundAction).where(OutboundAction.ticket_id.is_(None))
+                             .order_by(OutboundAction.id.desc()).limit(20)).all()
+    channel_log: dict[int, list] = {}
+    for action in recent:
+        channel_log.setdefault(action.channel_id, []).append(action)
+    return {"channels": channels, "counts": counts, "rejected": rejected, "channel_log": channel_log, "health": {c.id: channel_health(c) for c in channels},
             "providers": available_providers(), "demo": current_app.config["INBOX_DEMO"],
             "channel_actions": {c.id: connector_class(c.provider).CHANNEL_ACTIONS for c in channels}}
 
