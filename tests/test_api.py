@@ -146,3 +146,23 @@ def test_huge_ids_are_404_not_a_database_error(client, token_for):
     for path in ("/api/v1/tickets/99999999999999999999", "/api/v1/channels/4294967296"):
         response = client.get(path, headers=headers)
         assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+def test_tickets_filter_by_tag_and_category(client, channel, token_for):
+    from models import Category, Tag, Ticket
+
+    for i in range(2):
+        body = load("incoming_text")
+        body["event"]["properties"]["queueId"] = f"q{i}"
+        body["device"]["user_id"] = f"user{i}"
+        post(client, channel, body)
+    run_jobs()
+    with db.session_scope() as s:
+        first = s.scalars(select(Ticket).filter_by(external_id="dm:user0")).one()
+        first.tags = [Tag(name="VIP")]
+        first.categories = [Category(name="Delivery")]
+    headers = auth(token_for("agent"))
+    by_tag = client.get("/api/v1/tickets?tag=1", headers=headers).get_json()["data"]
+    by_category = client.get("/api/v1/tickets?category=1", headers=headers).get_json()["data"]
+    assert [t["external_id"] for t in by_tag] == [t["external_id"] for t in by_category] == ["dm:user0"]
+    assert client.get("/api/v1/tickets?category=x", headers=headers).status_code == 400

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from models import Ticket, TicketKind, TicketStatus, ticket_tags
+from models import Ticket, TicketKind, TicketStatus, ticket_categories, ticket_tags
 
 MAX_LIMIT = 100
 
@@ -31,13 +31,14 @@ class Filters:
     network: str | None = None
     assignee: int | None = None
     tag: int | None = None
+    category: int | None = None
     q: str | None = None
     cursor: str | None = None
     limit: int = 50
 
     def as_args(self) -> dict[str, str]:
         """The filters as query arguments (without the cursor), for links and the address bar."""
-        keys = ("status", "kind", "channel_id", "network", "assignee", "tag", "q")
+        keys = ("status", "kind", "channel_id", "network", "assignee", "tag", "category", "q")
         return {k: str(getattr(self, k)) for k in keys if getattr(self, k) not in (None, "")}
 
     @classmethod
@@ -64,7 +65,7 @@ class Filters:
         if cursor:
             decode_cursor(cursor)
         return cls(status=status, kind=kind, channel_id=as_int("channel_id"), network=args.get("network") or None,
-                   assignee=as_int("assignee"), tag=as_int("tag"), q=(args.get("q") or "").strip() or None,
+                   assignee=as_int("assignee"), tag=as_int("tag"), category=as_int("category"), q=(args.get("q") or "").strip() or None,
                    cursor=cursor, limit=limit)
 
 
@@ -95,6 +96,9 @@ def ticket_page(session: Session, filters: Filters) -> tuple[list[Ticket], str |
         query = query.where(Ticket.assignee_id == filters.assignee)
     if filters.tag:
         query = query.where(Ticket.id.in_(select(ticket_tags.c.ticket_id).where(ticket_tags.c.tag_id == filters.tag)))
+    if filters.category:
+        query = query.where(Ticket.id.in_(select(ticket_categories.c.ticket_id)
+                                          .where(ticket_categories.c.category_id == filters.category)))
     if filters.q:
         # Substring search for now; full-text search (FTS5 / tsvector) comes with the queue workspace.
         escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
