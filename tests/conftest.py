@@ -164,3 +164,18 @@ def channel(live, sandbox, token_for) -> dict:
 
 def redis_client(url: str) -> Redis:
     return Redis.from_url(url)
+
+
+@pytest.fixture
+def resont(client, _sandbox_server, token_for):
+    """A Resont token-mode connection on the sandbox (one channel per account), backfilled."""
+    from inbox.simulators import resont as resont_sandbox
+
+    resont_sandbox.SANDBOX.reset()
+    response = client.post("/api/v1/channels", headers={"Authorization": f"Bearer {token_for('admin')}"}, json={
+        "provider": "resont", "base_url": f"{_sandbox_server.url}/sandbox/resont/token/v1",
+        "credentials": {"token": resont_sandbox.SANDBOX_TOKEN}})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    run_jobs()                                   # subscriptions, then the backfill polls
+    yield response.get_json()["data"]
+    resont_sandbox.SANDBOX.reset()

@@ -17,9 +17,7 @@ from sqlalchemy import func, select
 
 import workers
 from inbox import db
-from inbox.api.public import bp as public_bp
 from inbox.connectors.custom import sign, verify_signature
-from inbox.extensions import csrf
 from inbox.simulators.custom import SANDBOX
 from models import (
     ActionState,
@@ -31,15 +29,6 @@ from models import (
     Message,
     OutboundAction,
 )
-
-
-@pytest.fixture(autouse=True)
-def public_api(app):
-    """The lead wires the blueprint in app.py; until then the tests mount it themselves."""
-    if "public_api" not in app.blueprints:
-        app.register_blueprint(public_bp)
-        csrf.exempt(public_bp)
-    return app
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from inbox import db
-from inbox.api.public import bp as public_bp
 from inbox.connectors.custom import manifest_actions
-from inbox.extensions import csrf
 from models import (
     Channel,
     ChannelStatus,
@@ -25,15 +23,6 @@ HOOK = "https://integration.example/hooks/inbox"
 ITEM = {"networkItemId": "item-000001", "message": "Hello, where is my order?",
         "createdTime": "2024-05-01T10:00:00+02:00",
         "interactor": {"interactorId": "user-1", "name": "Ann Lee", "url": "https://network.example/ann"}}
-
-
-@pytest.fixture(autouse=True)
-def public_api(app):
-    """The lead wires the blueprint in app.py; until then the tests mount it themselves."""
-    if "public_api" not in app.blueprints:
-        app.register_blueprint(public_bp)
-        csrf.exempt(public_bp)
-    return app
 
 
 def auth(token: str) -> dict:

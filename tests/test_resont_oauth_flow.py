@@ -25,11 +25,7 @@ def resont_root(_sandbox_server):
 
 @pytest.fixture
 def admin(app, client, users):
-    """Logged in as admin, with the blueprint registered until app.py does it."""
-    if "resont_oauth" not in app.blueprints:
-        from inbox.settings.resont_oauth import bp
-
-        app.register_blueprint(bp)
+    """Logged in as admin."""
     login(client, "admin")
     return client
 

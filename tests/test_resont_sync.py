@@ -1,25 +1,12 @@
 """Resont through the whole framework: one channel per account, tags both ways, network actions."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from helpers import run_jobs
 from inbox import db
 from inbox.simulators import resont as sandbox
 from models import Channel, Ticket, TicketKind
-
-
-@pytest.fixture
-def resont(client, _sandbox_server, token_for):
-    sandbox.SANDBOX.reset()
-    response = client.post("/api/v1/channels", headers={"Authorization": f"Bearer {token_for('admin')}"}, json={
-        "provider": "resont", "base_url": f"{_sandbox_server.url}/sandbox/resont/token/v1",
-        "credentials": {"token": sandbox.SANDBOX_TOKEN}})
-    assert response.status_code == 201, response.get_data(as_text=True)
-    run_jobs()                                   # subscriptions, then the backfill polls
-    yield response.get_json()["data"]
-    sandbox.SANDBOX.reset()
 
 
 def headers(token_for):

@@ -1,7 +1,6 @@
 """A community manager likes and tags a Resont comment from the pane and sees the network's answer."""
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -9,18 +8,6 @@ from helpers import PASSWORDS, run_jobs
 from inbox import db
 from inbox.simulators import resont as sandbox
 from models import Ticket
-
-
-@pytest.fixture
-def resont(client, _sandbox_server, token_for):
-    sandbox.SANDBOX.reset()
-    response = client.post("/api/v1/channels", headers={"Authorization": f"Bearer {token_for('admin')}"}, json={
-        "provider": "resont", "base_url": f"{_sandbox_server.url}/sandbox/resont/token/v1",
-        "credentials": {"token": sandbox.SANDBOX_TOKEN}})
-    assert response.status_code == 201
-    run_jobs()
-    yield
-    sandbox.SANDBOX.reset()
 
 
 def test_like_a_comment_from_the_pane(page, live, users, resont):
