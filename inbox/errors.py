@@ -1,12 +1,79 @@
-"""Error pages for people; the API blueprint answers JSON on its own."""
+"""Our errors as answers: the one JSON error body of /api/v1 and the webhook intake, and pages.
+
+Every JSON error of ``/api/v1`` and ``/webhooks`` is ``{"error": {"code", "message"}}`` and is
+built here only (``json_error``): views raise ``ApiError`` (or let a connector's
+``ProviderError`` through) and the handlers that ``register_json_errors`` puts on those
+blueprints answer. ``/api2/public`` speaks SocialHub's own ``{code, message}`` instead.
+"""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Blueprint, Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from inbox.connectors.base import ProviderError, Rejected
+
 from . import hx
 from .extensions import login_manager
+
+# Rejections that mean "this request names nothing we know" rather than "these values are refused".
+MALFORMED = frozenset({"unknown_action"})
+
+
+class ApiError(Exception):
+    """A refusal to answer in JSON: HTTP status, a stable ``code`` and a message for people."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def json_error(status: int, code: str, message: str):
+    """The one builder of ``{"error": {"code", "message"}}``."""
+    return jsonify(error={"code": code, "message": message}), status
+
+
+def provider_status(exc: ProviderError) -> int:
+    """What a request answers when a provider error reaches it.
+
+    Refused before sending (``Rejected``): 422, the values are wrong (400 when the request names
+    nothing we know). The provider was busy, unreachable or silent: 502, try again later. The
+    provider refused (credentials, values): 400, the request itself must change.
+    """
+    if isinstance(exc, Rejected):
+        return 400 if exc.code in MALFORMED else 422
+    if exc.retryable or exc.uncertain:
+        return 502
+    return 400
+
+
+def register_json_errors(bp: Blueprint) -> None:
+    """Make ``bp`` answer ApiError, ProviderError and HTTP errors with the JSON error body."""
+    bp.register_error_handler(ApiError, _api_error)
+    bp.register_error_handler(ProviderError, _provider_error)
+    bp.register_error_handler(HTTPException, _http_error_json)
+
+
+def _rollback() -> None:
+    """A refused request leaves no half-written rows (and, on SQLite, frees the write lock now)."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
+def _api_error(exc: ApiError):
+    _rollback()
+    return json_error(exc.status, exc.code, exc.message)
+
+
+def _provider_error(exc: ProviderError):
+    _rollback()
+    return json_error(provider_status(exc), exc.code, exc.message)
+
+
+def _http_error_json(exc: HTTPException):
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return json_error(exc.code or 500, code, exc.description or exc.name)
 
 MESSAGES = {
     400: "The request could not be understood.",
@@ -29,7 +96,7 @@ def handle_http_error(exc: HTTPException):
         message = "Your session form expired. Reload the page and try again."
     if _wants_json():
         code = (exc.name or "error").lower().replace(" ", "_")
-        return jsonify(error={"code": code, "message": message}), status
+        return json_error(status, code, message)
     if hx.is_htmx():
         return f'<div class="flash error" role="alert">{_escape(message)}</div>', status
     return render_template("errors/error.html", status=status, message=message), status
@@ -47,7 +114,7 @@ def handle_unexpected(exc: Exception):
 
     logging.getLogger(__name__).exception("unhandled error")
     if _wants_json():
-        return jsonify(error={"code": "internal_error", "message": "Something went wrong on our side"}), 500
+        return json_error(500, "internal_error", "Something went wrong on our side")
     return render_template("errors/error.html", status=500, message="Something went wrong on our side."), 500
 
 
@@ -56,7 +123,7 @@ def unauthorized():
     from flask import redirect, url_for
 
     if request.path.startswith("/api/"):
-        return jsonify(error={"code": "unauthenticated", "message": "Log in or send an API token"}), 401
+        return json_error(401, "unauthenticated", "Log in or send an API token")
     if hx.is_htmx():
         return hx.client_redirect(url_for("auth.login"))
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

@@ -7,7 +7,7 @@ import logging
 from rq import get_current_job
 
 from inbox.connectors import connector_class
-from inbox.connectors.base import WebhookError
+from inbox.connectors.base import Rejected
 from inbox.db import session_scope
 from inbox.ingest import store
 from models import Channel, RawEvent, RawEventStatus, utcnow
@@ -29,7 +29,7 @@ def process_event(raw_event_id: int) -> str:
                 return event.status
             try:
                 items = connector_class(channel.provider).parse(json.loads(event.body), channel.settings)
-            except (ValueError, WebhookError) as exc:
+            except (ValueError, Rejected) as exc:
                 _finish(event, RawEventStatus.REJECTED, str(exc))
                 return event.status
             store.apply(session, channel, items)

@@ -15,7 +15,7 @@ from rq import get_current_job
 from sqlalchemy import select, update
 
 from inbox.connectors import connector_for
-from inbox.connectors.base import AuthError, ProviderError, Target, UncertainError
+from inbox.connectors.base import AuthError, ProviderError, Target
 from inbox.crypto import decrypt_json, encrypt_json
 from inbox.db import session_scope
 from models import (ActionState, Channel, ChannelStatus, Direction, FollowupStatus, History, Message,
@@ -59,9 +59,9 @@ def run_action(action_id: int) -> str:
         target = target_of(session, channel, session.get(Ticket, action.ticket_id) if action.ticket_id else None)
     try:
         result = connector.perform(kind, target, params)
-    except UncertainError as exc:
-        return _fail(action_id, ActionState.UNKNOWN, FollowupStatus.UNKNOWN, exc)
     except ProviderError as exc:
+        if exc.uncertain:   # it may have been carried out: never sent again automatically
+            return _fail(action_id, ActionState.UNKNOWN, FollowupStatus.UNKNOWN, exc)
         if exc.retryable and _retries_left():
             _release(action_id, exc)
             raise

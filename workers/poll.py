@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 def polled_channel_ids() -> list[int]:
     with session_scope() as session:
         channels = session.scalars(select(Channel).where(Channel.status != ChannelStatus.DISABLED)).all()
-        return [c.id for c in channels if (cls := connector_class(c.provider)) is not None and cls.polled]
+        return [c.id for c in channels if connector_class(c.provider).polled]
 
 
 def poll_all() -> int:

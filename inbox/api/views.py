@@ -6,41 +6,21 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 import workers
-from inbox.auth.permissions import ApiAuthError, api_permission
-from inbox.connectors.base import ActionRejected, ReplyRejected
+from inbox.auth.permissions import api_permission
 from inbox.db import get_session
+from inbox.errors import ApiError, register_json_errors
 from inbox.queue.queries import FilterError, Filters, ticket_page
 from inbox.queue.actions import queue_channel_action, queue_ticket_action
 from inbox.queue.views import load_ticket
 from inbox.replies.service import queue_reply
-from inbox.settings.channels import ConnectError, connect_channel
+from inbox.settings.channels import connect_channel
 from models import Channel, ChannelStatus, History, OutboundAction
 
 from . import serialize
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def error(status: int, code: str, message: str):
-    return jsonify(error={"code": code, "message": message}), status
-
-
-@bp.errorhandler(ApiError)
-@bp.errorhandler(ApiAuthError)
-def _api_error(exc):
-    return error(exc.status, exc.code, exc.message)
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
-    code = (exc.name or "error").lower().replace(" ", "_")
-    return error(exc.code or 500, code, exc.description or exc.name)
+# ApiError, a connector's ProviderError (e.g. a reply it refuses) and HTTP errors -> JSON errors.
+register_json_errors(bp)
 
 
 def json_body() -> dict:
@@ -69,13 +49,9 @@ def create_channel():
             raise ApiError(422, "invalid_field", f"{field} must be a string")
     if body.get("settings") is not None and not isinstance(body["settings"], dict):
         raise ApiError(422, "invalid_field", "settings must be an object")
-    try:
-        channels = connect_channel(session, provider=body["provider"], name=body.get("name"),
-                                   base_url=body.get("base_url"), credentials=body.get("credentials"),
-                                   settings=body.get("settings"), public_url=public_url())
-    except ConnectError as exc:
-        session.rollback()
-        raise ApiError(exc.status, exc.code, exc.message) from exc
+    channels = connect_channel(session, provider=body["provider"], name=body.get("name"),
+                               base_url=body.get("base_url"), credentials=body.get("credentials"),
+                               settings=body.get("settings"), public_url=public_url())
     session.commit()
     for channel in channels:
         workers.enqueue_channel_setup(channel.id)
@@ -123,12 +99,9 @@ def _checked_settings(channel: Channel, settings: dict) -> dict:
     """Custom channels' settings carry a webhook URL and a manifest: check them like at creation."""
     if channel.provider != "custom":
         return settings
-    from inbox.connectors.custom import SettingsError, clean_settings
+    from inbox.connectors.custom import clean_settings
 
-    try:
-        cleaned, _secret = clean_settings(settings)
-    except SettingsError as exc:
-        raise ApiError(422, exc.code, exc.message) from exc
+    cleaned, _secret = clean_settings(settings)   # SettingsError (Rejected) answers 422
     return cleaned
 
 
@@ -177,9 +150,6 @@ def ticket_action(ticket_id: int, action: str):
         return _reply(ticket, body)
     try:
         row = queue_ticket_action(session, ticket, g.api_user, action, body)
-    except ActionRejected as exc:
-        session.rollback()
-        raise ApiError(422 if exc.code not in ("unknown_action",) else 400, exc.code, exc.message) from exc
     except PermissionError as exc:
         session.rollback()
         raise ApiError(403, "insufficient_permissions", f"This needs the {exc.args[0]} permission") from exc
@@ -196,11 +166,7 @@ def _reply(ticket, body: dict):
     session = get_session()
     if not isinstance(body.get("text"), str):
         raise ApiError(422, "missing_field", "text is required")
-    try:
-        followup, action_row = queue_reply(session, ticket, g.api_user, body["text"])
-    except ReplyRejected as exc:
-        session.rollback()
-        raise ApiError(422, exc.code, exc.message) from exc
+    followup, action_row = queue_reply(session, ticket, g.api_user, body["text"])
     session.commit()
     workers.send_soon(action_row.id)
     return jsonify(serialize.followup(followup)), 202
@@ -212,9 +178,6 @@ def channel_action(channel_id: int, action: str):
     body, session, channel = json_body(), get_session(), get_channel(channel_id)
     try:
         row = queue_channel_action(session, channel, g.api_user, action, body)
-    except ActionRejected as exc:
-        session.rollback()
-        raise ApiError(422, exc.code, exc.message) from exc
     except PermissionError as exc:
         session.rollback()
         raise ApiError(403, "insufficient_permissions", f"This needs the {exc.args[0]} permission") from exc

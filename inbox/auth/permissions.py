@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from inbox.db import get_session
+from inbox.errors import ApiError
 from models import ApiToken, hash_token, utcnow
 
 
@@ -25,10 +26,8 @@ def permission_required(permission: str) -> Callable:
     return decorator
 
 
-class ApiAuthError(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class ApiAuthError(ApiError):
+    """No valid token, or a token without the permission: 401 / 403 in the JSON error body."""
 
 
 def api_user():

@@ -1,39 +1,58 @@
-"""One connector per provider, found by name (no special cases beside this registry).
+"""One connector per provider, found by name in one literal mapping (no special cases beside it).
 
-Each provider lives in ``inbox/connectors/<provider>.py`` and exposes ``Connector``.
+Each provider lives in ``inbox/connectors/<provider>.py`` (or a package of that name) and
+subclasses ``inbox.connectors.base.Connector``. A provider we do not know is an error
+(``UnknownProvider``), never ``None``: callers that take a provider name from outside turn it
+into their own 4xx answer.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from inbox.crypto import decrypt_json
 from models import Channel
 
-PROVIDERS = ("getloo", "resont", "socialwall", "socialposts", "custom")
+from .base import Connector
+from .custom import CustomConnector
+from .getloo import GetlooConnector
+from .resont import ResontConnector
+from .socialposts import SocialPostsConnector
+from .socialwall import SocialWallConnector
+
+CONNECTORS: dict[str, type[Connector]] = {
+    "getloo": GetlooConnector,
+    "resont": ResontConnector,
+    "socialwall": SocialWallConnector,
+    "socialposts": SocialPostsConnector,
+    "custom": CustomConnector,
+}
+PROVIDERS = tuple(CONNECTORS)
 
 
-def connector_class(provider: str) -> Any | None:
-    """The provider's connector class, or None for a provider we do not know."""
-    if provider not in PROVIDERS:
-        return None
+class UnknownProvider(ValueError):
+    """A provider name that is not in ``CONNECTORS``."""
+
+    def __init__(self, provider: Any):
+        super().__init__(f"Unknown provider {provider!r}; one of: {', '.join(PROVIDERS)}")
+        self.provider = provider
+
+
+def connector_class(provider: str) -> type[Connector]:
+    """The provider's connector class; ``UnknownProvider`` for a name we do not know."""
     try:
-        module = importlib.import_module(f"{__name__}.{provider}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"{__name__}.{provider}":
-            return None
-        raise
-    return module.Connector
+        return CONNECTORS[provider]
+    except (KeyError, TypeError):
+        raise UnknownProvider(provider) from None
 
 
 def available_providers() -> list[str]:
-    return [p for p in PROVIDERS if connector_class(p) is not None]
+    return list(PROVIDERS)
 
 
-def build(provider: str, base_url: str, credentials: dict[str, Any], settings: dict[str, Any] | None = None) -> Any:
+def build(provider: str, base_url: str, credentials: dict[str, Any],
+          settings: dict[str, Any] | None = None) -> Connector:
     return connector_class(provider)(base_url, credentials, settings or {})
 
 
-def connector_for(channel: Channel) -> Any:
-    from inbox.crypto import decrypt_json
-
+def connector_for(channel: Channel) -> Connector:
     return build(channel.provider, channel.base_url, decrypt_json(channel.credentials_encrypted), channel.settings)

@@ -1,13 +1,16 @@
-"""What every connector speaks: normalised inbound items, connect results and error classes.
+"""What every connector speaks: the ``Connector`` interface, its shapes and its one error family.
 
 A connector turns one provider's documented API into these shapes and nothing more: it never
-touches the database, so it can be tested against any server that implements the docs.
+touches the database and never imports a web or settings module, so it can be tested against
+any server that implements the docs, and the services and views decide what an error means to
+their callers (``inbox.errors`` maps the family onto HTTP answers in one place).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
 
 import httpx
 
@@ -129,43 +132,32 @@ class FetchResult:
 
 
 class ProviderError(Exception):
-    """The provider refused. ``code`` is ours (stable, for the API), ``message`` is for people."""
+    """Trouble with a provider: the one error family every connector raises.
 
-    retryable = False
+    ``code`` is ours (stable, for the API and the action rows), ``message`` is for people.
+    ``retryable``: nothing was accepted (rate limit, server error, unreachable), so sending the
+    same request again is safe. ``uncertain``: the answer never came, so the provider may have
+    acted on it and a retry could send twice. ``status`` and ``trace_id`` are the provider's
+    HTTP status and request id, kept for whoever has to ask the provider what happened.
+    """
 
-    def __init__(self, code: str, message: str, *, status: int | None = None, trace_id: str | None = None):
+    def __init__(self, code: str, message: str, *, retryable: bool = False, uncertain: bool = False,
+                 status: int | None = None, trace_id: str | None = None):
         super().__init__(message)
         self.code, self.message, self.status, self.trace_id = code, message, status, trace_id
+        self.retryable, self.uncertain = retryable, uncertain
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code!r}, {self.message!r})"
 
 
 class AuthError(ProviderError):
-    """Credentials refused or account unusable: the channel needs an admin's attention."""
+    """Credentials refused or account unusable: the channel is flagged for an admin's attention."""
 
 
-class RetryableError(ProviderError):
-    """Rate limit, server error or a request that never reached the provider: safe to retry."""
-
-    retryable = True
-
-
-class UncertainError(ProviderError):
-    """The request may have been accepted (the answer never came): retrying could send twice."""
-
-
-class WebhookError(ValueError):
-    """A webhook body we cannot use: answered with a 4xx and kept for inspection."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
-class ReplyRejected(ValueError):
-    """A reply that the provider would refuse, caught before it is queued."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
+class Rejected(ProviderError):
+    """Refused on our side before anything reached the provider: a reply or action its docs rule
+    out, or a webhook body we cannot use. Nothing was sent, so the caller gets a 4xx at once."""
 
 
 def call(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -177,43 +169,92 @@ def call(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Re
     try:
         return client.request(method, url, **kwargs)
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        raise RetryableError("provider_unreachable", f"Could not reach the provider: {exc}") from exc
+        raise ProviderError("provider_unreachable", f"Could not reach the provider: {exc}", retryable=True) from exc
     except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
-        raise UncertainError("provider_no_answer",
-                             f"The provider did not answer ({type(exc).__name__}); "
-                             "the request may have been carried out") from exc
+        raise ProviderError("provider_no_answer",
+                            f"The provider did not answer ({type(exc).__name__}); "
+                            "the request may have been carried out", uncertain=True) from exc
 
 
-class ActionRejected(ValueError):
-    """An action that does not apply (e.g. "like" on a DM), caught before it is queued."""
+class Connector(ABC):
+    """What every provider's connector offers; ``inbox.connectors.CONNECTORS`` maps names to them.
 
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
+    The abstract methods are what every provider must answer. The rest are optional capabilities
+    with a default that does nothing where nothing is the right answer (``setup`` for a provider
+    without webhooks, ``route`` when one webhook URL serves one channel) and otherwise raises a
+    clear ``unsupported`` error, so a caller that asks for something a provider lacks hears why.
 
-
-class Connector(Protocol):
-    """What every provider module offers. Each ``inbox/connectors/<provider>.py`` ends with
-    ``Connector = <ItsClass>``; ``inbox.connectors.connector_class(provider)`` finds it.
-
-    Class-level (no credentials needed):
-      provider, default_network, DEFAULT_BASE_URL (None when the docs name no host),
-      credential_fields: the keys ``credentials`` must carry (alternatives: see ``check_credentials``),
-      polled: True when the scheduler should call ``fetch`` every minute,
-      webhooks: True when the provider posts to our ``webhook_url``,
-      ACTIONS: ticket actions it can perform (``reply``, ``like``, ``unlike``, ``hide``, ``delete``,
-      ``tag``, ``close``, ``reschedule``, ...); CHANNEL_ACTIONS: channel-level ones (``inject``).
-      ``parse(payload, settings=None)`` (classmethod): webhook body -> items; raises WebhookError.
-      ``settings`` are the channel's, when known (the intake view's quick check has none).
-      ``route(payload)`` (classmethod, optional): the account_ref a shared webhook body is for.
-      ``validate_reply(ticket_kind, text)`` and ``validate_action(kind, ticket_kind, params)``
-      (static): refuse before queueing (ReplyRejected / ActionRejected).
-
-    Instance (built with ``(base_url, credentials: dict, settings: dict, client=None)``):
-      ``connect() -> list[ConnectResult]``: verify credentials now (one result per channel).
-      ``setup(webhook_url)``: webhook registration / subscriptions, run in a worker.
-      ``fetch(state) -> FetchResult``: one polling pass from the saved state.
-      ``perform(kind, target, params) -> ActionResult``: one outbound action.
+    Class-level facts (no credentials needed) are read by the pages, the API and the scheduler:
+    ``polled`` makes the scheduler call ``fetch`` every minute; ``webhooks`` says the provider
+    posts to our ``webhook_url``; ``ACTIONS`` and ``CHANNEL_ACTIONS`` list what ``perform`` does
+    on tickets and on the channel.
     """
 
-    provider: str
+    provider: ClassVar[str]
+    default_network: ClassVar[str]
+    DEFAULT_BASE_URL: ClassVar[str | None] = None       # None when the docs name no host
+    credential_fields: ClassVar[tuple[str, ...]] = ()   # alternatives: override check_credentials
+    polled: ClassVar[bool] = False
+    webhooks: ClassVar[bool] = False
+    ACTIONS: ClassVar[frozenset[str]] = frozenset()
+    CHANNEL_ACTIONS: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, base_url: str, credentials: dict[str, Any], settings: dict[str, Any] | None = None,
+                 client: httpx.Client | None = None):
+        self.base_url = (base_url or "").rstrip("/")
+        self.credentials = dict(credentials or {})
+        self.settings = dict(settings or {})
+        self.client = client or httpx.Client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT})
+
+    # -- what every provider must answer --------------------------------------------------------
+
+    @abstractmethod
+    def connect(self) -> list[ConnectResult]:
+        """Verify the credentials now (the admin is waiting): one result per channel they yield."""
+
+    @abstractmethod
+    def perform(self, kind: str, target: Target, params: dict[str, Any]) -> ActionResult:
+        """One outbound action (``reply``, ``like``, ``inject`` ...), run in a worker."""
+
+    @staticmethod
+    @abstractmethod
+    def validate_action(kind: str, ticket_kind: str | None, params: dict[str, Any]) -> None:
+        """Refuse (``Rejected``) what the provider would refuse, before the action is queued."""
+
+    # -- optional capabilities --------------------------------------------------------------------
+
+    @classmethod
+    def check_credentials(cls, credentials: dict[str, Any]) -> dict[str, Any]:
+        """The credentials to store; ValueError names what is missing. Override for alternatives."""
+        missing = [f for f in cls.credential_fields if not str(credentials.get(f) or "").strip()]
+        if missing:
+            raise ValueError(f"{cls.provider} needs credentials: {', '.join(missing)}")
+        return {f: str(credentials[f]).strip() for f in cls.credential_fields}
+
+    def setup(self, webhook_url: str) -> None:
+        """Register ``webhook_url`` / subscribe, in a worker after connect. Default: nothing to do."""
+
+    def fetch(self, state: dict[str, Any]) -> FetchResult:
+        """One polling pass from the saved ``state`` (only providers with ``polled``)."""
+        raise unsupported(self.provider, "polling: it pushes its items")
+
+    @classmethod
+    def parse(cls, payload: Any, settings: dict[str, Any] | None = None) -> list[InboundItem | DeliveryReport]:
+        """A webhook body -> items and delivery reports; ``Rejected`` for a body we cannot use.
+        ``settings`` are the channel's when known (the intake's quick check has none)."""
+        raise Rejected("no_webhooks", f"{cls.provider} sends no webhooks to this address")
+
+    @classmethod
+    def route(cls, payload: Any) -> str | None:
+        """The ``account_ref`` a shared webhook body is for; None when one URL serves one channel."""
+        return None
+
+    @staticmethod
+    def validate_reply(ticket_kind: str, text: str) -> str:
+        """The reply text to send (cleaned), or ``Rejected`` before it is queued."""
+        raise Rejected("replies_unsupported", "This channel takes no replies.")
+
+
+def unsupported(provider: str, what: str) -> ProviderError:
+    """The error for a capability a provider does not have (never retried)."""
+    return ProviderError("unsupported", f"{provider} does not support {what}")

@@ -35,17 +35,14 @@ from models import TicketKind, to_utc_naive, utcnow
 from .base import (
     TIMEOUT,
     USER_AGENT,
-    ActionRejected,
     ActionResult,
     AuthError,
     ConnectResult,
+    Connector,
     FetchResult,
     ProviderError,
-    ReplyRejected,
-    RetryableError,
+    Rejected,
     Target,
-    UncertainError,
-    WebhookError,
     call,
 )
 
@@ -305,12 +302,8 @@ MANIFEST_SCHEMA = {"type": "object", "properties": {
 }}
 
 
-class SettingsError(ValueError):
+class SettingsError(Rejected):
     """A custom channel's settings or manifest that we refuse; ``code`` is stable for the API."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 def check_manifest(manifest: Any) -> dict[str, Any]:
@@ -367,7 +360,7 @@ def label_text(label: str | dict[str, str], locale: str = "en") -> str:
 
 # -- the connector --------------------------------------------------------------------------
 
-class CustomConnector:
+class CustomConnector(Connector):
     """Delivers agent actions to the integration's webhook as signed JSON POSTs."""
 
     provider = "custom"
@@ -393,14 +386,9 @@ class CustomConnector:
 
     def connect(self) -> list[ConnectResult]:
         """Validate the settings and mint the credentials; nothing to call, so nothing can be down."""
-        try:
-            settings, manifest_secret = clean_settings(self.settings)
-        except SettingsError as exc:
-            # A bad setting is the admin's input, not a provider's refusal: ConnectError carries
-            # the 422 that connect_channel would otherwise turn into a 400 for a ProviderError.
-            from inbox.settings.channels import ConnectError
-
-            raise ConnectError(exc.code, exc.message, 422) from exc
+        # A bad setting raises SettingsError (Rejected): the admin's input, which the service
+        # answers with a 422, not a provider's refusal.
+        settings, manifest_secret = clean_settings(self.settings)
         credentials = new_credentials()
         if manifest_secret:
             credentials["webhook_secret"] = manifest_secret
@@ -416,14 +404,14 @@ class CustomConnector:
 
     @classmethod
     def parse(cls, payload: Any, settings: dict[str, Any] | None = None) -> list:
-        raise WebhookError("no_webhooks", "Custom channels push items through /api2/public/inbox/tickets, "
+        raise Rejected("no_webhooks", "Custom channels push items through /api2/public/inbox/tickets, "
                                           "not through this webhook")
 
     @staticmethod
     def validate_reply(ticket_kind: str, text: str) -> str:
         text = (text or "").strip()
         if not text:
-            raise ReplyRejected("empty_reply", "Write a reply first.")
+            raise Rejected("empty_reply", "Write a reply first.")
         return text
 
     @staticmethod
@@ -431,11 +419,11 @@ class CustomConnector:
         """Shape only: whether ``action_id`` is in this channel's manifest needs its settings
         (``manifest_actions``), which a class-level check does not have."""
         if kind not in CustomConnector.ACTIONS:
-            raise ActionRejected("unsupported_action", f"Custom channels cannot {kind}")
+            raise Rejected("unsupported_action", f"Custom channels cannot {kind}")
         if kind == "custom_action":
             action_id = params.get("action_id")
             if not isinstance(action_id, str) or not re.fullmatch(ACTION_ID_RE, action_id):
-                raise ActionRejected("invalid_action_id", "action_id must match ^[a-zA-Z0-9-_]{1,256}$")
+                raise Rejected("invalid_action_id", "action_id must match ^[a-zA-Z0-9-_]{1,256}$")
 
     def perform(self, kind: str, target: Target, params: dict[str, Any]) -> ActionResult:
         """POST one signed delivery; the delivery id doubles as the reply id the integration confirms.
@@ -460,15 +448,18 @@ class CustomConnector:
                    DELIVERY_HEADER: delivery_id, EVENT_HEADER: "reply" if kind == "reply" else "action"}
         try:
             response = call(self.client, "POST", url, content=raw, headers=headers)
-        except UncertainError as exc:
-            raise RetryableError(exc.code, exc.message + "; will retry with the same delivery id") from exc
+        except ProviderError as exc:
+            if not exc.uncertain:
+                raise
+            raise ProviderError(exc.code, exc.message + "; will retry with the same delivery id",
+                                retryable=True) from exc
         status = response.status_code
         if 200 <= status < 300:
             return ActionResult(external_id=delivery_id)
         detail = response.text[:ERROR_SNIPPET].strip()
         message = f"The integration answered {status}" + (f": {detail}" if detail else "")
         if status in (408, 425, 429) or status >= 500:
-            raise RetryableError("integration_busy", message + "; will retry", status=status)
+            raise ProviderError("integration_busy", message + "; will retry", status=status, retryable=True)
         if status in (401, 403):
             raise AuthError("integration_refused", message + " (does it have this channel's current secret?)",
                             status=status)
@@ -501,5 +492,3 @@ def ticket_payload(target: Target) -> dict[str, Any]:
             "type": data.get("type", "TICKET"), "rootId": data.get("rootId"), "url": data.get("url"),
             "interactor": data.get("interactor"), "kind": target.kind or TicketKind.TICKET}
 
-
-Connector = CustomConnector

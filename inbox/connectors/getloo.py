@@ -14,9 +14,8 @@ import httpx
 
 from models import FollowupStatus, TicketKind, to_utc_naive, utcnow
 
-from .base import (TIMEOUT, USER_AGENT, ActionRejected, ActionResult, Author, AuthError, ConnectResult,
-                   DeliveryReport, FetchResult, InboundItem, ProviderError, ReplyRejected, RetryableError, Target,
-                   WebhookError, call)
+from .base import (TIMEOUT, USER_AGENT, ActionResult, AuthError, Author, ConnectResult, Connector,
+                   DeliveryReport, FetchResult, InboundItem, ProviderError, Rejected, Target, call)
 
 DEFAULT_BASE_URL = "https://api.getloo.ru/insta"
 CAPTION_MAX = 1000
@@ -38,7 +37,7 @@ def comment_ticket_id(comment_id: str) -> str:
     return f"comment:{comment_id}"
 
 
-class GetlooConnector:
+class GetlooConnector(Connector):
     provider = "getloo"
     network = default_network = "instagram"
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
@@ -70,8 +69,8 @@ class GetlooConnector:
             cls = AuthError if response.status_code in (401, 402) else ProviderError
             raise cls(code, message + detail, status=response.status_code)
         if response.status_code == 429 or response.status_code >= 500:
-            raise RetryableError("provider_busy", f"Getloo answered {response.status_code}; will retry",
-                                 status=response.status_code)
+            raise ProviderError("provider_busy", f"Getloo answered {response.status_code}; will retry",
+                                 status=response.status_code, retryable=True)
         if response.status_code != 200 or not isinstance(data, dict):
             raise ProviderError("unexpected_answer", f"Getloo answered {response.status_code}",
                                 status=response.status_code)
@@ -130,9 +129,9 @@ class GetlooConnector:
     def validate_reply(ticket_kind: str, text: str) -> str:
         text = (text or "").strip()
         if not text:
-            raise ReplyRejected("empty_reply", "Write a reply first.")
+            raise Rejected("empty_reply", "Write a reply first.")
         if len(text) > CAPTION_MAX:
-            raise ReplyRejected("reply_too_long",
+            raise Rejected("reply_too_long",
                                 f"Instagram replies via Getloo take at most {CAPTION_MAX} characters "
                                 f"(this one has {len(text)}).")
         return text
@@ -140,7 +139,7 @@ class GetlooConnector:
     @staticmethod
     def validate_action(kind: str, ticket_kind: str | None, params: dict[str, Any]) -> None:
         if kind != "reply":
-            raise ActionRejected("unsupported_action", f"Getloo cannot {kind}")
+            raise Rejected("unsupported_action", f"Getloo cannot {kind}")
 
     def send_reply(self, ticket_kind: str, ticket_data: dict[str, Any], text: str) -> str:
         """A DM goes to the interactor's user id; a comment reply (text only) to the comment id."""
@@ -159,28 +158,28 @@ class GetlooConnector:
 
     @classmethod
     def parse(cls, payload: Any, settings: dict[str, Any] | None = None) -> list[InboundItem | DeliveryReport]:
-        """Turn one documented webhook body into items; raises WebhookError if it is malformed.
+        """Turn one documented webhook body into items; raises Rejected if it is malformed.
 
         Unknown event names with a well-formed body give an empty list (ignored, not an error).
         """
         if not isinstance(payload, dict) or not isinstance(payload.get("event"), dict):
-            raise WebhookError("malformed", "Expected a JSON object with an 'event' object")
+            raise Rejected("malformed", "Expected a JSON object with an 'event' object")
         event = payload["event"]
         props = event.get("properties")
         device = payload.get("device") or {}
         if not isinstance(props, dict) or not isinstance(device, dict):
-            raise WebhookError("malformed", "event.properties and device must be objects")
+            raise Rejected("malformed", "event.properties and device must be objects")
         name = event.get("name")
         queue_id = props.get("queueId")
         if not queue_id or not isinstance(queue_id, str):
-            raise WebhookError("malformed", "event.properties.queueId is missing")
+            raise Rejected("malformed", "event.properties.queueId is missing")
         at = _parse_time(event.get("createdAt"))
         if name in ("incomingMessage", "incomingComment"):
             return [cls._parse_incoming(name, queue_id, props, device, at)]
         status = props.get("status")
         if status is not None:
             if status not in DELIVERY_STATUSES:
-                raise WebhookError("malformed", f"Unknown delivery status {status!r}")
+                raise Rejected("malformed", f"Unknown delivery status {status!r}")
             return [DeliveryReport(external_id=queue_id, status=DELIVERY_STATUSES[status], at=at)]
         return []
 
@@ -188,10 +187,10 @@ class GetlooConnector:
     def _parse_incoming(name: str, queue_id: str, props: dict, device: dict, at: datetime) -> InboundItem:
         user_id = device.get("user_id")
         if not user_id:
-            raise WebhookError("malformed", "device.user_id is missing")
+            raise Rejected("malformed", "device.user_id is missing")
         content = props.get("content") or {}
         if not isinstance(content, dict):
-            raise WebhookError("malformed", "event.properties.content must be an object")
+            raise Rejected("malformed", "event.properties.content must be an object")
         author = Author(external_id=str(user_id), username=str(device.get("username") or ""),
                         name=str(device.get("profileName") or ""))
         text = str(content.get("body") or "")
@@ -199,7 +198,7 @@ class GetlooConnector:
         if name == "incomingComment":
             comment_id = device.get("comment_id")
             if not comment_id:
-                raise WebhookError("malformed", "device.comment_id is missing on incomingComment")
+                raise Rejected("malformed", "device.comment_id is missing on incomingComment")
             return InboundItem(
                 ticket_kind=TicketKind.COMMENT, ticket_external_id=comment_ticket_id(str(comment_id)),
                 message_external_id=queue_id, author=author, text=text, created_at=at, message_kind="comment",
@@ -222,4 +221,3 @@ def _parse_time(value: Any) -> datetime:
         except ValueError:
             pass
     return utcnow()
-Connector = GetlooConnector

@@ -32,9 +32,8 @@ import httpx
 
 from models import TicketKind, utcnow
 
-from .base import (TIMEOUT, USER_AGENT, ActionRejected, ActionResult, Author, AuthError, ConnectResult,
-                   FetchResult, InboundItem, PostRecord, ProviderError, ReplyRejected, RetryableError, Target,
-                   UncertainError, WebhookError, call)
+from .base import (TIMEOUT, USER_AGENT, ActionResult, AuthError, Author, ConnectResult, Connector,
+                   FetchResult, InboundItem, PostRecord, ProviderError, Rejected, Target, call)
 
 log = logging.getLogger(__name__)
 
@@ -134,15 +133,17 @@ def _token_request(base_url: str, form: dict[str, str], client: httpx.Client | N
     try:
         try:
             response = call(client, "POST", f"{oauth_root(base_url)}/web/oauth/token", data=form)
-        except UncertainError as exc:   # asking for a token twice is harmless
-            raise RetryableError(exc.code, exc.message) from exc
+        except ProviderError as exc:
+            if exc.uncertain:   # asking for a token twice is harmless
+                raise ProviderError(exc.code, exc.message, retryable=True) from exc
+            raise
     finally:
         if own:
             client.close()
     data = _json(response)
     if response.status_code == 429 or response.status_code >= 500:
-        raise RetryableError("oauth_unavailable", f"Resont's token endpoint answered {response.status_code}",
-                             status=response.status_code)
+        raise ProviderError("oauth_unavailable", f"Resont's token endpoint answered {response.status_code}",
+                             status=response.status_code, retryable=True)
     if response.status_code != 200 or not isinstance(data, dict) or not data.get("access_token"):
         message, _, trace_id = _error_info(data)
         raise AuthError("oauth_refused", "Resont refused the token request"
@@ -216,9 +217,9 @@ def _raise_for(response: httpx.Response, data: Any) -> None:
     if status == 404:
         raise ProviderError("not_found", f"Resont does not know this item (404): {message or docs}", **kw)
     if status == 429:
-        raise RetryableError("rate_limited", f"Resont's rate limit was reached (429): {message or docs}", **kw)
+        raise ProviderError("rate_limited", f"Resont's rate limit was reached (429): {message or docs}", retryable=True, **kw)
     if status >= 500:
-        raise RetryableError("provider_error", f"Resont failed ({status}): {message or docs}", **kw)
+        raise ProviderError("provider_error", f"Resont failed ({status}): {message or docs}", retryable=True, **kw)
     raise ProviderError("unexpected_answer", f"Resont answered {status}: {message or 'no details'}", **kw)
 
 
@@ -349,7 +350,7 @@ def _when(value: Any, tz: str) -> datetime:
 def _id(obj: dict[str, Any], key: str, what: str) -> str:
     value = obj.get(key)
     if isinstance(value, bool) or value in (None, "") or not str(value).strip():
-        raise WebhookError("malformed", f"{what}.{key} is missing")
+        raise Rejected("malformed", f"{what}.{key} is missing")
     return str(value).strip()
 
 
@@ -510,23 +511,23 @@ def post_record(post: dict[str, Any], key: str | None, tz: str = "UTC") -> PostR
 def _webhook_body(payload: Any) -> tuple[str, dict[str, Any]]:
     """``{type, user_id, payload}``; a payload sent as a JSON string is decoded."""
     if not isinstance(payload, dict):
-        raise WebhookError("malformed", "Expected a JSON object {type, user_id, payload}")
+        raise Rejected("malformed", "Expected a JSON object {type, user_id, payload}")
     kind, body = payload.get("type"), payload.get("payload")
     if not isinstance(kind, str) or not kind:
-        raise WebhookError("malformed", "'type' is missing")
+        raise Rejected("malformed", "'type' is missing")
     if isinstance(body, str):
         try:
             body = json.loads(body)
         except ValueError as exc:
-            raise WebhookError("malformed", "'payload' is a string but not JSON") from exc
+            raise Rejected("malformed", "'payload' is a string but not JSON") from exc
     if not isinstance(body, dict):
-        raise WebhookError("malformed", "'payload' must be an object")
+        raise Rejected("malformed", "'payload' must be an object")
     return kind, body
 
 
 # ------------------------------------------------------------------------------ the connector
 
-class ResontConnector:
+class ResontConnector(Connector):
     provider = "resont"
     default_network = "instagram"
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
@@ -725,7 +726,7 @@ class ResontConnector:
         """The account a webhook body is for (``payload.account_id``): one URL serves them all."""
         try:
             _, body = _webhook_body(payload)
-        except WebhookError:
+        except Rejected:
             return None
         return _opt_id(body.get("account_id"))
 
@@ -892,28 +893,28 @@ class ResontConnector:
     def validate_reply(ticket_kind: str, text: str) -> str:
         text = (text or "").strip()
         if not text:
-            raise ReplyRejected("empty_reply", "Write a reply first.")
+            raise Rejected("empty_reply", "Write a reply first.")
         limit = REPLY_LIMITS.get(ticket_kind, min(REPLY_LIMITS.values()))
         if len(text) > limit:
-            raise ReplyRejected("reply_too_long", f"Replies to this {ticket_kind} via Resont take at most "
+            raise Rejected("reply_too_long", f"Replies to this {ticket_kind} via Resont take at most "
                                                   f"{limit} characters (this one has {len(text)}).")
         return text
 
     @staticmethod
     def validate_action(kind: str, ticket_kind: str | None, params: dict[str, Any]) -> None:
         if kind not in ACTION_KINDS:
-            raise ActionRejected("unsupported_action", f"Resont cannot {kind}.")
+            raise Rejected("unsupported_action", f"Resont cannot {kind}.")
         if ticket_kind not in ACTION_KINDS[kind]:
-            raise ActionRejected("not_applicable", f"{kind.capitalize()} does not apply to a Resont "
+            raise Rejected("not_applicable", f"{kind.capitalize()} does not apply to a Resont "
                                                    f"{ticket_kind or 'channel'}.")
         if kind == "reply":
             _validate_reply_params(ticket_kind, params)
         if kind == "tag":
             tags = params.get("tags")
             if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
-                raise ActionRejected("invalid_tags", "tags must be a list of tag names")
+                raise Rejected("invalid_tags", "tags must be a list of tag names")
             if any(len(t.strip()) > TAG_NAME_MAX for t in tags):
-                raise ActionRejected("invalid_tags", f"Resont tag names take at most {TAG_NAME_MAX} characters")
+                raise Rejected("invalid_tags", f"Resont tag names take at most {TAG_NAME_MAX} characters")
 
     def perform(self, kind: str, target: Target, params: dict[str, Any]) -> ActionResult:
         handler = {
@@ -1053,7 +1054,7 @@ class ResontConnector:
                         raise ProviderError("attachment_too_large", "The attachment is larger than 25 MB")
                 ctype = response.headers.get("content-type", "").split(";")[0].strip()
         except httpx.HTTPError as exc:
-            raise RetryableError("attachment_unreachable", f"Could not download the attachment: {exc}") from exc
+            raise ProviderError("attachment_unreachable", f"Could not download the attachment: {exc}", retryable=True) from exc
         name = urlsplit(url).path.rsplit("/", 1)[-1] or "attachment"
         return name, body, ctype or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
@@ -1064,15 +1065,12 @@ def _validate_reply_params(ticket_kind: str, params: dict[str, Any]) -> None:
     attachment = params.get("attachment_url")
     if attachment:
         if ticket_kind == TicketKind.COMMENT:
-            raise ActionRejected("no_attachments", "Resont comment replies are text only")
+            raise Rejected("no_attachments", "Resont comment replies are text only")
         if urlsplit(str(attachment)).scheme not in ("http", "https"):
-            raise ActionRejected("invalid_attachment", "attachment_url must be an http(s) URL")
+            raise Rejected("invalid_attachment", "attachment_url must be an http(s) URL")
         if not str(params.get("text") or "").strip():
             return
-    try:
-        ResontConnector.validate_reply(ticket_kind, str(params.get("text") or ""))
-    except ReplyRejected as exc:
-        raise ActionRejected(exc.code, exc.message) from exc
+    ResontConnector.validate_reply(ticket_kind, str(params.get("text") or ""))
 
 
 def _account_info(account: dict[str, Any]) -> dict[str, Any]:
@@ -1152,6 +1150,3 @@ def _int_key(value: str) -> int:
 
 def _tag_color(name: str) -> str:
     return TAG_COLORS[hashlib.sha1(name.lower().encode()).digest()[0] % len(TAG_COLORS)]
-
-
-Connector = ResontConnector

@@ -20,9 +20,8 @@ import httpx
 
 from models import TicketKind, utcnow
 
-from .base import (TIMEOUT, USER_AGENT, ActionRejected, ActionResult, Author, AuthError, ConnectResult,
-                   FetchResult, InboundItem, PostRecord, ProviderError, ReplyRejected, RetryableError, Target,
-                   UncertainError, WebhookError, call)
+from .base import (TIMEOUT, USER_AGENT, ActionResult, AuthError, Author, ConnectResult, Connector,
+                   FetchResult, InboundItem, PostRecord, ProviderError, Rejected, Target, call)
 
 STATUSES = ("executed", "scheduled", "draft")
 STATS_STATUS = "any"            # one stats call covering every post
@@ -52,7 +51,7 @@ def failure_message_id(post_id: str, failed_at: Any) -> str:
     return f"post-failure:{post_id}:{failed_at}"
 
 
-class SocialPostsConnector:
+class SocialPostsConnector(Connector):
     provider = "socialposts"
     network = default_network = "socialposts"
     DEFAULT_BASE_URL = None            # the docs name no host
@@ -91,8 +90,8 @@ class SocialPostsConnector:
                         headers={"Authorization": f"Bearer {self.token}"})
         status = response.status_code
         if status == 429 or status >= 500:
-            raise RetryableError("provider_busy", f"The social posts API answered {status}; will retry",
-                                 status=status)
+            raise ProviderError("provider_busy", f"The social posts API answered {status}; will retry",
+                                 status=status, retryable=True)
         if status >= 400:
             cls, code, default = HTTP_ERRORS.get(status, (ProviderError, "unexpected_answer",
                                                           f"The social posts API answered {status}"))
@@ -142,8 +141,10 @@ class SocialPostsConnector:
         repeated, so an answer that never came is safe to retry."""
         try:
             response = self._request("PUT", self._url(post_id), body=body)
-        except UncertainError as exc:
-            raise RetryableError(exc.code, exc.message) from exc
+        except ProviderError as exc:
+            if exc.uncertain:
+                raise ProviderError(exc.code, exc.message, retryable=True) from exc
+            raise
         data = self._json(response).get("data")
         return data if isinstance(data, dict) else {}
 
@@ -203,20 +204,20 @@ class SocialPostsConnector:
 
     @staticmethod
     def validate_reply(ticket_kind: str, text: str) -> str:
-        raise ReplyRejected("replies_unsupported",
+        raise Rejected("replies_unsupported",
                             "Social posts take no replies: reschedule or delete the failed post instead.")
 
     @staticmethod
     def validate_action(kind: str, ticket_kind: str | None, params: dict[str, Any]) -> None:
         """Only on ``post_failure`` tickets; ``reschedule`` needs a future ISO 8601 ``due_at``."""
         if kind not in SocialPostsConnector.ACTIONS:
-            raise ActionRejected("unsupported_action", f"Social posts cannot {kind}")
+            raise Rejected("unsupported_action", f"Social posts cannot {kind}")
         if ticket_kind != TicketKind.POST_FAILURE:
-            raise ActionRejected("not_a_post_failure", f"{kind} applies to failed posts only")
+            raise Rejected("not_a_post_failure", f"{kind} applies to failed posts only")
         if kind == "reschedule":
             due_at = parse_due_at(params.get("due_at"))
             if due_at <= datetime.now(UTC):
-                raise ActionRejected("due_at_in_past", "Pick a time in the future to reschedule the post.")
+                raise Rejected("due_at_in_past", "Pick a time in the future to reschedule the post.")
 
     def perform(self, kind: str, target: Target, params: dict[str, Any]) -> ActionResult:
         if kind not in self.ACTIONS or target.kind != TicketKind.POST_FAILURE:
@@ -225,10 +226,8 @@ class SocialPostsConnector:
         if kind == "delete":
             self.delete(post_id)
             return ActionResult(external_id=post_id, data={"deleted": True})
-        try:
-            due_at = parse_due_at(params.get("due_at"))
-        except ActionRejected as exc:     # validated when queued; a worker must still fail cleanly
-            raise ProviderError(exc.code, exc.message) from exc
+        # Validated when queued; should it fail here, Rejected is never retried: the action fails.
+        due_at = parse_due_at(params.get("due_at"))
         return self.reschedule(post_id, due_at, target.data)
 
     def reschedule(self, post_id: str, due_at: datetime, known: dict[str, Any]) -> ActionResult:
@@ -262,7 +261,7 @@ class SocialPostsConnector:
 
     @classmethod
     def parse(cls, payload: Any, settings: dict[str, Any] | None = None) -> list[InboundItem]:
-        raise WebhookError("no_webhooks", "The social posts API sends no webhooks; this channel is polled")
+        raise Rejected("no_webhooks", "The social posts API sends no webhooks; this channel is polled")
 
     # -- documented post -> our shapes --------------------------------------------------------
 
@@ -332,11 +331,11 @@ def server_message(response: httpx.Response) -> str | None:
 def parse_due_at(value: Any) -> datetime:
     """An ISO 8601 date-time (``Z`` or an offset; none means UTC) as an aware datetime."""
     if not isinstance(value, str) or not value.strip():
-        raise ActionRejected("missing_due_at", "Give the new publication time (due_at, ISO 8601).")
+        raise Rejected("missing_due_at", "Give the new publication time (due_at, ISO 8601).")
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError as exc:
-        raise ActionRejected("invalid_due_at", f"due_at is not an ISO 8601 date-time: {value!r}") from exc
+        raise Rejected("invalid_due_at", f"due_at is not an ISO 8601 date-time: {value!r}") from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -394,6 +393,3 @@ def _count(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-Connector = SocialPostsConnector

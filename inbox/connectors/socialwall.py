@@ -22,9 +22,8 @@ import httpx
 
 from models import TicketKind, utcnow
 
-from .base import (TIMEOUT, USER_AGENT, ActionRejected, ActionResult, Author, AuthError, ConnectResult,
-                   FetchResult, InboundItem, ProviderError, ReplyRejected, RetryableError, Target, WebhookError,
-                   call)
+from .base import (TIMEOUT, USER_AGENT, ActionResult, AuthError, Author, ConnectResult, Connector,
+                   FetchResult, InboundItem, ProviderError, Rejected, Target, call)
 
 DEFAULT_BASE_URL = "https://tool.socialwallpro.com"
 FIRST_SYNC = 50          # messages fetched on the first pass (the last N accepted ones)
@@ -61,7 +60,7 @@ def is_http_url(value: Any) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-class SocialWallConnector:
+class SocialWallConnector(Connector):
     provider = "socialwall"
     network = default_network = "socialwall"
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
@@ -104,8 +103,8 @@ class SocialWallConnector:
         response = call(self.client, method, url, json=body, headers={"x-api-key": self.api_key})
         data = _json_object(response)
         if response.status_code == 429 or response.status_code >= 500:
-            raise RetryableError("provider_busy", f"SocialWall Pro answered {response.status_code}; will retry",
-                                 status=response.status_code)
+            raise ProviderError("provider_busy", f"SocialWall Pro answered {response.status_code}; will retry",
+                                 status=response.status_code, retryable=True)
         if data is not None and data.get("error") is True:
             raise documented_error(data.get("message"), response.status_code)
         if data is not None and data.get("result") is False:
@@ -172,9 +171,9 @@ class SocialWallConnector:
     def _probe_inject(self) -> str:
         try:
             self._request("POST", self._url("inject", self.wall_id), {})
-        except (AuthError, RetryableError):
-            raise
         except ProviderError as exc:   # "Mandatory field missing": key and wall were accepted
+            if isinstance(exc, AuthError) or exc.retryable:
+                raise
             return "stopped" if exc.code == "event_stopped" else "available"
         return "available"
 
@@ -212,22 +211,22 @@ class SocialWallConnector:
 
     @staticmethod
     def validate_reply(ticket_kind: str, text: str) -> str:
-        raise ReplyRejected("replies_unsupported",
+        raise Rejected("replies_unsupported",
                             "SocialWall Pro has no replies: post to the wall with the channel's inject action.")
 
     @staticmethod
     def validate_action(kind: str, ticket_kind: str | None, params: dict[str, Any]) -> None:
         """Refuse what the API would refuse, before it is queued (text, avatarName, mediaUrl)."""
         if kind != "inject":
-            raise ActionRejected("unsupported_action", f"SocialWall Pro cannot {kind}")
+            raise Rejected("unsupported_action", f"SocialWall Pro cannot {kind}")
         if not str(params.get("text") or "").strip():
-            raise ActionRejected("missing_text", "Write the message's text first.")
+            raise Rejected("missing_text", "Write the message's text first.")
         for field in ("avatar_name", "real_name"):
             if params.get(field) is not None and not isinstance(params[field], str):
-                raise ActionRejected(f"invalid_{field}", f"{field} must be a string")
+                raise Rejected(f"invalid_{field}", f"{field} must be a string")
         media_url = params.get("media_url")
         if media_url not in (None, "") and not is_http_url(media_url):
-            raise ActionRejected("invalid_media_url", "The media URL must be a full http(s):// address "
+            raise Rejected("invalid_media_url", "The media URL must be a full http(s):// address "
                                  "(SocialWall Pro: \"The media URL provided isn't a valid URL\").")
 
     def perform(self, kind: str, target: Target, params: dict[str, Any]) -> ActionResult:
@@ -244,7 +243,7 @@ class SocialWallConnector:
 
     @classmethod
     def parse(cls, payload: Any, settings: dict[str, Any] | None = None) -> list[InboundItem]:
-        raise WebhookError("no_webhooks", "SocialWall Pro sends no webhooks; this channel is polled")
+        raise Rejected("no_webhooks", "SocialWall Pro sends no webhooks; this channel is polled")
 
     # -- documented message -> inbound item -------------------------------------------------
 
@@ -372,6 +371,3 @@ def _int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
-
-
-Connector = SocialWallConnector

@@ -13,28 +13,32 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 import workers
-from inbox.connectors import connector_class
-from inbox.connectors.base import WebhookError
+from inbox.connectors import CONNECTORS
+from inbox.connectors.base import Rejected
 from inbox.db import get_session
+from inbox.errors import ApiError, register_json_errors
 from models import Channel, ChannelStatus, RawEvent, RawEventStatus, utcnow
 
 bp = Blueprint("ingest", __name__, url_prefix="/webhooks")
+register_json_errors(bp)
 log = logging.getLogger(__name__)
 
 
-def _error(status: int, code: str, message: str):
-    return jsonify(error={"code": code, "message": message}), status
+def _no_channel() -> ApiError:
+    return ApiError(404, "unknown_webhook", "No channel listens at this address")
 
 
 @bp.post("/<provider>/<token>")
 def receive(provider: str, token: str):
+    cls = CONNECTORS.get(provider)
+    if cls is None:   # an unknown provider is just an address nobody listens at
+        raise _no_channel()
     session = get_session()
-    cls = connector_class(provider)
     channels = session.scalars(select(Channel).where(
         Channel.webhook_token == token, Channel.provider == provider,
-        Channel.status != ChannelStatus.DISABLED).order_by(Channel.id)).all() if cls else []
+        Channel.status != ChannelStatus.DISABLED).order_by(Channel.id)).all()
     if not channels:
-        return _error(404, "unknown_webhook", "No channel listens at this address")
+        raise _no_channel()
     body = request.get_data(as_text=True)
     payload, rejection = _check(cls, body)
     channel = channels[0]
@@ -50,7 +54,7 @@ def receive(provider: str, token: str):
     session.add(event)
     session.commit()
     if rejection:
-        return _error(422 if rejection[0] == "unknown_account" else 400, *rejection)
+        raise ApiError(422 if rejection[0] == "unknown_account" else 400, *rejection)
     try:
         workers.enqueue_event(event.id)
     except Exception:   # the row is safe; `flask sweep` / the worker's start-up sweep queues it
@@ -63,7 +67,7 @@ def _check(cls, body: str) -> tuple[object, tuple[str, str] | None]:
     try:
         payload = json.loads(body)
         cls.parse(payload)
-    except WebhookError as exc:
+    except Rejected as exc:
         return None, (exc.code, exc.message)
     except ValueError as exc:
         return None, ("malformed", f"Body is not valid JSON: {exc}")

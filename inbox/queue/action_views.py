@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 import workers
 from inbox.auth.permissions import permission_required
-from inbox.connectors.base import ActionRejected
+from inbox.connectors.base import Rejected
 from inbox.db import get_session
 from models import ActionState, Channel, OutboundAction
 
@@ -41,7 +41,7 @@ def act(ticket_id: int, kind: str):
     params = {k: v for k, v in request.form.items() if k != "csrf_token"}
     try:
         action = queue_ticket_action(session, ticket, current_user, kind, params)
-    except ActionRejected as exc:
+    except Rejected as exc:
         session.rollback()
         return render_actions(ticket, exc.message, 422)
     except PermissionError:
@@ -65,7 +65,7 @@ def inject(channel_id: int):
               and v.strip()}
     try:
         action = queue_channel_action(session, channel, current_user, "inject", params)
-    except ActionRejected as exc:
+    except Rejected as exc:
         session.rollback()
         flash(f"Not sent: {exc.message}", "error")
         return redirect(request.referrer or url_for("settings.channels"))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.connectors import connector_class
-from inbox.connectors.base import ActionRejected
+from inbox.connectors.base import Rejected
 from inbox.ingest.store import get_or_create
 from models import Channel, ChannelStatus, History, OutboundAction, Tag, Ticket, TicketStatus, User
 
@@ -32,11 +32,11 @@ def available_actions(ticket: Ticket) -> list[str]:
     cls = connector_class(ticket.channel.provider)
     offered = []
     for kind in ("like", "unlike", "hide", "delete", "close", "reschedule"):
-        if cls is None or kind not in cls.ACTIONS:
+        if kind not in cls.ACTIONS:
             continue
         try:
             cls.validate_action(kind, ticket.kind, {"due_at": "2999-01-01T00:00:00+00:00"})
-        except ActionRejected:
+        except Rejected:
             continue
         if (kind == "like" and ticket.data.get("liked")) or (kind == "unlike" and not ticket.data.get("liked")):
             continue
@@ -51,7 +51,7 @@ def queue_ticket_action(session: Session, ticket: Ticket, user: User, kind: str,
                         params: dict[str, Any]) -> OutboundAction | None:
     """Validate and record one action; returns the outbound action to queue (None: local only)."""
     if kind not in PERMISSIONS or kind == "inject":
-        raise ActionRejected("unknown_action", f"Unknown action {kind!r}")
+        raise Rejected("unknown_action", f"Unknown action {kind!r}")
     if not user.can(PERMISSIONS[kind]):
         raise PermissionError(PERMISSIONS[kind])
     if kind in LOCAL_ACTIONS:
@@ -65,7 +65,7 @@ def queue_ticket_action(session: Session, ticket: Ticket, user: User, kind: str,
         _check_manifest_action(channel, params)
     cls = connector_class(channel.provider)
     if kind not in cls.ACTIONS:
-        raise ActionRejected("unsupported_action", f"{channel.provider} cannot {kind} items")
+        raise Rejected("unsupported_action", f"{channel.provider} cannot {kind} items")
     cls.validate_action(kind, ticket.kind, params)
     return _record(session, channel, ticket, user, kind, {k: v for k, v in params.items() if not k.startswith("_")})
 
@@ -75,10 +75,10 @@ def _check_manifest_action(channel: Channel, params: dict[str, Any]) -> None:
     from inbox.connectors.custom import manifest_actions
 
     if channel.provider != "custom":
-        raise ActionRejected("unsupported_action", "Only custom channels have manifest actions")
+        raise Rejected("unsupported_action", "Only custom channels have manifest actions")
     actions = manifest_actions(channel.settings)
     if params.get("action_id") not in actions:
-        raise ActionRejected("unknown_manifest_action",
+        raise Rejected("unknown_manifest_action",
                              f"This channel's manifest has no action {params.get('action_id')!r}; "
                              f"it has: {', '.join(sorted(actions)) or 'none'}")
 
@@ -100,10 +100,10 @@ def _tag(session: Session, ticket: Ticket, channel: Channel, user: User, params:
     else:
         ids = params.get("tag_ids")
         if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
-            raise ActionRejected("invalid_tag_ids", "tag_ids must be a list of tag ids")
+            raise Rejected("invalid_tag_ids", "tag_ids must be a list of tag ids")
         tags = session.scalars(select(Tag).where(Tag.id.in_(ids))).all() if ids else []
         if len(tags) != len(set(ids)):
-            raise ActionRejected("unknown_tag", "Some of these tags do not exist")
+            raise Rejected("unknown_tag", "Some of these tags do not exist")
     ticket.tags = list(tags)
     session.add(History(ticket_id=ticket.id, user_id=user.id, action="tagged", data={"tags": [t.name for t in tags]}))
     cls = connector_class(channel.provider)
@@ -120,7 +120,7 @@ def queue_channel_action(session: Session, channel: Channel, user: User, kind: s
         raise PermissionError(PERMISSIONS.get(kind, "EditChannels"))
     cls = connector_class(channel.provider)
     if kind not in cls.CHANNEL_ACTIONS:
-        raise ActionRejected("unsupported_action", f"{channel.provider} channels have no {kind!r} action")
+        raise Rejected("unsupported_action", f"{channel.provider} channels have no {kind!r} action")
     cls.validate_action(kind, None, params)
     return _record(session, channel, None, user, kind, params)
 
@@ -128,7 +128,7 @@ def queue_channel_action(session: Session, channel: Channel, user: User, kind: s
 def _record(session: Session, channel: Channel, ticket: Ticket | None, user: User, kind: str,
             params: dict[str, Any]) -> OutboundAction:
     if channel.status == ChannelStatus.DISABLED:
-        raise ActionRejected("channel_disabled", "This channel has been disconnected.")
+        raise Rejected("channel_disabled", "This channel has been disconnected.")
     action = OutboundAction(channel_id=channel.id, ticket_id=ticket.id if ticket else None, kind=kind,
                             request=params)
     session.add(action)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from inbox.connectors import connector_class
-from inbox.connectors.base import ReplyRejected
+from inbox.connectors.base import Rejected
 from models import (Channel, ChannelStatus, Followup, FollowupStatus, FollowupType, History, OutboundAction,
                     Ticket, User)
 
@@ -16,7 +16,7 @@ def queue_reply(session: Session, ticket: Ticket, user: User, text: str) -> tupl
     """
     channel = session.get(Channel, ticket.channel_id)
     if channel.status == ChannelStatus.DISABLED:
-        raise ReplyRejected("channel_disabled", "This channel has been disconnected; replies cannot be sent.")
+        raise Rejected("channel_disabled", "This channel has been disconnected; replies cannot be sent.")
     text = connector_class(channel.provider).validate_reply(ticket.kind, text)
     followup = Followup(ticket_id=ticket.id, type=FollowupType.REPLY, status=FollowupStatus.QUEUED,
                         text=text, author_id=user.id)

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 import workers
 from inbox.auth.permissions import permission_required
-from inbox.connectors.base import ReplyRejected
+from inbox.connectors.base import Rejected
 from inbox.db import get_session
 from inbox.queue.views import load_ticket
 from models import Followup
@@ -24,7 +24,7 @@ def reply(ticket_id: int):
     text = request.form.get("text", "")
     try:
         followup, action = queue_reply(session, ticket, current_user, text)
-    except ReplyRejected as exc:
+    except Rejected as exc:
         session.rollback()
         return render_template("replies/_composer.html", ticket=ticket, text=text, error=exc.message), 422
     session.commit()

@@ -9,18 +9,18 @@ from sqlalchemy.orm import Session
 
 from inbox import crypto
 from inbox.db import release
-from inbox.connectors import available_providers, build, connector_class
-from inbox.connectors.base import AuthError, ProviderError
+from inbox.connectors import UnknownProvider, build, connector_class
+from inbox.connectors.base import ProviderError
+from inbox.errors import ApiError, provider_status
 from models import Channel, ChannelStatus
 from models.channel import new_webhook_token
 
 
-class ConnectError(Exception):
+class ConnectError(ApiError):
     """Why a channel could not be connected: a code for the API, a message for people."""
 
     def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+        super().__init__(status, code, message)
 
 
 def valid_http_url(url: str) -> bool:
@@ -51,10 +51,10 @@ def connect_channel(session: Session, *, provider: str, name: str | None, base_u
 
     The caller commits and then queues ``workers.enqueue_channel_setup`` for each channel.
     """
-    cls = connector_class(provider)
-    if cls is None:
-        raise ConnectError("unknown_provider",
-                           f"Unknown provider {provider!r}; one of: {', '.join(available_providers())}", 422)
+    try:
+        cls = connector_class(provider)
+    except UnknownProvider as exc:
+        raise ConnectError("unknown_provider", str(exc), 422) from exc
     credentials = clean_credentials(cls, provider, credentials or {})
     base_url = (base_url or cls.DEFAULT_BASE_URL or "").strip().rstrip("/")
     if not base_url:
@@ -70,11 +70,8 @@ def connect_channel(session: Session, *, provider: str, name: str | None, base_u
     release(session)   # the provider may take seconds: hold no database lock meanwhile
     try:
         results = build(provider, base_url, credentials, settings).connect()
-    except AuthError as exc:
-        raise ConnectError(exc.code, exc.message, 400) from exc
-    except ProviderError as exc:
-        status = 502 if exc.retryable or exc.code == "provider_no_answer" else 400
-        raise ConnectError(exc.code, exc.message, status) from exc
+    except ProviderError as exc:   # refused (400), unreachable or silent (502), bad settings (422)
+        raise ConnectError(exc.code, exc.message, provider_status(exc)) from exc
     if not results:
         raise ConnectError("no_accounts", f"{provider} lists no accounts for these credentials", 400)
 

@@ -34,8 +34,8 @@ def channel_health(channel: Channel) -> dict[str, Any]:
     return {
         "status": channel.status,
         "needs_attention": channel.status == ChannelStatus.NEEDS_ATTENTION,
-        "polled": bool(cls and cls.polled),
-        "webhooks": bool(cls and getattr(cls, "webhooks", False)),
+        "polled": cls.polled,
+        "webhooks": cls.webhooks,
         "last_sync_at": _iso(channel.last_sync_at),
         "last_event_at": _iso(channel.last_event_at),
         "ingestion_lag_seconds": lag,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from inbox.connectors.base import AuthError, ProviderError, ReplyRejected, RetryableError
+from inbox.connectors.base import AuthError, ProviderError, Rejected
 from inbox.connectors.getloo import GetlooConnector
 from inbox.simulators.getloo import UNPAID_TOKEN
 from models import TicketKind
@@ -57,8 +57,9 @@ def test_comment_reply_is_text_only_to_the_comment_id(sandbox):
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_rate_limits_and_server_errors_are_retryable(sandbox, status):
     sandbox.state.fail_next("sendMsg", status)
-    with pytest.raises(RetryableError):
+    with pytest.raises(ProviderError) as err:
         connector(sandbox).send_message(username="a", user_id="1", caption="hi")
+    assert err.value.retryable
     assert sandbox.state.sent == []
 
 
@@ -69,14 +70,14 @@ def test_a_400_is_permanent_with_the_providers_reason(sandbox):
 
 
 def test_unreachable_provider_is_retryable():
-    with pytest.raises(RetryableError) as err:
+    with pytest.raises(ProviderError) as err:
         GetlooConnector("http://127.0.0.1:9", {"token": "T"}).get_info()
-    assert err.value.code == "provider_unreachable"
+    assert err.value.code == "provider_unreachable" and err.value.retryable
 
 
 @pytest.mark.parametrize("text, code", [("", "empty_reply"), ("   ", "empty_reply"), ("я" * 1001, "reply_too_long")])
 def test_replies_the_provider_would_refuse_are_caught_before_queueing(text, code):
-    with pytest.raises(ReplyRejected) as err:
+    with pytest.raises(Rejected) as err:
         GetlooConnector.validate_reply(TicketKind.CONVERSATION, text)
     assert err.value.code == code
 

@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 
 from helpers import FIXTURES, load
-from inbox.connectors.base import DeliveryReport, InboundItem, WebhookError
+from inbox.connectors.base import DeliveryReport, InboundItem, Rejected
 from inbox.connectors.getloo import GetlooConnector
 from models import FollowupStatus, TicketKind
 
@@ -63,6 +63,6 @@ def test_unknown_but_well_formed_event_is_ignored_not_rejected():
 
 @pytest.mark.parametrize("case", sorted(p.stem for p in (FIXTURES / "getloo-malformed").glob("*.json")))
 def test_malformed_bodies_are_rejected_with_a_reason(case):
-    with pytest.raises(WebhookError) as err:
+    with pytest.raises(Rejected) as err:
         GetlooConnector.parse(load(case, "getloo-malformed"))
     assert err.value.message

@@ -14,12 +14,16 @@ import pytest
 from flask import Flask, request
 
 from helpers import LiveServer as _Server
-from inbox.connectors.base import (ActionRejected, AuthError, InboundItem, PostRecord, ProviderError, ReplyRejected,
-                                   RetryableError, Target)
+from inbox.connectors.base import AuthError, InboundItem, PostRecord, ProviderError, Rejected, Target
 from inbox.connectors.resont import ResontConnector, authorize_url, exchange_code
 from inbox.simulators.resont import (EMPTY_TOKEN, SANDBOX, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_TOKEN,
                                      ResontSandbox)
 from models import TicketKind
+
+
+def kind(exc: ProviderError) -> str:
+    """How the workers treat an error: retried, the channel flagged, or a refusal for good."""
+    return "retry" if exc.retryable else "auth" if isinstance(exc, AuthError) else "refused"
 
 
 @dataclass
@@ -237,8 +241,9 @@ def test_a_second_401_after_refreshing_is_an_auth_error(resont):
 
 def test_a_failing_token_endpoint_is_retryable_not_a_reconnect(resont):
     resont.state.fail_next("oauth.token", 503)
-    with pytest.raises(RetryableError):
+    with pytest.raises(ProviderError) as err:
         resont.oauth_connector(ttl=5).connect()
+    assert kind(err.value) == "retry"
 
 
 def test_token_mode_401_is_an_auth_error_without_refresh(resont):
@@ -258,14 +263,15 @@ def test_validation_error_carries_resonts_message_and_trace_id(resont):
     assert err.value.trace_id and len(err.value.trace_id) == 24
 
 
-@pytest.mark.parametrize("status, cls, code", [(403, ProviderError, "forbidden"), (404, ProviderError, "not_found"),
-                                               (429, RetryableError, "rate_limited"),
-                                               (500, RetryableError, "provider_error"),
-                                               (503, RetryableError, "provider_error")])
-def test_error_statuses(resont, status, cls, code):
+@pytest.mark.parametrize("status, expected, code", [(403, "refused", "forbidden"), (404, "refused", "not_found"),
+                                                    (429, "retry", "rate_limited"),
+                                                    (500, "retry", "provider_error"),
+                                                    (503, "retry", "provider_error")])
+def test_error_statuses(resont, status, expected, code):
     resont.state.fail_next("PUT comment/1001/like", status)
-    with pytest.raises(cls) as err:
+    with pytest.raises(ProviderError) as err:
         resont.connector().perform("like", comment_target(), {})
+    assert kind(err.value) == expected
     assert err.value.code == code and err.value.trace_id
     assert resont.writes("comment.like") == []
 
@@ -277,9 +283,9 @@ def test_unknown_item_is_not_found(resont):
 
 
 def test_unreachable_resont_is_retryable():
-    with pytest.raises(RetryableError) as err:
+    with pytest.raises(ProviderError) as err:
         ResontConnector("http://127.0.0.1:9/token/v1", {"token": "t"}, {}).connect()
-    assert err.value.code == "provider_unreachable"
+    assert err.value.code == "provider_unreachable" and err.value.retryable
 
 
 # -- setup and webhooks --------------------------------------------------------------------
@@ -427,25 +433,25 @@ def test_tagging_a_support_ticket_stays_local(resont):
 @pytest.mark.parametrize("kind, ticket_kind", [("like", TicketKind.TICKET), ("delete", TicketKind.CONVERSATION),
                                                ("close", TicketKind.COMMENT), ("hide", TicketKind.COMMENT)])
 def test_actions_that_do_not_apply_are_refused_before_queueing(kind, ticket_kind):
-    with pytest.raises(ActionRejected):
+    with pytest.raises(Rejected):
         ResontConnector.validate_action(kind, ticket_kind, {})
 
 
 @pytest.mark.parametrize("params, code", [({"tags": "vip"}, "invalid_tags"), ({"tags": ["", "x"]}, "invalid_tags"),
                                           ({"tags": ["x" * 51]}, "invalid_tags")])
 def test_bad_tag_params_are_refused(params, code):
-    with pytest.raises(ActionRejected) as err:
+    with pytest.raises(Rejected) as err:
         ResontConnector.validate_action("tag", TicketKind.COMMENT, params)
     assert err.value.code == code
 
 
 def test_reply_params_are_checked():
     ResontConnector.validate_action("reply", TicketKind.CONVERSATION, {"text": "", "attachment_url": "https://x/y.png"})
-    with pytest.raises(ActionRejected, match="text only"):
+    with pytest.raises(Rejected, match="text only"):
         ResontConnector.validate_action("reply", TicketKind.COMMENT, {"text": "hi", "attachment_url": "https://x/y"})
-    with pytest.raises(ActionRejected):
+    with pytest.raises(Rejected):
         ResontConnector.validate_action("reply", TicketKind.CONVERSATION, {"text": "", "attachment_url": "ftp://x"})
-    with pytest.raises(ActionRejected):
+    with pytest.raises(Rejected):
         ResontConnector.validate_action("reply", TicketKind.CONVERSATION, {"text": " "})
 
 
@@ -453,7 +459,7 @@ def test_reply_params_are_checked():
                                               (TicketKind.COMMENT, "я" * 2201, "reply_too_long"),
                                               (TicketKind.CONVERSATION, "я" * 1001, "reply_too_long")])
 def test_replies_resont_would_refuse_are_caught(kind, text, code):
-    with pytest.raises(ReplyRejected) as err:
+    with pytest.raises(Rejected) as err:
         ResontConnector.validate_reply(kind, text)
     assert err.value.code == code
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from helpers import FIXTURES, load
-from inbox.connectors.base import ActionRejected, InboundItem, PostRecord, ReplyRejected, WebhookError
+from inbox.connectors.base import InboundItem, PostRecord, Rejected
 from inbox.connectors.socialposts import SocialPostsConnector, to_datetime
 from models import TicketKind
 
@@ -106,7 +106,7 @@ def future(**delta) -> str:
     ("reschedule", TicketKind.POST_FAILURE, {"due_at": "2001-01-01T00:00:00"}, "due_at_in_past"),
 ])
 def test_actions_the_api_would_refuse_are_caught_before_queueing(kind, ticket_kind, params, code):
-    with pytest.raises(ActionRejected) as err:
+    with pytest.raises(Rejected) as err:
         SocialPostsConnector.validate_action(kind, ticket_kind, params)
     assert err.value.code == code
 
@@ -121,9 +121,9 @@ def test_valid_actions_on_a_failed_post_pass(kind, params):
 
 
 def test_there_are_no_webhooks_and_no_replies():
-    with pytest.raises(WebhookError):
+    with pytest.raises(Rejected):
         SocialPostsConnector.parse(fixture("list_executed"))
-    with pytest.raises(ReplyRejected):
+    with pytest.raises(Rejected):
         SocialPostsConnector.validate_reply(TicketKind.POST_FAILURE, "hi")
 
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from helpers import load
-from inbox.connectors.base import AuthError, ProviderError, RetryableError, Target, UncertainError
+from inbox.connectors.base import AuthError, ProviderError, Target
 from inbox.connectors.socialwall import FIRST_SYNC, PAGE_SIZE, SocialWallConnector
 from inbox.simulators import socialwall
 from inbox.simulators.socialwall import (BASIC_API_KEY, BASIC_WALL_ID, DEMO_API_KEY, DEMO_MESSAGES, DEMO_WALL_ID,
@@ -175,8 +175,9 @@ def test_an_empty_wall_keeps_asking_for_the_last_messages(wall):
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_polling_rate_limits_and_server_errors_are_retryable(wall, status):
     SANDBOX.fail_next("messages", status)
-    with pytest.raises(RetryableError):
+    with pytest.raises(ProviderError) as err:
         connector(wall).fetch({})
+    assert err.value.retryable
 
 
 def test_a_wall_taken_away_while_polling_flags_the_channel(wall):
@@ -255,8 +256,9 @@ def test_request_malformed_reaches_the_agent_verbatim(wall):
 @pytest.mark.parametrize("status", [429, 500, 502])
 def test_inject_rate_limits_and_server_errors_are_retryable(wall, status):
     SANDBOX.fail_next("inject", status)
-    with pytest.raises(RetryableError):
+    with pytest.raises(ProviderError) as err:
         connector(wall).perform("inject", CHANNEL, {"text": "hi"})
+    assert err.value.retryable
     assert SANDBOX.injected == []
 
 
@@ -264,8 +266,9 @@ def test_an_inject_whose_answer_never_comes_is_uncertain_not_retried(wall):
     SANDBOX.delay_next("inject", 1.0)
     c = SocialWallConnector(wall, {"api_key": DEMO_API_KEY}, {"wall_id": DEMO_WALL_ID},
                             client=httpx.Client(timeout=httpx.Timeout(0.3, connect=2.0)))
-    with pytest.raises(UncertainError):
+    with pytest.raises(ProviderError) as err:
         c.perform("inject", CHANNEL, {"text": "hi"})
+    assert err.value.uncertain and not err.value.retryable
     assert len(SANDBOX.injected) == 1       # the wall did get it: retrying would post twice
 
 

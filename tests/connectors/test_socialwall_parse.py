@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 
 from helpers import FIXTURES, load
-from inbox.connectors.base import ActionRejected, AuthError, ProviderError, ReplyRejected, WebhookError
+from inbox.connectors.base import AuthError, ProviderError, Rejected
 from inbox.connectors.socialwall import SocialWallConnector, dedupe, documented_error, message_id_of
 from models import TicketKind
 
@@ -91,13 +91,13 @@ def test_an_undocumented_message_still_reaches_people_as_it_is():
 
 
 def test_there_are_no_webhooks():
-    with pytest.raises(WebhookError) as err:
+    with pytest.raises(Rejected) as err:
         SocialWallConnector.parse(fixture("get_content"))
     assert err.value.code == "no_webhooks"
 
 
 def test_replies_are_refused_before_queueing():
-    with pytest.raises(ReplyRejected):
+    with pytest.raises(Rejected):
         SocialWallConnector.validate_reply(TicketKind.WALL_POST, "hello")
 
 
@@ -110,7 +110,7 @@ def test_replies_are_refused_before_queueing():
     ("like", {"text": "hi"}, "unsupported_action"),
 ])
 def test_inject_requests_the_api_would_refuse_are_caught_before_queueing(kind, params, code):
-    with pytest.raises(ActionRejected) as err:
+    with pytest.raises(Rejected) as err:
         SocialWallConnector.validate_action(kind, None, params)
     assert err.value.code == code
 
