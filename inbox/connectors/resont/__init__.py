@@ -32,7 +32,7 @@ import httpx
 
 from models import TicketKind, utcnow
 
-from .base import (TIMEOUT, USER_AGENT, ActionResult, AuthError, Author, ConnectResult, Connector,
+from ..base import (TIMEOUT, USER_AGENT, ActionResult, AuthError, Author, ConnectResult, Connector,
                    FetchResult, InboundItem, PostRecord, ProviderError, Rejected, Target, call)
 
 log = logging.getLogger(__name__)
