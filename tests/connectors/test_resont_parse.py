@@ -8,8 +8,9 @@ import pytest
 
 from helpers import FIXTURES, load
 from inbox.connectors.base import AuthError, InboundItem, PostRecord, ProviderError, Rejected
-from inbox.connectors.resont import (ResontConnector, _error_info, _page, _raise_for, comment_item,
-                                     jalali_to_gregorian, message_item, parse_date, post_record, ticket_items)
+from inbox.connectors.resont import (ResontConnector, comment_item, jalali_to_gregorian, message_item, parse_date,
+                                     post_record, ticket_items)
+from inbox.connectors.resont.client import _error_info, _raise_for, to_page
 from models import TicketKind
 
 SETTINGS = {"account_id": "101", "account_identifier": "brand.shop", "account_name": "Brand Shop · فروشگاه"}
@@ -106,7 +107,7 @@ def test_route_names_the_account_a_body_is_for(case, account):
 # -- list answers --------------------------------------------------------------------------
 
 def test_comment_list_is_a_cursor_page_with_expansions():
-    page = _page(fixture("comment_list"), cursor=True)
+    page = to_page(fixture("comment_list"), cursor=True)
     assert [c["id"] for c in page.data] == [1008, 1007, 1006, 1005]
     assert page.next == {"after": "2024-11-05 09:50:00"}     # taken from the "next page address"
     item = comment_item(page.data[0], "UTC", SETTINGS)
@@ -122,7 +123,7 @@ def test_comment_list_is_a_cursor_page_with_expansions():
 def test_last_cursor_page_has_no_next():
     body = fixture("comment_list")
     body["paging"]["after"] = None
-    assert _page(body, cursor=True).next is None
+    assert to_page(body, cursor=True).next is None
 
 
 def test_our_reply_in_the_comment_list_is_an_outgoing_message_of_the_comment_it_answers():
@@ -146,7 +147,7 @@ def test_conversation_messages_mark_ours_by_participants_and_carry_our_reaction(
 
 
 def test_ticket_list_is_page_numbered_and_tickets_carry_closed():
-    page = _page(fixture("ticket_list"), cursor=False, page=1)
+    page = to_page(fixture("ticket_list"), cursor=False, page=1)
     assert page.next == {"page": "2"}
     [closed] = page.data
     items = ticket_items(closed, [{"id": 5004, "content": "Sent ✅", "date": "2024-10-28 16:00:00",
