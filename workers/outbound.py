@@ -43,7 +43,7 @@ def claim(action_id: int) -> str:
         if action is None:
             return "missing"
         if action.state == ActionState.SENDING:
-            _settle(action, ActionState.UNKNOWN, FollowupStatus.UNKNOWN, "worker_died", DIED_MID_CALL)
+            settle(action, ActionState.UNKNOWN, FollowupStatus.UNKNOWN, "worker_died", DIED_MID_CALL)
         return action.state
 
 
@@ -123,15 +123,16 @@ def _release(action_id: int, exc: ProviderError) -> None:
 def _fail(action_id: int, state: ActionState, status: FollowupStatus, exc: ProviderError) -> str:
     with session_scope() as session:
         action = session.get(OutboundAction, action_id)
-        _settle(action, state, status, exc.code, exc.message, exc.trace_id)
+        settle(action, state, status, exc.code, exc.message, exc.trace_id)
         if isinstance(exc, AuthError):
             channel = session.get(Channel, action.channel_id)
             channel.status, channel.last_error = ChannelStatus.NEEDS_ATTENTION, exc.message
     return state
 
 
-def _settle(action: OutboundAction, state: ActionState, status: FollowupStatus, code: str, message: str,
-            trace_id: str | None = None) -> None:
+def settle(action: OutboundAction, state: ActionState, status: FollowupStatus, code: str, message: str,
+           trace_id: str | None = None) -> None:
+    """Give an action (and its followup) its final word; shared with the sweep of dead workers."""
     action.state, action.error_code, action.error, action.trace_id = state, code, message, trace_id
     if action.followup is not None:
         action.followup.status, action.followup.error = status, message

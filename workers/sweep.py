@@ -13,7 +13,7 @@ import workers
 from inbox.db import session_scope
 from models import ActionState, FollowupStatus, OutboundAction, RawEvent, RawEventStatus, utcnow
 
-from .outbound import DIED_MID_CALL, _settle
+from .outbound import DIED_MID_CALL, settle
 
 STALE_AFTER = timedelta(seconds=60)
 SENDING_DEAD_AFTER = timedelta(minutes=10)   # well past the send job's 90 s timeout
@@ -29,7 +29,7 @@ def requeue_stranded(stale_after: timedelta = STALE_AFTER) -> dict[str, int]:
         for action in session.scalars(select(OutboundAction).where(
                 OutboundAction.state == ActionState.SENDING, OutboundAction.updated_at <= now - SENDING_DEAD_AFTER)):
             if not workers.job_is_live(f"send-{action.id}"):
-                _settle(action, ActionState.UNKNOWN, FollowupStatus.UNKNOWN, "worker_died", DIED_MID_CALL)
+                settle(action, ActionState.UNKNOWN, FollowupStatus.UNKNOWN, "worker_died", DIED_MID_CALL)
                 counts["unknown"] += 1
     for event_id in event_ids:
         if not workers.job_is_live(f"ingest-{event_id}"):
