@@ -155,3 +155,26 @@ def test_the_channels_page_shows_the_walls_answer(client, users, wall, token_for
     login(client, "agent")
     page = client.get("/settings/channels").get_data(as_text=True)
     assert "hello wall" in page and sw_sandbox.EVENT_STOPPED.replace("'", "&#39;") in page
+
+
+def test_wall_posts_carry_the_network_they_came_from(client, users, wall, token_for):
+    """A wall gathers Instagram, Twitter ...: each post's ticket says where it came from, and the
+    queue's network filter (API and page) finds it; the provider stays socialwall."""
+    sw_sandbox.SANDBOX.add_message(text="Снято на айфон 📸 from the gram", network="instagram", screen_name="insta_ann")
+    sw_sandbox.SANDBOX.add_message(text="Tweeting from the front row", network="twitter", screen_name="bird_bob")
+    workers.enqueue_poll(wall["id"])
+    run_jobs()
+    headers = {"Authorization": f"Bearer {token_for('agent')}"}
+    found = client.get("/api/v1/tickets?network=instagram&kind=wall_post&limit=100", headers=headers).get_json()["data"]
+    gram = next(t for t in found if t["text"] == "Снято на айфон 📸 from the gram")
+    assert gram["network"] == "instagram" and gram["provider"] == "socialwall"
+    assert all(t["network"] == "instagram" for t in found)
+    assert "Tweeting from the front row" not in {t["text"] for t in found}
+    tweets = client.get("/api/v1/tickets?network=twitter", headers=headers).get_json()["data"]
+    assert "Tweeting from the front row" in {t["text"] for t in tweets}
+    from helpers import login
+
+    login(client, "agent")
+    page = client.get("/?network=twitter").get_data(as_text=True)
+    assert "Tweeting from the front row" in page and "from the gram" not in page
+    assert '<option value="twitter" selected>' in page
