@@ -166,3 +166,48 @@ def test_tickets_filter_by_tag_and_category(client, channel, token_for):
     by_category = client.get("/api/v1/tickets?category=1", headers=headers).get_json()["data"]
     assert [t["external_id"] for t in by_tag] == [t["external_id"] for t in by_category] == ["dm:user0"]
     assert client.get("/api/v1/tickets?category=x", headers=headers).status_code == 400
+
+
+def _one_ticket(client, channel, fixture: str) -> int:
+    post(client, channel, load(fixture))
+    run_jobs()
+    with db.session_scope() as s:
+        return s.scalars(select(Ticket.id)).one()
+
+
+def test_a_dm_reply_with_an_attachment_reaches_getloo_as_its_file(client, channel, sandbox, token_for):
+    ticket_id = _one_ticket(client, channel, "incoming_text")
+    headers = auth(token_for("agent"))
+    photo = "https://cdn.example.com/catalogue/spring-2025.jpg"
+    response = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=headers,
+                           json={"text": "Наш каталог 📎", "attachment_url": photo})
+    assert response.status_code == 202, response.get_data(as_text=True)
+    alone = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=headers,
+                        json={"attachment_url": "https://cdn.example.com/price.png"})
+    assert alone.status_code == 202, alone.get_data(as_text=True)     # sendMsg's caption is optional
+    run_jobs()
+    assert [(m["caption"], m["file"]) for m in sandbox.state.sent] == [
+        ("Наш каталог 📎", photo), (None, "https://cdn.example.com/price.png")]
+    followups = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers).get_json()["followups"]
+    assert [f["status"] for f in followups] == ["sent", "sent"]
+
+
+@pytest.mark.parametrize("url", ["ftp://cdn.example.com/a.jpg", "javascript:alert(1)", "not a url", "https://", 42])
+def test_a_bad_attachment_url_is_422_and_nothing_is_sent(client, channel, sandbox, token_for, url):
+    ticket_id = _one_ticket(client, channel, "incoming_text")
+    response = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=auth(token_for("agent")),
+                           json={"text": "see attached", "attachment_url": url})
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == "invalid_attachment_url"
+    run_jobs()
+    assert sandbox.state.sent == []
+
+
+def test_a_comment_reply_refuses_an_attachment_clearly(client, channel, sandbox, token_for):
+    ticket_id = _one_ticket(client, channel, "incoming_comment")
+    response = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=auth(token_for("agent")),
+                           json={"text": "Thanks!", "attachment_url": "https://cdn.example.com/a.jpg"})
+    error = response.get_json()["error"]
+    assert response.status_code == 422 and error["code"] == "attachment_not_supported"
+    assert "text only" in error["message"]
+    run_jobs()
+    assert sandbox.state.sent == []

@@ -81,3 +81,21 @@ def test_a_validation_error_is_shown_with_resonts_message(client, resont, token_
     run_jobs()
     [followup] = client.get(f"/api/v1/tickets/{ticket.id}", headers=headers(token_for)).get_json()["followups"]
     assert followup["status"] == "failed" and followup["error"]
+
+
+def test_a_dm_reply_uploads_its_attachment_to_resont(client, live, resont, token_for):
+    """Resont takes a File, not a URL: the worker downloads attachment_url and uploads it as the
+    multipart ``attachment`` the sandbox records; a comment refuses an attachment before queueing."""
+    with db.session_scope() as s:
+        dm = s.scalars(select(Ticket.id).where(Ticket.kind == TicketKind.CONVERSATION)).first()
+    url = f"{live}/static/app.css"
+    size = len(client.get("/static/app.css").get_data())
+    reply = client.post(f"/api/v1/tickets/{dm}/actions/reply", headers=headers(token_for),
+                        json={"text": "Here is the price list", "attachment_url": url})
+    assert reply.status_code == 202, reply.get_data(as_text=True)
+    run_jobs()
+    [write] = [w for w in sandbox.SANDBOX.writes if w["kind"] == "conversation.reply"]
+    assert write["content"] == "Here is the price list" and write["attachment"] == ("app.css", size, "text/css")
+    refused = client.post(f"/api/v1/tickets/{comment_ticket().id}/actions/reply", headers=headers(token_for),
+                          json={"text": "ok", "attachment_url": url})
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "attachment_not_supported"

@@ -194,10 +194,15 @@ def _reply(ticket, body: dict):
     if not g.api_user.can("ReplyTicket"):
         raise ApiError(403, "insufficient_permissions", "This needs the ReplyTicket permission")
     session = get_session()
+    attachment_url = body.get("attachment_url")
+    if attachment_url is not None and not isinstance(attachment_url, str):
+        raise ApiError(422, "invalid_attachment_url", "attachment_url must be a string (an http(s) URL)")
+    if body.get("text") is None and attachment_url:
+        body = {**body, "text": ""}          # a file alone, where the provider allows it
     if not isinstance(body.get("text"), str):
         raise ApiError(422, "missing_field", "text is required")
     try:
-        followup, action_row = queue_reply(session, ticket, g.api_user, body["text"])
+        followup, action_row = queue_reply(session, ticket, g.api_user, body["text"], attachment_url)
     except ReplyRejected as exc:
         session.rollback()
         raise ApiError(422, exc.code, exc.message) from exc

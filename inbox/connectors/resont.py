@@ -534,6 +534,8 @@ class ResontConnector:
     polled = True
     webhooks = True                   # OAuth clients post comment_created / message_created
     ACTIONS = frozenset({"reply", "like", "unlike", "delete", "tag", "close"})
+    # A DM reply's multipart ``attachment`` (content optional beside it); a ticket's meta needs content.
+    ATTACHMENT_KINDS = frozenset({TicketKind.CONVERSATION})
     CHANNEL_ACTIONS: frozenset[str] = frozenset()
 
     def __init__(self, base_url: str, credentials: dict[str, Any], settings: dict[str, Any] | None = None,
