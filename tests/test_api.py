@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from helpers import load, post, run_jobs
-from inbox import db
+from inbox import crypto, db
 from inbox.simulators.getloo import UNPAID_TOKEN
 from models import Channel, Ticket
 
@@ -71,10 +71,67 @@ def test_unreachable_provider_is_502_not_500(client, token_for):
     assert response.status_code == 502 and response.get_json()["error"]["code"] == "provider_unreachable"
 
 
-def test_the_same_account_cannot_be_connected_twice(client, sandbox, token_for, channel):
-    response = client.post("/api/v1/channels", headers=auth(token_for("admin")),
-                           json={"provider": "getloo", "base_url": sandbox.url, "credentials": {"token": sandbox.token}})
-    assert response.status_code == 409 and response.get_json()["error"]["code"] == "already_connected"
+def revoke(state, old: str, new: str) -> None:
+    """The account's owner revokes its Getloo token and issues a new one (same Instagram account)."""
+    with state.lock:
+        account = state.accounts.pop(old)
+        state.add_account(new, username=account.username, user_id=account.user_id, channel_id=account.channel_id)
+
+
+def test_reconnecting_a_channel_that_needs_attention_repairs_it(client, sandbox, token_for, channel):
+    """A revoked token flags the channel; connecting the account again with the new token updates
+    that channel (200, same id, webhook URL and tickets), registers the webhook again and clears
+    the flag; a refused token on the way changes nothing."""
+    post(client, channel, load("incoming_text"))
+    run_jobs()
+    revoke(sandbox.state, sandbox.token, "NEW42-AKFH5-H390S-HDRJS-Y5U43")
+    with db.session_scope() as s:
+        ticket_id = s.scalars(select(Ticket.id)).one()
+    agent, admin = auth(token_for("agent")), auth(token_for("admin"))
+    client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=agent, json={"text": "Are you there?"})
+    run_jobs()
+    flagged = client.get(f"/api/v1/channels/{channel['id']}", headers=admin).get_json()
+    assert flagged["status"] == "needs_attention"
+
+    refused = client.post("/api/v1/channels", headers=admin, json={
+        "provider": "getloo", "base_url": sandbox.url, "credentials": {"token": "STILL-WRONG"}})
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "invalid_token"
+    assert client.get(f"/api/v1/channels/{channel['id']}", headers=admin).get_json()["status"] == "needs_attention"
+
+    again = client.post("/api/v1/channels", headers=admin, json={
+        "provider": "getloo", "base_url": sandbox.url, "credentials": {"token": "NEW42-AKFH5-H390S-HDRJS-Y5U43"}})
+    assert again.status_code == 200, again.get_data(as_text=True)
+    body = again.get_json()
+    assert (body["id"], body["webhook_url"], body["name"]) == (channel["id"], channel["webhook_url"], "Shop")
+    assert body["status"] == "active"
+    run_jobs()                                           # setWebHook again, with the new token
+    assert sandbox.state.accounts["NEW42-AKFH5-H390S-HDRJS-Y5U43"].webhook == channel["webhook_url"]
+    with db.session_scope() as s:
+        row = s.get(Channel, channel["id"])
+        assert row.last_error is None and s.query(Channel).count() == 1
+        assert crypto.decrypt_json(row.credentials_encrypted) == {"token": "NEW42-AKFH5-H390S-HDRJS-Y5U43"}
+    assert client.get(f"/api/v1/tickets/{ticket_id}", headers=agent).status_code == 200   # its tickets stay
+    assert client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=agent,
+                       json={"text": "Back online 👋"}).status_code == 202
+    run_jobs()
+    assert [(m["token"], m["caption"]) for m in sandbox.state.sent] == [("NEW42-AKFH5-H390S-HDRJS-Y5U43",
+                                                                        "Back online 👋")]
+    body = load("incoming_text")
+    body["event"]["properties"]["queueId"] = "after-reconnect"
+    assert post(client, channel, body).status_code == 200        # the old webhook URL still takes events
+    run_jobs()
+    assert len(client.get(f"/api/v1/tickets/{ticket_id}", headers=agent).get_json()["messages"]) == 2
+
+
+def test_connecting_a_healthy_channel_again_rotates_its_credentials(client, sandbox, token_for, channel):
+    """A key rotation is a legitimate reason to connect again: the channel is updated, not doubled."""
+    response = client.post("/api/v1/channels", headers=auth(token_for("admin")), json={
+        "provider": "getloo", "name": "Shop (rotated)", "base_url": sandbox.url,
+        "credentials": {"token": sandbox.token}})
+    assert response.status_code == 200
+    assert (response.get_json()["id"], response.get_json()["name"]) == (channel["id"], "Shop (rotated)")
+    with db.session_scope() as s:
+        assert s.query(Channel).count() == 1
 
 
 def test_api_needs_a_valid_token_and_the_permission(client, users, token_for):

@@ -178,3 +178,34 @@ def test_wall_posts_carry_the_network_they_came_from(client, users, wall, token_
     page = client.get("/?network=twitter").get_data(as_text=True)
     assert "Tweeting from the front row" in page and "from the gram" not in page
     assert '<option value="twitter" selected>' in page
+
+
+def test_a_revoked_wall_key_is_repaired_from_the_channels_page(client, users, wall):
+    """The key is revoked: the wall needs attention, the page offers to reconnect it, and the new key
+    puts the same channel back to work (same id, its wall posts kept, polling resumes)."""
+    from helpers import csrf_of, login
+
+    with sw_sandbox.SANDBOX.lock:
+        sw_sandbox.SANDBOX.accounts.pop(sw_sandbox.DEMO_API_KEY)
+        sw_sandbox.SANDBOX.add_account("swp_rotated_key")
+        sw_sandbox.SANDBOX.walls[sw_sandbox.DEMO_WALL_ID].api_key = "swp_rotated_key"
+    workers.enqueue_poll(wall["id"])
+    run_jobs()
+    before = len(wall_posts())
+    login(client, "admin")
+    page = client.get("/settings/channels").get_data(as_text=True)
+    assert f'id="reconnect-{wall["id"]}"' in page and "<summary>Reconnect</summary>" in page
+    token = csrf_of(client, "/settings/channels")
+    form = {"csrf_token": token, "provider": "socialwall", "base_url": wall["base_url"],
+            "wall_id": sw_sandbox.DEMO_WALL_ID}
+    refused = client.post("/settings/channels", data={**form, "api_key": "swp_wrong"})
+    assert refused.status_code == 422
+    done = client.post("/settings/channels", data={**form, "api_key": "swp_rotated_key"}, follow_redirects=True)
+    assert done.status_code == 200 and f"Reconnected {wall['name']}" in done.get_data(as_text=True)
+    sw_sandbox.SANDBOX.add_message(text="Back on the wall", network="twitter", screen_name="again")
+    run_jobs()                                           # the setup the reconnect queued: a backfill poll
+    with db.session_scope() as s:
+        assert s.query(Channel).count() == 1
+        channel = s.get(Channel, wall["id"])
+        assert channel.status == "active" and channel.last_sync_error is None
+    assert len(wall_posts()) == before + 1 and "Back on the wall" in wall_posts()

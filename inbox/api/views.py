@@ -13,7 +13,7 @@ from inbox.queue.queries import FilterError, Filters, ticket_page
 from inbox.queue.actions import queue_channel_action, queue_ticket_action
 from inbox.queue.views import load_ticket
 from inbox.replies.service import queue_reply
-from inbox.settings.channels import ConnectError, connect_channel
+from inbox.settings.channels import ConnectError, connect_or_reconnect
 from models import Channel, ChannelStatus, History, OutboundAction
 
 from . import serialize
@@ -70,18 +70,20 @@ def create_channel():
     if body.get("settings") is not None and not isinstance(body["settings"], dict):
         raise ApiError(422, "invalid_field", "settings must be an object")
     try:
-        channels = connect_channel(session, provider=body["provider"], name=body.get("name"),
-                                   base_url=body.get("base_url"), credentials=body.get("credentials"),
-                                   settings=body.get("settings"), public_url=public_url())
+        connection = connect_or_reconnect(session, provider=body["provider"], name=body.get("name"),
+                                          base_url=body.get("base_url"), credentials=body.get("credentials"),
+                                          settings=body.get("settings"), public_url=public_url())
     except ConnectError as exc:
         session.rollback()
         raise ApiError(exc.status, exc.code, exc.message) from exc
     session.commit()
+    channels = connection.channels
     for channel in channels:
         workers.enqueue_channel_setup(channel.id)
+    status = 201 if connection.added else 200     # 200: new credentials for channels we already had
     if len(channels) == 1:
-        return jsonify(serialize.channel(channels[0])), 201
-    return jsonify(data=[serialize.channel(c) for c in channels]), 201
+        return jsonify(serialize.channel(channels[0])), status
+    return jsonify(data=[serialize.channel(c) for c in channels]), status
 
 
 def public_url() -> str:
