@@ -51,13 +51,13 @@ def queue_reply(session: Session, ticket: Ticket, user: User, text: str,
         text = ""
     else:
         text = connector_class(channel.provider).validate_reply(ticket.kind, text)
+    extra = {"attachment_url": attachment_url} if attachment_url else {}
     followup = Followup(ticket_id=ticket.id, type=FollowupType.REPLY, status=FollowupStatus.QUEUED,
                         text=text, author_id=user.id)
-    request = {"text": text, **({"attachment_url": attachment_url} if attachment_url else {})}
     action = OutboundAction(channel_id=channel.id, ticket_id=ticket.id, followup=followup, kind="reply",
-                            request=request)
+                            request={"text": text, **extra})
     session.add_all([followup, action])
     session.flush()
     session.add(History(ticket_id=ticket.id, user_id=user.id, action="replied",
-                        data={"followup_id": followup.id, **({"attachment_url": attachment_url} if attachment_url else {})}))
+                        data={"followup_id": followup.id, **extra}))
     return followup, action

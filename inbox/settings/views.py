@@ -60,11 +60,11 @@ def connect():
     provider = form.get("provider", "")
     credential_keys, setting_keys = FORM_FIELDS.get(provider, ((), ()))
     try:
-        connection = connect_or_reconnect(session, provider=provider, name=form.get("name") or None,
-                                  base_url=form.get("base_url") or None,
-                                  credentials={k: form.get(k, "") for k in credential_keys},
-                                  settings={k: form.get(k, "").strip() for k in setting_keys if form.get(k, "").strip()},
-                                  public_url=current_app.config["PUBLIC_URL"])
+        connection = connect_or_reconnect(
+            session, provider=provider, name=form.get("name") or None, base_url=form.get("base_url") or None,
+            credentials={k: form.get(k, "") for k in credential_keys},
+            settings={k: form.get(k, "").strip() for k in setting_keys if form.get(k, "").strip()},
+            public_url=current_app.config["PUBLIC_URL"])
     except ConnectError as exc:
         session.rollback()
         return render_template("settings/channels.html", form=form, error=exc.message, error_provider=provider,
