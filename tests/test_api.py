@@ -268,3 +268,18 @@ def test_a_comment_reply_refuses_an_attachment_clearly(client, channel, sandbox,
     assert "text only" in error["message"]
     run_jobs()
     assert sandbox.state.sent == []
+
+
+def test_reply_and_archive_in_one_call(client, channel, sandbox, token_for):
+    ticket_id = _one_ticket(client, channel, "incoming_text")
+    headers = auth(token_for("agent"))
+    bad = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=headers,
+                      json={"text": "Done!", "archive": "yes"})
+    assert bad.status_code == 422
+    response = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=headers,
+                           json={"text": "Done!", "archive": True})
+    assert response.status_code == 202
+    run_jobs()
+    detail = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers).get_json()
+    assert detail["status"] == "archived" and [f["status"] for f in detail["followups"]] == ["sent"]
+    assert [m["caption"] for m in sandbox.state.sent] == ["Done!"]

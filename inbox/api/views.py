@@ -203,11 +203,18 @@ def _reply(ticket, body: dict):
         body = {**body, "text": ""}          # a file alone, where the provider allows it
     if not isinstance(body.get("text"), str):
         raise ApiError(422, "missing_field", "text is required")
+    if not isinstance(body.get("archive", False), bool):
+        raise ApiError(422, "invalid_field", "archive must be true or false")
     try:
         followup, action_row = queue_reply(session, ticket, g.api_user, body["text"], attachment_url)
+        if body.get("archive"):      # answered and done: out of the open queue (a new message reopens it)
+            queue_ticket_action(session, ticket, g.api_user, "archive", {})
     except ReplyRejected as exc:
         session.rollback()
         raise ApiError(422, exc.code, exc.message) from exc
+    except PermissionError as exc:
+        session.rollback()
+        raise ApiError(403, "insufficient_permissions", f"This needs the {exc.args[0]} permission") from exc
     session.commit()
     workers.send_soon(action_row.id)
     return jsonify(serialize.followup(followup)), 202
