@@ -1,4 +1,5 @@
-"""Connecting a channel: shared by the JSON API, the settings page and the demo seed."""
+"""Connecting a channel, or connecting it again with new credentials: shared by the JSON API, the
+settings page and the demo seed."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
