@@ -249,7 +249,8 @@ def test_a_dm_reply_with_an_attachment_reaches_getloo_as_its_file(client, channe
     assert [f["status"] for f in followups] == ["sent", "sent"]
 
 
-@pytest.mark.parametrize("url", ["ftp://cdn.example.com/a.jpg", "javascript:alert(1)", "not a url", "https://", 42])
+@pytest.mark.parametrize("url", ["ftp://cdn.example.com/a.jpg", "javascript:alert(1)", "not a url", "https://",
+                                 "https://cdn.example.com/a b.jpg", "https://cdn.example.com/" + "a" * 2000, 42])
 def test_a_bad_attachment_url_is_422_and_nothing_is_sent(client, channel, sandbox, token_for, url):
     ticket_id = _one_ticket(client, channel, "incoming_text")
     response = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=auth(token_for("agent")),

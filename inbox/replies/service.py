@@ -26,7 +26,8 @@ def clean_attachment_url(provider: str, ticket_kind: str, url: str | None) -> st
     if not url:
         return None
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > ATTACHMENT_URL_MAX:
+    if (parts.scheme not in ("http", "https") or not parts.hostname or len(url) > ATTACHMENT_URL_MAX
+            or any(c.isspace() for c in url)):
         raise ReplyRejected("invalid_attachment_url",
                             f"attachment_url must be an http(s) URL of at most {ATTACHMENT_URL_MAX} characters.")
     if not attachments_allowed(provider, ticket_kind):
