@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from helpers import load, post, run_jobs
-from inbox import db
+from inbox import crypto, db
 from inbox.simulators.getloo import UNPAID_TOKEN
 from models import Channel, Ticket
 
@@ -71,10 +71,67 @@ def test_unreachable_provider_is_502_not_500(client, token_for):
     assert response.status_code == 502 and response.get_json()["error"]["code"] == "provider_unreachable"
 
 
-def test_the_same_account_cannot_be_connected_twice(client, sandbox, token_for, channel):
-    response = client.post("/api/v1/channels", headers=auth(token_for("admin")),
-                           json={"provider": "getloo", "base_url": sandbox.url, "credentials": {"token": sandbox.token}})
-    assert response.status_code == 409 and response.get_json()["error"]["code"] == "already_connected"
+def revoke(state, old: str, new: str) -> None:
+    """The account's owner revokes its Getloo token and issues a new one (same Instagram account)."""
+    with state.lock:
+        account = state.accounts.pop(old)
+        state.add_account(new, username=account.username, user_id=account.user_id, channel_id=account.channel_id)
+
+
+def test_reconnecting_a_channel_that_needs_attention_repairs_it(client, sandbox, token_for, channel):
+    """A revoked token flags the channel; connecting the account again with the new token updates
+    that channel (200, same id, webhook URL and tickets), registers the webhook again and clears
+    the flag; a refused token on the way changes nothing."""
+    post(client, channel, load("incoming_text"))
+    run_jobs()
+    revoke(sandbox.state, sandbox.token, "NEW42-AKFH5-H390S-HDRJS-Y5U43")
+    with db.session_scope() as s:
+        ticket_id = s.scalars(select(Ticket.id)).one()
+    agent, admin = auth(token_for("agent")), auth(token_for("admin"))
+    client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=agent, json={"text": "Are you there?"})
+    run_jobs()
+    flagged = client.get(f"/api/v1/channels/{channel['id']}", headers=admin).get_json()
+    assert flagged["status"] == "needs_attention"
+
+    refused = client.post("/api/v1/channels", headers=admin, json={
+        "provider": "getloo", "base_url": sandbox.url, "credentials": {"token": "STILL-WRONG"}})
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "invalid_token"
+    assert client.get(f"/api/v1/channels/{channel['id']}", headers=admin).get_json()["status"] == "needs_attention"
+
+    again = client.post("/api/v1/channels", headers=admin, json={
+        "provider": "getloo", "base_url": sandbox.url, "credentials": {"token": "NEW42-AKFH5-H390S-HDRJS-Y5U43"}})
+    assert again.status_code == 200, again.get_data(as_text=True)
+    body = again.get_json()
+    assert (body["id"], body["webhook_url"], body["name"]) == (channel["id"], channel["webhook_url"], "Shop")
+    assert body["status"] == "active"
+    run_jobs()                                           # setWebHook again, with the new token
+    assert sandbox.state.accounts["NEW42-AKFH5-H390S-HDRJS-Y5U43"].webhook == channel["webhook_url"]
+    with db.session_scope() as s:
+        row = s.get(Channel, channel["id"])
+        assert row.last_error is None and s.query(Channel).count() == 1
+        assert crypto.decrypt_json(row.credentials_encrypted) == {"token": "NEW42-AKFH5-H390S-HDRJS-Y5U43"}
+    assert client.get(f"/api/v1/tickets/{ticket_id}", headers=agent).status_code == 200   # its tickets stay
+    assert client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=agent,
+                       json={"text": "Back online 👋"}).status_code == 202
+    run_jobs()
+    assert [(m["token"], m["caption"]) for m in sandbox.state.sent] == [("NEW42-AKFH5-H390S-HDRJS-Y5U43",
+                                                                        "Back online 👋")]
+    body = load("incoming_text")
+    body["event"]["properties"]["queueId"] = "after-reconnect"
+    assert post(client, channel, body).status_code == 200        # the old webhook URL still takes events
+    run_jobs()
+    assert len(client.get(f"/api/v1/tickets/{ticket_id}", headers=agent).get_json()["messages"]) == 2
+
+
+def test_connecting_a_healthy_channel_again_rotates_its_credentials(client, sandbox, token_for, channel):
+    """A key rotation is a legitimate reason to connect again: the channel is updated, not doubled."""
+    response = client.post("/api/v1/channels", headers=auth(token_for("admin")), json={
+        "provider": "getloo", "name": "Shop (rotated)", "base_url": sandbox.url,
+        "credentials": {"token": sandbox.token}})
+    assert response.status_code == 200
+    assert (response.get_json()["id"], response.get_json()["name"]) == (channel["id"], "Shop (rotated)")
+    with db.session_scope() as s:
+        assert s.query(Channel).count() == 1
 
 
 def test_api_needs_a_valid_token_and_the_permission(client, users, token_for):
@@ -166,3 +223,64 @@ def test_tickets_filter_by_tag_and_category(client, channel, token_for):
     by_category = client.get("/api/v1/tickets?category=1", headers=headers).get_json()["data"]
     assert [t["external_id"] for t in by_tag] == [t["external_id"] for t in by_category] == ["dm:user0"]
     assert client.get("/api/v1/tickets?category=x", headers=headers).status_code == 400
+
+
+def _one_ticket(client, channel, fixture: str) -> int:
+    post(client, channel, load(fixture))
+    run_jobs()
+    with db.session_scope() as s:
+        return s.scalars(select(Ticket.id)).one()
+
+
+def test_a_dm_reply_with_an_attachment_reaches_getloo_as_its_file(client, channel, sandbox, token_for):
+    ticket_id = _one_ticket(client, channel, "incoming_text")
+    headers = auth(token_for("agent"))
+    photo = "https://cdn.example.com/catalogue/spring-2025.jpg"
+    response = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=headers,
+                           json={"text": "Наш каталог 📎", "attachment_url": photo})
+    assert response.status_code == 202, response.get_data(as_text=True)
+    alone = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=headers,
+                        json={"attachment_url": "https://cdn.example.com/price.png"})
+    assert alone.status_code == 202, alone.get_data(as_text=True)     # sendMsg's caption is optional
+    run_jobs()
+    assert [(m["caption"], m["file"]) for m in sandbox.state.sent] == [
+        ("Наш каталог 📎", photo), (None, "https://cdn.example.com/price.png")]
+    followups = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers).get_json()["followups"]
+    assert [f["status"] for f in followups] == ["sent", "sent"]
+
+
+@pytest.mark.parametrize("url", ["ftp://cdn.example.com/a.jpg", "javascript:alert(1)", "not a url", "https://",
+                                 "https://cdn.example.com/a b.jpg", "https://cdn.example.com/" + "a" * 2000, 42])
+def test_a_bad_attachment_url_is_422_and_nothing_is_sent(client, channel, sandbox, token_for, url):
+    ticket_id = _one_ticket(client, channel, "incoming_text")
+    response = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=auth(token_for("agent")),
+                           json={"text": "see attached", "attachment_url": url})
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == "invalid_attachment_url"
+    run_jobs()
+    assert sandbox.state.sent == []
+
+
+def test_a_comment_reply_refuses_an_attachment_clearly(client, channel, sandbox, token_for):
+    ticket_id = _one_ticket(client, channel, "incoming_comment")
+    response = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=auth(token_for("agent")),
+                           json={"text": "Thanks!", "attachment_url": "https://cdn.example.com/a.jpg"})
+    error = response.get_json()["error"]
+    assert response.status_code == 422 and error["code"] == "attachment_not_supported"
+    assert "text only" in error["message"]
+    run_jobs()
+    assert sandbox.state.sent == []
+
+
+def test_reply_and_archive_in_one_call(client, channel, sandbox, token_for):
+    ticket_id = _one_ticket(client, channel, "incoming_text")
+    headers = auth(token_for("agent"))
+    bad = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=headers,
+                      json={"text": "Done!", "archive": "yes"})
+    assert bad.status_code == 422
+    response = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", headers=headers,
+                           json={"text": "Done!", "archive": True})
+    assert response.status_code == 202
+    run_jobs()
+    detail = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers).get_json()
+    assert detail["status"] == "archived" and [f["status"] for f in detail["followups"]] == ["sent"]
+    assert [m["caption"] for m in sandbox.state.sent] == ["Done!"]

@@ -42,3 +42,25 @@ def test_queue_header_flags_channels_that_need_attention(client, users, channel)
     login(client, "agent")
     page = client.get("/").get_data(as_text=True)
     assert "Shop needs attention" in page and "rejected the token" in page
+
+
+def test_reconnect_from_the_page_keeps_the_channel_and_clears_the_flag(client, users, sandbox, channel):
+    post(client, channel, load("incoming_text"))
+    run_jobs()
+    with db.session_scope() as s:
+        c = s.get(Channel, channel["id"])
+        c.status, c.last_error = ChannelStatus.NEEDS_ATTENTION, "Getloo rejected the token (401)"
+    login(client, "admin")
+    page = client.get("/settings/channels").get_data(as_text=True)
+    assert f'id="reconnect-{channel["id"]}"' in page and 'name="token" required' in page
+    done = client.post("/settings/channels", follow_redirects=True, data={
+        "csrf_token": csrf_of(client, "/settings/channels"), "provider": "getloo", "base_url": sandbox.url,
+        "token": sandbox.token})
+    body = done.get_data(as_text=True)
+    assert "Reconnected Shop" in body and "Connected Shop" not in body
+    run_jobs()
+    with db.session_scope() as s:
+        [c] = s.query(Channel).all()
+        assert (c.id, c.webhook_url, c.status, c.last_error) == (channel["id"], channel["webhook_url"], "active", None)
+    queue = client.get("/").get_data(as_text=True)
+    assert "needs attention" not in queue and "Отправленный текст" in queue

@@ -53,3 +53,32 @@ def test_upgrade_on_postgresql():
     url = normalise_database_url(base).rsplit("/", 1)[0] + "/inbox_migration_test"
     _upgrade(url)
     _assert_matches_models(url)
+
+
+def test_existing_wall_posts_get_their_origin_network(tmp_path):
+    """Wall posts stored before wall posts carried their network are found by the network filter
+    after `flask db upgrade`."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    env = dict(os.environ, DATABASE_URL=url)
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade", "01b528850cfd"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO channel (id, provider, network, name, base_url, credentials_encrypted, settings, info,"
+            " webhook_token, webhook_url, status, sync_state, created_at, updated_at) VALUES (1, 'socialwall',"
+            " 'socialwall', 'Wall', 'https://tool.socialwallpro.com', '', '{}', '{}', 't', '', 'active', '{}',"
+            " '2026-01-01', '2026-01-01')"))
+        for i, data in enumerate(('{"origin_network": "instagram"}', '{"origin_network": "twitter"}', '{}'), 1):
+            conn.execute(text(
+                "INSERT INTO ticket (id, channel_id, kind, status, network, external_id, text, priority,"
+                " last_activity_at, data, created_at, updated_at) VALUES (:id, 1, 'wall_post', 'open', 'socialwall',"
+                " :ext, '', 0, '2026-01-01', :data, '2026-01-01', '2026-01-01')"), {"id": i, "ext": f"w{i}", "data": data})
+    engine.dispose()
+    _upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert [r[0] for r in conn.execute(text("SELECT network FROM ticket ORDER BY id"))] == [
+            "instagram", "twitter", "socialwall"]
+    engine.dispose()

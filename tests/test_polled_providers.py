@@ -155,3 +155,57 @@ def test_the_channels_page_shows_the_walls_answer(client, users, wall, token_for
     login(client, "agent")
     page = client.get("/settings/channels").get_data(as_text=True)
     assert "hello wall" in page and sw_sandbox.EVENT_STOPPED.replace("'", "&#39;") in page
+
+
+def test_wall_posts_carry_the_network_they_came_from(client, users, wall, token_for):
+    """A wall gathers Instagram, Twitter ...: each post's ticket says where it came from, and the
+    queue's network filter (API and page) finds it; the provider stays socialwall."""
+    sw_sandbox.SANDBOX.add_message(text="Снято на айфон 📸 from the gram", network="instagram", screen_name="insta_ann")
+    sw_sandbox.SANDBOX.add_message(text="Tweeting from the front row", network="twitter", screen_name="bird_bob")
+    workers.enqueue_poll(wall["id"])
+    run_jobs()
+    headers = {"Authorization": f"Bearer {token_for('agent')}"}
+    found = client.get("/api/v1/tickets?network=instagram&kind=wall_post&limit=100", headers=headers).get_json()["data"]
+    gram = next(t for t in found if t["text"] == "Снято на айфон 📸 from the gram")
+    assert gram["network"] == "instagram" and gram["provider"] == "socialwall"
+    assert all(t["network"] == "instagram" for t in found)
+    assert "Tweeting from the front row" not in {t["text"] for t in found}
+    tweets = client.get("/api/v1/tickets?network=twitter", headers=headers).get_json()["data"]
+    assert "Tweeting from the front row" in {t["text"] for t in tweets}
+    from helpers import login
+
+    login(client, "agent")
+    page = client.get("/?network=twitter").get_data(as_text=True)
+    assert "Tweeting from the front row" in page and "from the gram" not in page
+    assert '<option value="twitter" selected>' in page
+
+
+def test_a_revoked_wall_key_is_repaired_from_the_channels_page(client, users, wall):
+    """The key is revoked: the wall needs attention, the page offers to reconnect it, and the new key
+    puts the same channel back to work (same id, its wall posts kept, polling resumes)."""
+    from helpers import csrf_of, login
+
+    with sw_sandbox.SANDBOX.lock:
+        sw_sandbox.SANDBOX.accounts.pop(sw_sandbox.DEMO_API_KEY)
+        sw_sandbox.SANDBOX.add_account("swp_rotated_key")
+        sw_sandbox.SANDBOX.walls[sw_sandbox.DEMO_WALL_ID].api_key = "swp_rotated_key"
+    workers.enqueue_poll(wall["id"])
+    run_jobs()
+    before = len(wall_posts())
+    login(client, "admin")
+    page = client.get("/settings/channels").get_data(as_text=True)
+    assert f'id="reconnect-{wall["id"]}"' in page and "<summary>Reconnect</summary>" in page
+    token = csrf_of(client, "/settings/channels")
+    form = {"csrf_token": token, "provider": "socialwall", "base_url": wall["base_url"],
+            "wall_id": sw_sandbox.DEMO_WALL_ID}
+    refused = client.post("/settings/channels", data={**form, "api_key": "swp_wrong"})
+    assert refused.status_code == 422
+    done = client.post("/settings/channels", data={**form, "api_key": "swp_rotated_key"}, follow_redirects=True)
+    assert done.status_code == 200 and f"Reconnected {wall['name']}" in done.get_data(as_text=True)
+    sw_sandbox.SANDBOX.add_message(text="Back on the wall", network="twitter", screen_name="again")
+    run_jobs()                                           # the setup the reconnect queued: a backfill poll
+    with db.session_scope() as s:
+        assert s.query(Channel).count() == 1
+        channel = s.get(Channel, wall["id"])
+        assert channel.status == "active" and channel.last_sync_error is None
+    assert len(wall_posts()) == before + 1 and "Back on the wall" in wall_posts()

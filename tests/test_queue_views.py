@@ -81,3 +81,26 @@ def test_ticket_pane_shows_the_thread_in_order(client, users, channel):
     with db.session_scope() as s:
         assert s.get(Ticket, 1).text == "второе"
     assert client.get("/tickets/999").status_code == 404
+
+
+def test_the_composer_offers_an_attachment_only_where_it_can_go(client, users, channel, sandbox):
+    """A Getloo DM can carry a file (sendMsg ``file``), a comment cannot: the field is shown for
+    the DM only, and what the agent puts in it reaches the provider."""
+    seed(client, channel)
+    comment = load("incoming_comment")
+    post(client, channel, comment)
+    run_jobs()
+    login(client)
+    with db.session_scope() as s:
+        dm_id, comment_id = (s.scalars(select(Ticket.id).where(Ticket.kind == kind)).one()
+                             for kind in ("conversation", "comment"))
+    assert 'name="attachment_url"' in client.get(f"/tickets/{dm_id}").get_data(as_text=True)
+    assert 'name="attachment_url"' not in client.get(f"/tickets/{comment_id}").get_data(as_text=True)
+    hx = {"HX-Request": "true", "X-CSRFToken": csrf_of(client)}
+    bad = client.post(f"/tickets/{dm_id}/reply", data={"text": "hi", "attachment_url": "file:///etc/passwd"}, headers=hx)
+    assert bad.status_code == 422 and "http(s) URL" in bad.get_data(as_text=True)
+    sent = client.post(f"/tickets/{dm_id}/reply", headers=hx,
+                       data={"text": "", "attachment_url": "https://cdn.example.com/menu.pdf"})
+    assert sent.status_code == 200 and "📎 attachment" in sent.get_data(as_text=True)
+    run_jobs()
+    assert [(m["caption"], m["file"]) for m in sandbox.state.sent] == [(None, "https://cdn.example.com/menu.pdf")]

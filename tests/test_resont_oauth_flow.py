@@ -88,10 +88,14 @@ def test_unreachable_resont_is_a_502_on_the_form(admin):
     assert response.status_code == 502 and "Could not reach" in response.get_data(as_text=True)
 
 
-def test_connecting_the_same_accounts_twice_is_refused_inline(admin, resont_root):
+def test_connecting_the_same_accounts_again_reconnects_them_in_place(admin, resont_root):
     post_form(admin, mode="token", token=SANDBOX_TOKEN, base_url=f"{resont_root}/token/v1")
+    before = {c.id: c.webhook_url for c in channels()}
     again = post_form(admin, mode="token", token=SANDBOX_TOKEN, base_url=f"{resont_root}/token/v1")
-    assert again.status_code == 422 and "Already connected" in again.get_data(as_text=True)
+    assert again.status_code == 302
+    page = admin.get("/settings/channels").get_data(as_text=True)
+    assert "Reconnected" in page and "Connected " not in page
+    assert {c.id: c.webhook_url for c in channels()} == before and len(before) > 1
 
 
 def start_oauth(client, root: str, secret: str = SANDBOX_CLIENT_SECRET) -> str:

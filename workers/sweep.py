@@ -1,7 +1,7 @@
 """Find work that fell between the cracks: rows committed whose job never ran or never finished.
 
-Runs when a worker starts and on ``flask --app app sweep`` (a scheduled run comes with the
-RQ cron work of the next issue). Everything it does is safe to repeat.
+Runs when a worker starts, every minute from the RQ cron schedule (``workers.cron``), and on
+``flask --app app sweep``. Everything it does is safe to repeat.
 """
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""The JSON API (/api/v1) and, later, the custom-channel public API (/api2/public)."""
+"""The JSON API (/api/v1) and the custom-channel public API (/api2/public, SocialHub-compatible)."""

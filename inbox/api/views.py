@@ -13,7 +13,7 @@ from inbox.queue.queries import FilterError, Filters, ticket_page
 from inbox.queue.actions import queue_channel_action, queue_ticket_action
 from inbox.queue.views import load_ticket
 from inbox.replies.service import queue_reply
-from inbox.settings.channels import connect_channel
+from inbox.settings.channels import connect_or_reconnect
 from models import Channel, ChannelStatus, History, OutboundAction
 
 from . import serialize
@@ -49,15 +49,17 @@ def create_channel():
             raise ApiError(422, "invalid_field", f"{field} must be a string")
     if body.get("settings") is not None and not isinstance(body["settings"], dict):
         raise ApiError(422, "invalid_field", "settings must be an object")
-    channels = connect_channel(session, provider=body["provider"], name=body.get("name"),
-                               base_url=body.get("base_url"), credentials=body.get("credentials"),
-                               settings=body.get("settings"), public_url=public_url())
+    connection = connect_or_reconnect(session, provider=body["provider"], name=body.get("name"),
+                                      base_url=body.get("base_url"), credentials=body.get("credentials"),
+                                      settings=body.get("settings"), public_url=public_url())
     session.commit()
+    channels = connection.channels
     for channel in channels:
         workers.enqueue_channel_setup(channel.id)
+    status = 201 if connection.added else 200     # 200: new credentials for channels we already had
     if len(channels) == 1:
-        return jsonify(serialize.channel(channels[0])), 201
-    return jsonify(data=[serialize.channel(c) for c in channels]), 201
+        return jsonify(serialize.channel(channels[0])), status
+    return jsonify(data=[serialize.channel(c) for c in channels]), status
 
 
 def public_url() -> str:
@@ -164,9 +166,18 @@ def _reply(ticket, body: dict):
     if not g.api_user.can("ReplyTicket"):
         raise ApiError(403, "insufficient_permissions", "This needs the ReplyTicket permission")
     session = get_session()
+    attachment_url = body.get("attachment_url")
+    if attachment_url is not None and not isinstance(attachment_url, str):
+        raise ApiError(422, "invalid_attachment_url", "attachment_url must be a string (an http(s) URL)")
+    if body.get("text") is None and attachment_url:
+        body = {**body, "text": ""}          # a file alone, where the provider allows it
     if not isinstance(body.get("text"), str):
         raise ApiError(422, "missing_field", "text is required")
-    followup, action_row = queue_reply(session, ticket, g.api_user, body["text"])
+    if not isinstance(body.get("archive", False), bool):
+        raise ApiError(422, "invalid_field", "archive must be true or false")
+    followup, action_row = queue_reply(session, ticket, g.api_user, body["text"], attachment_url)
+    if body.get("archive"):      # answered and done: out of the open queue (a new message reopens it)
+        queue_ticket_action(session, ticket, g.api_user, "archive", {})
     session.commit()
     workers.send_soon(action_row.id)
     return jsonify(serialize.followup(followup)), 202

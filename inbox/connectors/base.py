@@ -55,6 +55,9 @@ class InboundItem:
     tags: tuple[str, ...] | None = None
     # The provider closed / resolved the item (e.g. a Resont ticket marked closed).
     closed: bool = False
+    # The network the item came from, where one channel aggregates several (a wall gathers
+    # Instagram, Twitter ...); None = the channel's own network.
+    network: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

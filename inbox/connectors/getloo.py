@@ -45,6 +45,7 @@ class GetlooConnector(Connector):
     polled = False              # Getloo has no list endpoints: webhooks only
     webhooks = True                   # the provider posts to our webhook_url
     ACTIONS = frozenset({"reply"})
+    ATTACHMENT_KINDS = frozenset({TicketKind.CONVERSATION})   # sendMsg ``file``; comments take text only
     CHANNEL_ACTIONS: frozenset[str] = frozenset()
 
     def __init__(self, base_url: str, credentials: dict[str, Any], settings: dict[str, Any] | None = None,
@@ -141,15 +142,22 @@ class GetlooConnector(Connector):
         if kind != "reply":
             raise Rejected("unsupported_action", f"Getloo cannot {kind}")
 
-    def send_reply(self, ticket_kind: str, ticket_data: dict[str, Any], text: str) -> str:
-        """A DM goes to the interactor's user id; a comment reply (text only) to the comment id."""
-        target = ticket_data["comment_id"] if ticket_kind == TicketKind.COMMENT else ticket_data["user_id"]
-        return self.send_message(username=ticket_data.get("username", ""), user_id=target, caption=text)
+    def send_reply(self, ticket_kind: str, ticket_data: dict[str, Any], text: str, file: str | None = None) -> str:
+        """A DM goes to the interactor's user id, with a file if given (its URL: Getloo fetches it);
+        a comment reply (text only) to the comment id."""
+        if ticket_kind == TicketKind.COMMENT:
+            if file:
+                raise ProviderError("attachment_not_supported", "Getloo answers comments with text only")
+            return self.send_message(username=ticket_data.get("username", ""), user_id=ticket_data["comment_id"],
+                                     caption=text)
+        return self.send_message(username=ticket_data.get("username", ""), user_id=ticket_data["user_id"],
+                                 caption=text, file=file)
 
     def perform(self, kind: str, target: Target, params: dict[str, Any]) -> ActionResult:
         if kind != "reply":
             raise ProviderError("unsupported_action", f"Getloo cannot {kind}")
-        return ActionResult(external_id=self.send_reply(target.kind, target.data, params["text"]))
+        return ActionResult(external_id=self.send_reply(target.kind, target.data, params.get("text") or "",
+                                                        params.get("attachment_url")))
 
     def fetch(self, state: dict[str, Any]) -> FetchResult:
         return FetchResult(items=[], state=state)

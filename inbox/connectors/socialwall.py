@@ -269,7 +269,7 @@ class SocialWallConnector(Connector):
             ticket_kind=TicketKind.WALL_POST, ticket_external_id=wall_ticket_id(message_id),
             message_external_id=wall_ticket_id(message_id), author=author, text=str(message.get("text") or ""),
             created_at=from_millis(message.get("creationDate")), message_kind=kind,
-            media_url=media[0] if media else None, media_type=media_type, ticket_data=data)
+            media_url=media[0] if media else None, media_type=media_type, ticket_data=data, network=network)
 
     @classmethod
     def parse_messages(cls, body: Any, wall_id: str) -> list[InboundItem]:
@@ -336,8 +336,10 @@ def dedupe(messages: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any
 
 
 def origin_network(message: dict[str, Any]) -> str:
+    """The network the wall grabbed the message from (``type``: instagram, twitter ...), as the
+    ticket's ``network``: agents filter the queue by it; the provider stays ``socialwall``."""
     value = message.get("type") or message.get("grabOrigin") or "web"
-    return str(value).strip().lower().replace(" ", "_") or "web"
+    return (str(value).strip().lower().replace(" ", "_") or "web")[:30]
 
 
 def media_url_of(media: dict[str, Any]) -> str | None:

@@ -95,7 +95,7 @@ def store_item(session: Session, channel: Channel, item: InboundItem) -> int | N
             channel_id=channel.id, external_id=item.parent_ticket_external_id)).first()
     ticket, created = get_or_create(
         session, Ticket, {"channel_id": channel.id, "external_id": item.ticket_external_id},
-        {"kind": item.ticket_kind, "network": channel.network, "interactor_id": interactor.id if interactor else None,
+        {"kind": item.ticket_kind, "network": item.network or channel.network, "interactor_id": interactor.id if interactor else None,
          "text": item.text, "last_activity_at": item.created_at, "data": dict(item.ticket_data),
          "parent_id": parent_id, "post_external_id": item.post_external_id})
     if ticket.interactor_id is None and interactor is not None:

@@ -11,9 +11,15 @@ from inbox.db import get_session
 from inbox.queue.views import load_ticket
 from models import Followup
 
-from .service import queue_reply
+from .service import attachments_allowed, queue_reply
 
 bp = Blueprint("replies", __name__)
+
+
+@bp.app_template_global()
+def reply_attachments(ticket) -> bool:
+    """For the composer wherever it is included: offer the attachment field only where it can go."""
+    return attachments_allowed(ticket.channel.provider, ticket.kind)
 
 
 @bp.post("/tickets/<int:ticket_id>/reply")
@@ -21,15 +27,16 @@ bp = Blueprint("replies", __name__)
 def reply(ticket_id: int):
     session = get_session()
     ticket = load_ticket(ticket_id)
-    text = request.form.get("text", "")
+    text, attachment_url = request.form.get("text", ""), request.form.get("attachment_url") or None
     try:
-        followup, action = queue_reply(session, ticket, current_user, text)
+        followup, action = queue_reply(session, ticket, current_user, text, attachment_url)
     except Rejected as exc:
         session.rollback()
-        return render_template("replies/_composer.html", ticket=ticket, text=text, error=exc.message), 422
+        return render_template("replies/_composer.html", ticket=ticket, text=text, error=exc.message,
+                               attachment_url=attachment_url or ""), 422
     session.commit()
     workers.send_soon(action.id)
-    return (render_template("replies/_composer.html", ticket=ticket, text="", error=None)
+    return (render_template("replies/_composer.html", ticket=ticket, text="", error=None, attachment_url="")
             + render_template("replies/_followup.html", followup=followup, oob=True))
 
 

@@ -1,6 +1,8 @@
-"""Connecting a channel: shared by the JSON API, the settings page and the demo seed."""
+"""Connecting a channel, or connecting it again with new credentials: shared by the JSON API, the
+settings page and the demo seed."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -10,7 +12,7 @@ from sqlalchemy.orm import Session
 from inbox import crypto
 from inbox.db import release
 from inbox.connectors import UnknownProvider, build, connector_class
-from inbox.connectors.base import ProviderError
+from inbox.connectors.base import ConnectResult, ProviderError
 from inbox.errors import ApiError, provider_status
 from models import Channel, ChannelStatus
 from models.channel import new_webhook_token
@@ -44,12 +46,39 @@ def clean_credentials(cls: Any, provider: str, credentials: Any) -> dict[str, An
     return {f: str(credentials[f]).strip() for f in cls.credential_fields}
 
 
+@dataclass
+class Connection:
+    """What connecting did: every channel the credentials yield, and which of them already existed
+    (a reconnect: new credentials for a channel we had) rather than being added now."""
+
+    channels: list[Channel]
+    reconnected: list[Channel] = field(default_factory=list)
+
+    @property
+    def added(self) -> list[Channel]:
+        return [c for c in self.channels if c not in self.reconnected]
+
+
 def connect_channel(session: Session, *, provider: str, name: str | None, base_url: str | None,
                     credentials: dict[str, Any] | None, settings: dict[str, Any] | None,
                     public_url: str) -> list[Channel]:
-    """Verify the credentials with the provider now and add the channel(s) the connection yields.
+    """``connect_or_reconnect`` for callers that only need the channels (the demo seed)."""
+    return connect_or_reconnect(session, provider=provider, name=name, base_url=base_url, credentials=credentials,
+                                settings=settings, public_url=public_url).channels
 
-    The caller commits and then queues ``workers.enqueue_channel_setup`` for each channel.
+
+def connect_or_reconnect(session: Session, *, provider: str, name: str | None, base_url: str | None,
+                         credentials: dict[str, Any] | None, settings: dict[str, Any] | None,
+                         public_url: str) -> Connection:
+    """Verify the credentials with the provider now; add the channel(s) the connection yields, or
+    give new credentials to the ones we already have.
+
+    Connecting an account that is already connected is how an admin repairs a channel that needs
+    attention (an expired token, a revoked key), and how a key is rotated on a healthy one: the
+    channel keeps its id, tickets, webhook URL and polling position; only what the provider just
+    confirmed (credentials, base URL, account info) is replaced and the error flags are cleared.
+    Credentials the provider refuses change nothing. The caller commits and then queues
+    ``workers.enqueue_channel_setup`` for each channel (webhook registration and backfill again).
     """
     try:
         cls = connector_class(provider)
@@ -78,23 +107,34 @@ def connect_channel(session: Session, *, provider: str, name: str | None, base_u
     refs = [r.account_ref for r in results]
     existing = {c.account_ref: c for c in session.scalars(
         select(Channel).where(Channel.provider == provider, Channel.account_ref.in_(refs)))}
-    taken = [c for c in existing.values() if c.status != ChannelStatus.DISABLED]
-    if taken:
-        raise ConnectError("already_connected",
-                           "Already connected: " + ", ".join(f"channel {c.id} ({c.name})" for c in taken), 409)
-    webhook_token = new_webhook_token()   # one URL for everything this connection yields
-    channels = []
+    current = [c for c in existing.values() if c.status != ChannelStatus.DISABLED]
+    # One URL for everything a connection yields: a reconnect keeps the one providers already post to.
+    webhook_token = current[0].webhook_token if current else new_webhook_token()
+    given_name = (name or "").strip() if len(results) == 1 else ""
+    connection = Connection(channels=[])
     for result in results:
-        channel = existing.get(result.account_ref) or Channel(provider=provider, account_ref=result.account_ref)
-        channel.network, channel.base_url, channel.info = result.network, base_url, result.info
-        channel.name = ((name or "").strip() if len(results) == 1 else "") or result.name
-        channel.settings = {**settings, **result.settings}
-        channel.credentials_encrypted = crypto.encrypt_json(result.credentials or credentials)
-        channel.token_expires_at = result.token_expires_at
-        channel.status, channel.last_error, channel.sync_state = ChannelStatus.ACTIVE, None, {}
-        channel.webhook_token = webhook_token
-        channel.webhook_url = f"{public_url.rstrip('/')}/webhooks/{provider}/{webhook_token}"
+        channel = existing.get(result.account_ref)
+        if channel is not None and channel.status != ChannelStatus.DISABLED:
+            connection.reconnected.append(channel)
+            _refresh(channel, result, base_url, credentials, settings, given_name or channel.name)
+        else:    # new, or connected again after an admin removed it: a fresh start and a new URL
+            channel = channel or Channel(provider=provider, account_ref=result.account_ref)
+            channel.settings = {}
+            _refresh(channel, result, base_url, credentials, settings, given_name or result.name)
+            channel.sync_state = {}
+            channel.webhook_token = webhook_token
+            channel.webhook_url = f"{public_url.rstrip('/')}/webhooks/{provider}/{webhook_token}"
         session.add(channel)
-        channels.append(channel)
+        connection.channels.append(channel)
     session.flush()
-    return channels
+    return connection
+
+
+def _refresh(channel: Channel, result: ConnectResult, base_url: str, credentials: dict[str, Any],
+             settings: dict[str, Any], name: str) -> None:
+    """Store what the provider has just confirmed (credentials encrypted) and clear the flags."""
+    channel.network, channel.base_url, channel.info, channel.name = result.network, base_url, result.info, name
+    channel.settings = {**(channel.settings or {}), **settings, **result.settings}
+    channel.credentials_encrypted = crypto.encrypt_json(result.credentials or credentials)
+    channel.token_expires_at = result.token_expires_at
+    channel.status, channel.last_error, channel.last_sync_error = ChannelStatus.ACTIVE, None, None

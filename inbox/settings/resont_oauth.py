@@ -20,7 +20,8 @@ from inbox.connectors.base import AuthError, ProviderError
 from inbox.connectors.resont import DEFAULT_BASE_URL, api_base, authorize_url, exchange_code
 from inbox.db import get_session, release
 
-from .channels import ConnectError, connect_channel, valid_http_url
+from .channels import ConnectError, connect_or_reconnect, valid_http_url
+from .views import flash_connection
 
 bp = Blueprint("resont_oauth", __name__, url_prefix="/settings/resont")
 PENDING = "resont_oauth"          # session key of a flow in progress
@@ -97,13 +98,14 @@ def _connect(credentials: dict[str, Any], base_url: str | None, form: Any) -> Re
     """Verify with Resont and add one channel per account; then queue their subscriptions."""
     db = get_session()
     try:
-        created = connect_channel(db, provider="resont", name=None, base_url=base_url, credentials=credentials,
-                                  settings={}, public_url=current_app.config["PUBLIC_URL"])
+        connection = connect_or_reconnect(db, provider="resont", name=None, base_url=base_url,
+                                          credentials=credentials, settings={},
+                                          public_url=current_app.config["PUBLIC_URL"])
     except ConnectError as exc:
         db.rollback()
         return _form(form, exc.message, 422 if exc.status < 500 else 502)
     db.commit()
-    for channel in created:
+    for channel in connection.channels:
         workers.enqueue_channel_setup(channel.id)
-    flash(f"Connected {', '.join(c.name for c in created)} from Resont. Subscribing to comments and messages…")
+    flash_connection(connection, " from Resont. Subscribing to comments and messages…")
     return redirect(url_for("settings.channels"))

@@ -13,7 +13,7 @@ from models import Channel, OutboundAction, RawEvent, Ticket
 
 from inbox.connectors import available_providers, connector_class
 
-from .channels import ConnectError, connect_channel
+from .channels import Connection, ConnectError, connect_or_reconnect
 from .health import channel_health
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -33,7 +33,8 @@ def _channels_context() -> dict:
         channel_log.setdefault(action.channel_id, []).append(action)
     return {"channels": channels, "counts": counts, "rejected": rejected, "channel_log": channel_log, "health": {c.id: channel_health(c) for c in channels},
             "providers": available_providers(), "demo": current_app.config["INBOX_DEMO"],
-            "channel_actions": {c.id: connector_class(c.provider).CHANNEL_ACTIONS for c in channels}}
+            "channel_actions": {c.id: connector_class(c.provider).CHANNEL_ACTIONS for c in channels},
+            "form_fields": {p: f for p, f in FORM_FIELDS.items() if f[0]}}   # providers with credentials to replace
 
 
 @bp.get("/channels")
@@ -59,23 +60,33 @@ def connect():
     provider = form.get("provider", "")
     credential_keys, setting_keys = FORM_FIELDS.get(provider, ((), ()))
     try:
-        created = connect_channel(session, provider=provider, name=form.get("name") or None,
-                                  base_url=form.get("base_url") or None,
-                                  credentials={k: form.get(k, "") for k in credential_keys},
-                                  settings={k: form.get(k, "").strip() for k in setting_keys if form.get(k, "").strip()},
-                                  public_url=current_app.config["PUBLIC_URL"])
+        connection = connect_or_reconnect(
+            session, provider=provider, name=form.get("name") or None, base_url=form.get("base_url") or None,
+            credentials={k: form.get(k, "") for k in credential_keys},
+            settings={k: form.get(k, "").strip() for k in setting_keys if form.get(k, "").strip()},
+            public_url=current_app.config["PUBLIC_URL"])
     except ConnectError as exc:
         session.rollback()
         return render_template("settings/channels.html", form=form, error=exc.message, error_provider=provider,
                                **_channels_context()), 422 if exc.status < 500 else 502
     session.commit()
-    for channel in created:
+    for channel in connection.channels:
         workers.enqueue_channel_setup(channel.id)
-    flash(f"Connected {', '.join(c.name for c in created)}.")
+    flash_connection(connection)
     if provider == "custom":
-        token = crypto.decrypt_json(created[0].credentials_encrypted).get("access_token")
-        flash(f"Access token for {created[0].name} (shown once, keep it safe): {token}", "token")
+        created = connection.channels[0]
+        token = crypto.decrypt_json(created.credentials_encrypted).get("access_token")
+        flash(f"Access token for {created.name} (shown once, keep it safe): {token}", "token")
     return redirect(url_for("settings.channels"))
+
+
+def flash_connection(connection: Connection, suffix: str = "") -> None:
+    """Say what connecting did: channels added, and channels reconnected with new credentials."""
+    if connection.reconnected:
+        flash(f"Reconnected {', '.join(c.name for c in connection.reconnected)}: new credentials saved, "
+              f"webhooks and history are being set up again.")
+    if connection.added:
+        flash(f"Connected {', '.join(c.name for c in connection.added)}.{suffix}")
 
 
 @bp.post("/channels/<int:channel_id>/simulate")

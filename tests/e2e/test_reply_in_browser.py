@@ -42,3 +42,26 @@ def test_reply_reaches_the_network_and_shows_delivered(page, live, client, users
     expect(card.locator(".delivery")).to_have_text("Delivered")
     assert [s["caption"] for s in sandbox.state.sent] == ["Здравствуйте! Чем помочь? 😊"]
 
+
+
+def test_a_dm_reply_with_an_attachment_from_the_composer(page, live, client, users, channel, sandbox):
+    """The composer of a DM offers an attachment URL; the file reaches Getloo and the card links it."""
+    post(client, channel, load("incoming_text"))
+    run_jobs()
+    page.goto(f"{live}/")
+    page.fill("input[name=email]", "agent@example.test")
+    page.fill("input[name=password]", PASSWORDS["agent"])
+    page.click("button[type=submit]")
+    page.click("#ticket-1")
+    field = page.locator("#composer input[name=attachment_url]")
+    expect(field).to_be_visible()
+    field.fill("https://cdn.example.com/catalogue.jpg")
+    page.fill("#reply-text", "Каталог во вложении")
+    page.click("#composer button[type=submit]")
+    card = page.locator("#thread .msg.out").last
+    expect(card).to_contain_text("Каталог во вложении")
+    expect(card.locator("a.attachment")).to_have_attribute("href", "https://cdn.example.com/catalogue.jpg")
+    expect(field).to_have_value("")
+    run_jobs()
+    assert [(s["caption"], s["file"]) for s in sandbox.state.sent] == [
+        ("Каталог во вложении", "https://cdn.example.com/catalogue.jpg")]

@@ -24,6 +24,7 @@ import logging
 from typing import Any
 
 from ..base import AuthError, ConnectResult, Connector, InboundItem, ProviderError, Rejected
+from models import TicketKind
 
 from .actions import Outbound
 from .client import (DEFAULT_BASE_URL, OAUTH_FIELDS, OAUTH_SCOPE, Page, ResontClient, api_base, authorize_url,
@@ -49,6 +50,8 @@ class ResontConnector(Polling, Outbound, ResontClient, Connector):
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
     credential_fields = ("token",)          # or OAUTH_FIELDS: see check_credentials
     polled = True
+    # A DM reply's multipart ``attachment`` (content optional beside it); a ticket's meta needs content.
+    ATTACHMENT_KINDS = frozenset({TicketKind.CONVERSATION})
     webhooks = True                   # OAuth clients post comment_created / message_created
     ACTIONS = frozenset({"reply", "like", "unlike", "delete", "tag", "close"})
     CHANNEL_ACTIONS: frozenset[str] = frozenset()
