@@ -194,10 +194,14 @@ def _reply(ticket, body: dict):
     if not g.api_user.can("ReplyTicket"):
         raise ApiError(403, "insufficient_permissions", "This needs the ReplyTicket permission")
     session = get_session()
-    if not isinstance(body.get("text"), str):
+    if not isinstance(body.get("text"), str) and not isinstance(body.get("template"), dict):
         raise ApiError(422, "missing_field", "text is required")
+    # A custom channel's manifest reply actions: which one, its option, a template_reply's template.
+    choice = {key: body[key] for key in ("action_id", "option", "template") if body.get(key) is not None}
+    if any(not isinstance(choice.get(key, ""), str) for key in ("action_id", "option")):
+        raise ApiError(422, "invalid_field", "action_id and option must be strings")
     try:
-        followup, action_row = queue_reply(session, ticket, g.api_user, body["text"])
+        followup, action_row = queue_reply(session, ticket, g.api_user, body.get("text") or "", **choice)
     except ReplyRejected as exc:
         session.rollback()
         raise ApiError(422, exc.code, exc.message) from exc
