@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from helpers import login, run_jobs
+from helpers import csrf_of, login, run_jobs
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
@@ -352,6 +351,28 @@ def test_templates_are_fetched_signed_and_offered_in_the_composer(client, token_
     login(client, "agent")
     html = client.get(f"/tickets/{int(ticket['_id'])}/reply-templates/templated").get_data(as_text=True)
     assert "Order shipped" in html and 'name="var:templated:order_shipped:orderId"' in html
+
+
+def test_the_composer_offers_the_reply_actions_and_sends_the_chosen_one(client, token_for, custom, ticket):
+    login(client, "agent")
+    pane = client.get(f"/tickets/{int(ticket['_id'])}").get_data(as_text=True)
+    for shown in ('name="action_id" value="reply-comment"', 'name="action_id" value="reply-dm"',
+                  'name="option:reply-dm"', "Up to 120 characters", "E-mail",
+                  "Goes through approval"):
+        assert shown in pane, shown
+    token = csrf_of(client, f"/tickets/{int(ticket['_id'])}")
+    headers = {"HX-Request": "true", "X-CSRFToken": token}
+    refused = client.post(f"/tickets/{int(ticket['_id'])}/reply", headers=headers,
+                          data={"text": "Sure", "action_id": "reply-dm"})
+    assert refused.status_code == 422 and "choose one of SMS, E-mail" in refused.get_data(as_text=True)
+    sent = client.post(f"/tickets/{int(ticket['_id'])}/reply", headers=headers,
+                       data={"text": "Sure", "action_id": "reply-dm", "option:reply-dm": "sms",
+                             "option:reply-comment": "ignored"})
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    run_jobs()
+    [event] = [e["event"] for e in SANDBOX.events]
+    assert (event["actionId"], event["payload"]) == ("reply-dm", {"text": "Sure", "followupId": event["uuid"],
+                                                                 "option": "sms"})
 
 
 # -- callbacks: success and reset -------------------------------------------------------------------

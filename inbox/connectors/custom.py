@@ -48,24 +48,14 @@ from .base import (
     WebhookError,
     call,
 )
-from .custom_manifest import (  # noqa: F401  (re-exported: the names the rest of the app imports)
+from .custom_manifest import (  # noqa: F401  (re-exported: what the queue, replies and API import)
     ACTION_ID_RE,
-    HTTPS_URI,
-    NETWORK_ITEM_ID_RE,
-    REPLY_ITEM_ID_RE,
-    SchemaError,
     SettingsError,
-    check,
-    check_manifest,
     clean_settings,
     label_text,
     manifest_actions,
-    merge_manifest,
-    parse_datetime,
     reply_actions,
     reply_request,
-    string,
-    valid_webhook_url,
 )
 
 # Custom channels have no provider host: the integration calls us and we call its webhook URL.
