@@ -112,7 +112,7 @@ class OutboundAction(TimestampMixin, Base):
     followup_id: Mapped[int | None] = mapped_column(ForeignKey("followup.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(30))             # reply, like, hide, delete, tag, inject ...
     state: Mapped[ActionState] = mapped_column(String(20), default=ActionState.QUEUED)
-    # A uuid: sent to providers that dedupe (custom channels' X-Inbox-Delivery, reply ids).
+    # A uuid: sent to providers that dedupe (custom channels' event uuid and followupId).
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: str(uuid.uuid4()))
     request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)   # what the provider answered

@@ -1,23 +1,27 @@
-"""Custom channels, outbound: agent actions reach the integration as signed, retried, deduplicable
-deliveries, and the integration's success / reset callbacks settle them."""
+"""Custom channels, outbound: agent actions reach the integration as SocialHub's signed
+``ticket_action`` events, non-2xx answers are retried, a wrong challenge removes the webhook, and
+the integration's success / reset callbacks settle the replies.
+
+The integration is ``sandbox/socialhub_integration.py``, written from SocialHub's documentation
+(it verifies signatures with the docs' own Python example), served over real HTTP on loopback."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from helpers import run_jobs
+from helpers import csrf_of, login, run_jobs
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
 import workers
 from inbox import db
-from inbox.connectors.custom import sign, verify_signature
+from inbox.connectors.custom import fetch_templates, signed_headers
 from inbox.simulators.custom import SANDBOX
 from models import (
     ActionState,
@@ -29,13 +33,26 @@ from models import (
     Message,
     OutboundAction,
 )
+from sandbox.socialhub_integration import TEMPLATES
+from workers.outbound import run_action
+
+ACTIONS = [
+    {"id": "reply-comment", "type": "reply", "label": {"en": "Reply", "de": "Antworten", "fr": "Répondre"},
+     "config": {"maxLength": 120, "approvalProcess": False}, "attachments": {}},
+    {"id": "reply-dm", "type": "reply", "label": "Private reply",
+     "options": [{"id": "sms", "label": "SMS"}, {"id": "email", "label": {"en": "E-mail", "de": "E-Mail", "fr": "Courriel"},
+                                                 "description": "Sent from support@"}]},
+    {"id": "reply-file", "type": "reply", "label": "Send a file", "attachments": {"noText": True}},
+    {"id": "refund", "type": "button", "label": {"en": "Refund", "de": "Erstatten", "fr": "Rembourser"}},
+]
 
 
 @pytest.fixture
 def integration(_sandbox_server):
-    """The example integration (inbox/simulators/custom.py) served on its own loopback port."""
+    """The example integration mounted in the sandbox app, on its own loopback port."""
     SANDBOX.reset()
     yield f"{_sandbox_server.url}/sandbox/custom"
+    SANDBOX.drain()
     SANDBOX.reset()
 
 
@@ -43,19 +60,23 @@ def auth(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def connect(live: str, token_for, actions: list[dict]) -> dict:
+    response = httpx.post(f"{live}/api/v1/channels", headers=auth(token_for("admin")), json={
+        "provider": "custom", "name": "Shop support", "settings": {"manifest": {"inbox": {"ticketActions": actions}}}})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 @pytest.fixture
 def custom(live, integration, token_for) -> dict:
-    """A custom channel whose webhook is the sandbox integration, installed with the channel's token."""
-    response = httpx.post(f"{live}/api/v1/channels", headers=auth(token_for("admin")), json={
-        "provider": "custom", "name": "Shop support",
-        "settings": {"webhook_url": f"{integration}/webhook/shop",
-                     "manifest": {"inbox": {"ticketActions": [
-                         {"id": "refund", "type": "custom", "label": {"en": "Refund", "de": "Erstatten",
-                                                                      "fr": "Rembourser"}}]}}}})
-    assert response.status_code == 201, response.text
-    channel = response.json()
-    installation = SANDBOX.install(f"{live}/api2", channel["access_token"], key="shop")
-    return {**channel, "api": f"{live}/api2", "secret": installation.secret}
+    """A custom channel whose integration registered its webhook as SocialHub's docs say (PATCH /manifest)."""
+    templated = {"id": "templated", "type": "template_reply", "label": "Template",
+                 "config": {"templates": {"url": f"{integration}/templates/shop"}}}
+    channel = connect(live, token_for, [*ACTIONS, templated])
+    answer = SANDBOX.register("shop", f"{live}/api2", channel["access_token"], f"{integration}/webhook/shop")
+    assert answer.status_code == 200, answer.text
+    return {**channel, "api": f"{live}/api2", "secret": SANDBOX.installations["shop"].secret,
+            "webhook": f"{integration}/webhook/shop"}
 
 
 @pytest.fixture
@@ -66,9 +87,14 @@ def ticket(custom) -> dict:
     return body
 
 
-def reply(client, token_for, ticket: dict, text: str = "Добрый день! Уже отправили.") -> int:
-    response = client.post(f"/api/v1/tickets/{int(ticket['_id'])}/actions/reply", json={"text": text},
-                           headers=auth(token_for("agent")))
+def reply(client, token_for, ticket: dict, text: str | None = "Добрый день! Уже отправили.", **choice):
+    body = {**({"text": text} if text is not None else {}), **choice}
+    return client.post(f"/api/v1/tickets/{int(ticket['_id'])}/actions/reply", json=body,
+                       headers=auth(token_for("agent")))
+
+
+def replied(client, token_for, ticket: dict, **kwargs) -> int:
+    response = reply(client, token_for, ticket, **kwargs)
     assert response.status_code == 202, response.get_data(as_text=True)
     return response.get_json()["id"]
 
@@ -78,6 +104,11 @@ def state(followup_id: int) -> tuple[str, str, str | None, str]:
         followup = s.get(Followup, followup_id)
         [action] = followup.actions
         return followup.status, action.state, followup.error, action.idempotency_key
+
+
+def delivered_requests() -> list[dict]:
+    """Webhook requests that carried events (the test request has none)."""
+    return [r for r in SANDBOX.requests if (r.get("payload") or {}).get("events")]
 
 
 def success(custom, ticket, rid: str, body) -> httpx.Response:
@@ -91,120 +122,263 @@ def run_with_scheduler() -> None:
         burst=True, with_scheduler=True, logging_level="WARNING")
 
 
-# -- signed deliveries ---------------------------------------------------------------------------
+# -- the webhook's registration -------------------------------------------------------------------
 
-def test_an_agent_reply_is_delivered_signed_with_a_delivery_id(client, token_for, custom, ticket):
-    followup_id = reply(client, token_for, ticket)
-    assert SANDBOX.received == []                   # nothing leaves inside the web request
+def test_registering_the_webhook_sends_a_signed_test_request_with_empty_events(custom):
+    [test_request] = SANDBOX.requests
+    assert test_request["verified"] and test_request["status"] == 200
+    cid = f"{custom['id']:024d}"
+    assert json.loads(test_request["body"]) == {"manifestId": cid, "accountId": "0" * 23 + "1", "channelId": cid,
+                                                 "events": {}}
+    shown = httpx.get(f"{custom['api']}/public", params={"accesstoken": custom["access_token"]}).json()
+    assert shown["manifest"]["webhook"] == {"url": custom["webhook"], "secret": custom["secret"]}
+
+
+def test_a_webhook_that_fails_the_challenge_is_refused_and_nothing_is_saved(custom):
+    SANDBOX.wrong_challenge_next()
+    answer = httpx.patch(f"{custom['api']}/public/manifest", params={"accesstoken": custom["access_token"]},
+                         json={"webhook": {"url": custom["webhook"], "secret": custom["secret"]},
+                               "branding": {"color": "#000"}})
+    assert answer.status_code == 422
+    assert answer.json() == {"code": "WebhookValidationError", "message": "Error: The WebHook failed to solve the challenge"}
+    shown = httpx.get(f"{custom['api']}/public", params={"accesstoken": custom["access_token"]}).json()["manifest"]
+    assert shown["webhook"] == {"url": custom["webhook"], "secret": custom["secret"]} and "branding" not in shown
+
+
+def test_a_webhook_answering_non_2xx_to_the_test_is_refused(custom):
+    SANDBOX.fail_next(500)
+    answer = httpx.patch(f"{custom['api']}/public/manifest", params={"accesstoken": custom["access_token"]},
+                         json={"webhook": {"url": custom["webhook"], "secret": custom["secret"]}})
+    assert answer.status_code == 422 and answer.json()["code"] == "WebhookValidationError"
+    assert "500" in answer.json()["data"]
+
+
+# -- ticket_action events -------------------------------------------------------------------------
+
+def test_a_reply_is_a_ticket_action_event_signed_as_the_docs_say(client, token_for, custom, ticket):
+    followup_id = replied(client, token_for, ticket)
+    assert delivered_requests() == []                  # nothing leaves inside the web request
     run_jobs()
-    [delivery] = SANDBOX.received
-    raw = delivery["body"].encode()
-    expected = "sha256=" + hmac.new(custom["secret"].encode(), raw, hashlib.sha256).hexdigest()
-    assert delivery["signature"] == expected
+    [request] = delivered_requests()
+    assert request["verified"] and request["status"] == 200
+    # The documented scheme, recomputed here: challenge = sha256("<ts>;<secret>"), signature = HMAC(challenge, body).
+    challenge = hashlib.sha256(f"{request['timestamp']};{custom['secret']}".encode()).hexdigest()
+    assert request["signature"] == hmac.new(challenge.encode(), request["body"].encode(), hashlib.sha256).hexdigest()
+    assert abs(int(request["timestamp"]) / 1000 - time.time()) < 60
     status, action_state, _, key = state(followup_id)
     assert (status, action_state) == (FollowupStatus.SENT, ActionState.SENT)
-    assert delivery["delivery_id"] == key and uuid.UUID(key)
-    payload = json.loads(raw)
-    assert payload["type"] == "reply" and payload["replyId"] == key and payload["deliveryId"] == key
-    assert payload["reply"] == {"text": "Добрый день! Уже отправили."}
-    assert payload["ticket"]["_id"] == ticket["_id"] and payload["ticket"]["networkItemId"] == "order-4821"
-    assert payload["ticket"]["interactor"]["interactorId"] == "cust-1"
+    body = json.loads(request["body"])
+    assert set(body) == {"manifestId", "accountId", "channelId", "events"} and list(body["events"]) == ["ticket_action"]
+    [event] = body["events"]["ticket_action"]
+    assert set(event) == {"ticketId", "networkItemId", "type", "actionId", "payload", "time", "uuid"}
+    assert (event["ticketId"], event["networkItemId"], event["type"]) == (ticket["_id"], "order-4821", "reply")
+    assert event["actionId"] == "reply-comment"              # the first reply action of the manifest
+    assert event["payload"] == {"text": "Добрый день! Уже отправили.", "followupId": key} and event["uuid"] == key
+    assert uuid.UUID(key) and abs(event["time"] / 1000 - time.time()) < 60
 
 
-def test_a_503_is_retried_with_the_same_delivery_id(client, token_for, custom, ticket):
+def test_a_non_2xx_answer_is_retried_with_the_same_event(client, token_for, custom, ticket):
     SANDBOX.fail_next(503)
-    followup_id = reply(client, token_for, ticket)
+    followup_id = replied(client, token_for, ticket)
     run_jobs()
     status, action_state, error, key = state(followup_id)
     assert (status, action_state) == (FollowupStatus.QUEUED, ActionState.QUEUED) and "503" in error
-    assert SANDBOX.received == [] and [a["status"] for a in SANDBOX.attempts] == [503]
+    assert SANDBOX.events == []
     time.sleep(2.2)                                  # the first retry interval
     run_with_scheduler()
-    assert [(a["delivery_id"], a["status"]) for a in SANDBOX.attempts] == [(key, 503), (key, 200)]
-    assert len(SANDBOX.received) == 1 and state(followup_id)[:2] == (FollowupStatus.SENT, ActionState.SENT)
+    first, second = delivered_requests()
+    assert (first["status"], second["status"]) == (503, 200)
+    assert [json.loads(r["body"])["events"]["ticket_action"][0]["uuid"] for r in (first, second)] == [key, key]
+    assert first["timestamp"] != second["timestamp"]            # signed afresh
+    assert len(SANDBOX.events) == 1 and state(followup_id)[:2] == (FollowupStatus.SENT, ActionState.SENT)
 
 
-def test_a_4xx_fails_the_reply_without_retrying(client, token_for, custom, ticket):
+def test_a_4xx_is_retried_too_as_every_non_2xx(client, token_for, custom, ticket):
     SANDBOX.fail_next(422)
-    followup_id = reply(client, token_for, ticket)
+    followup_id = replied(client, token_for, ticket)
     run_jobs()
     status, action_state, error, _ = state(followup_id)
-    assert (status, action_state) == (FollowupStatus.FAILED, ActionState.FAILED) and "422" in error
-    with db.session_scope() as s:
-        assert s.get(Channel, custom["id"]).status == ChannelStatus.ACTIVE
+    assert (status, action_state) == (FollowupStatus.QUEUED, ActionState.QUEUED) and "422" in error
 
 
-def test_an_integration_with_another_secret_refuses_and_the_channel_needs_attention(client, token_for, custom, ticket):
+def test_an_integration_with_another_secret_refuses_and_after_the_retries_the_channel_needs_attention(
+        client, token_for, custom, ticket):
     SANDBOX.configure("shop", secret="x" * 40, access_token=custom["access_token"], api_base=custom["api"])
-    followup_id = reply(client, token_for, ticket)
-    run_jobs()
-    assert state(followup_id)[0] == FollowupStatus.FAILED and SANDBOX.received == []
-    assert [a["status"] for a in SANDBOX.attempts] == [401]
+    followup_id = replied(client, token_for, ticket)
+    with db.session_scope() as s:
+        action_id = s.get(Followup, followup_id).actions[0].id
+    run_action(action_id)                 # the last attempt: no retries left
+    assert state(followup_id)[:2] == (FollowupStatus.FAILED, ActionState.FAILED) and SANDBOX.events == []
+    assert [r["status"] for r in SANDBOX.requests[1:]] == [401]
     with db.session_scope() as s:
         assert s.get(Channel, custom["id"]).status == ChannelStatus.NEEDS_ATTENTION
 
 
-def test_signature_verification_rejects_tampering():
-    body = json.dumps({"type": "reply", "reply": {"text": "hi"}}).encode()
-    header = sign("k" * 32, body)
-    assert verify_signature("k" * 32, body, header)
-    assert not verify_signature("k" * 32, body.replace(b"hi", b"ha"), header)
-    assert not verify_signature("other-secret" * 3, body, header)
-    assert not verify_signature("k" * 32, body, header.removeprefix("sha256="))
-    assert not verify_signature("k" * 32, body, None)
-    assert not verify_signature("", body, header)
-
-
-def test_the_integration_rejects_a_tampered_body_and_dedupes_repeats(integration):
-    SANDBOX.configure("t", secret="k" * 32)
-    body = json.dumps({"type": "action", "actionId": "refund", "ticket": {"_id": "1"}}).encode()
-    headers = {"X-Inbox-Signature": sign("k" * 32, body), "X-Inbox-Delivery": "d-1",
-               "Content-Type": "application/json"}
-    tampered = httpx.post(f"{integration}/webhook/t", content=body.replace(b"refund", b"delete"), headers=headers)
-    assert tampered.status_code == 401 and SANDBOX.received == []
-    assert httpx.post(f"{integration}/webhook/t", content=body, headers=headers).status_code == 200
-    again = httpx.post(f"{integration}/webhook/t", content=body, headers=headers)
-    assert again.status_code == 200 and again.json()["duplicate"] is True
-    assert len(SANDBOX.received) == 1
-
-
-def test_a_custom_action_is_delivered_signed_with_its_action_id(custom, ticket):
-    with db.session_scope() as s:
-        action = OutboundAction(channel_id=custom["id"], ticket_id=int(ticket["_id"]), kind="custom_action",
-                                request={"action_id": "refund", "payload": {"amount": "12.50"}})
-        s.add(action)
-        s.flush()
-        action_id, key = action.id, action.idempotency_key
-    workers.enqueue_send(action_id)
+def test_a_2xx_without_the_right_challenge_removes_the_webhook_and_flags_the_channel(client, token_for, custom, ticket):
+    SANDBOX.wrong_challenge_next()
+    followup_id = replied(client, token_for, ticket)
     run_jobs()
-    [delivery] = SANDBOX.received
-    assert verify_signature(custom["secret"], delivery["body"].encode(), delivery["signature"])
-    payload = delivery["payload"]
-    assert (payload["type"], payload["actionId"], payload["payload"]) == ("action", "refund", {"amount": "12.50"})
-    assert delivery["delivery_id"] == key and payload["ticket"]["_id"] == ticket["_id"]
+    status, action_state, error, _ = state(followup_id)
+    assert (status, action_state) == (FollowupStatus.FAILED, ActionState.FAILED) and "X-SocialHub-Challenge" in error
     with db.session_scope() as s:
-        done = s.get(OutboundAction, action_id)
-        assert done.state == ActionState.SENT and done.external_id == key
+        channel = s.get(Channel, custom["id"])
+        assert channel.status == ChannelStatus.NEEDS_ATTENTION and "removed" in channel.last_error
+        assert channel.settings["webhook_url"] is None
+    shown = httpx.get(f"{custom['api']}/public", params={"accesstoken": custom["access_token"]}).json()
+    assert shown["manifest"]["webhook"] is None
+    # Nothing more is sent until the integration registers again.
+    later = replied(client, token_for, ticket, text="Ещё один ответ")
+    run_jobs()
+    assert state(later)[0] == FollowupStatus.FAILED and len(delivered_requests()) == 1
+
+
+def test_the_integration_rejects_tampering_old_timestamps_and_handles_an_event_once(integration):
+    SANDBOX.configure("t", secret="k" * 32)
+    raw = json.dumps({"manifestId": "m", "accountId": "a", "channelId": "c", "events": {"ticket_action": [
+        {"ticketId": "1", "networkItemId": "item-1", "type": "button", "actionId": "refund", "payload": {},
+         "time": 1, "uuid": "u-1"}]}}).encode()
+    headers, challenge = signed_headers("k" * 32, raw)
+    tampered = httpx.post(f"{integration}/webhook/t", content=raw.replace(b"refund", b"delete"), headers=headers)
+    assert tampered.status_code == 401 and "X-SocialHub-Challenge" not in tampered.headers
+    stale, _ = signed_headers("k" * 32, raw, now_ms=int(time.time() * 1000) - 6 * 60 * 1000)
+    assert httpx.post(f"{integration}/webhook/t", content=raw, headers=stale).status_code == 401
+    good = httpx.post(f"{integration}/webhook/t", content=raw, headers=headers)
+    assert good.status_code == 200 and good.headers["X-SocialHub-Challenge"] == challenge
+    assert httpx.post(f"{integration}/webhook/t", content=raw, headers=headers).status_code == 200
+    assert len(SANDBOX.events) == 1
+
+
+def test_a_button_action_is_a_button_event_with_an_empty_payload(client, token_for, custom, ticket):
+    response = client.post(f"/api/v1/tickets/{int(ticket['_id'])}/actions/custom_action",
+                           json={"action_id": "refund"}, headers=auth(token_for("agent")))
+    assert response.status_code == 202, response.get_data(as_text=True)
+    run_jobs()
+    [event] = [e["event"] for e in SANDBOX.events]
+    assert (event["type"], event["actionId"], event["payload"]) == ("button", "refund", {})
+    with db.session_scope() as s:
+        assert s.get(OutboundAction, response.get_json()["id"]).state == ActionState.SENT
+    # Reply actions are not buttons.
+    refused = client.post(f"/api/v1/tickets/{int(ticket['_id'])}/actions/custom_action",
+                          json={"action_id": "reply-dm"}, headers=auth(token_for("agent")))
+    assert refused.status_code == 422
 
 
 def test_a_rotated_secret_signs_the_next_delivery(client, token_for, custom, ticket):
-    new_secret = "n" * 48
-    response = httpx.patch(f"{custom['api']}/public/manifest", params={"accesstoken": custom["access_token"]},
-                           json={"webhook": {"url": custom["settings"]["webhook_url"], "secret": new_secret}})
-    assert response.status_code == 200
-    SANDBOX.configure("shop", secret=new_secret, access_token=custom["access_token"], api_base=custom["api"])
-    followup_id = reply(client, token_for, ticket)
+    answer = SANDBOX.register("shop", custom["api"], custom["access_token"], custom["webhook"], secret="n" * 48)
+    assert answer.status_code == 200
+    followup_id = replied(client, token_for, ticket)
     run_jobs()
-    [delivery] = SANDBOX.received
-    assert verify_signature(new_secret, delivery["body"].encode(), delivery["signature"])
-    assert not verify_signature(custom["secret"], delivery["body"].encode(), delivery["signature"])
+    [request] = delivered_requests()
+    challenge = hashlib.sha256(f"{request['timestamp']};{'n' * 48}".encode()).hexdigest()
+    assert request["verified"] and request["signature"] == hmac.new(
+        challenge.encode(), request["body"].encode(), hashlib.sha256).hexdigest()
     assert state(followup_id)[0] == FollowupStatus.SENT
+
+
+# -- the manifest's reply actions ---------------------------------------------------------------------
+
+def test_the_chosen_reply_action_and_its_option_reach_the_integration(client, token_for, custom, ticket):
+    replied(client, token_for, ticket, text="Письмо отправлено", action_id="reply-dm", option="email")
+    run_jobs()
+    [event] = [e["event"] for e in SANDBOX.events]
+    assert (event["actionId"], event["payload"]["option"], event["payload"]["text"]) == (
+        "reply-dm", "email", "Письмо отправлено")
+    with db.session_scope() as s:
+        request = s.scalars(select(OutboundAction)).one().request
+        assert request["approval_process"] is True          # the manifest's default, kept for approval
+
+
+@pytest.mark.parametrize("choice, code", [
+    ({"text": "x" * 121}, "reply_too_long"),                                     # maxLength 120
+    ({"action_id": "reply-dm"}, "option_required"),
+    ({"action_id": "reply-dm", "option": "fax"}, "unknown_option"),
+    ({"action_id": "nope"}, "unknown_reply_action"),
+    ({"action_id": "reply-file", "attachment_url": "https://files.example/a.pdf"}, "no_text_with_attachment"),
+    ({"action_id": "reply-dm", "option": "sms", "attachment_url": "https://files.example/a.pdf"},
+     "attachments_not_allowed"),
+    ({"action_id": "templated"}, "template_required"),
+])
+def test_the_manifest_rules_refuse_a_reply_before_it_is_queued(client, token_for, custom, ticket, choice, code):
+    choice = {"text": "Hallo", **choice}
+    text = choice.pop("text")
+    attachment = choice.pop("attachment_url", None)
+    if attachment:       # the composer's attachment field goes straight to the service
+        from inbox.connectors.custom import reply_request
+        from inbox.connectors.base import Rejected as ReplyRejected
+
+        with db.session_scope() as s:
+            channel = s.get(Channel, custom["id"])
+            with pytest.raises(ReplyRejected) as refused:
+                reply_request(channel.settings, {}, text, attachment_url=attachment, **choice)
+        assert refused.value.code == code
+        return
+    response = reply(client, token_for, ticket, text=text, **choice)
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == code
+    with db.session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(OutboundAction)) == 0
+
+
+def test_a_reply_action_whose_timeout_ran_out_is_refused(client, live, token_for, integration):
+    channel = connect(live, token_for, [{"id": "reply-24h", "type": "reply", "label": "Reply",
+                                         "config": {"timeout": {"duration": "24h", "after": "networkCreationTime"}}}])
+    old = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    status, ticket = SANDBOX.push_ticket(f"{live}/api2", channel["access_token"], "old-item-1", "Hello?", "Ann",
+                                         createdTime=old)
+    assert status == 201
+    response = reply(client, token_for, ticket, text="Sorry for the wait")
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == "action_expired"
+    login(client, "agent")
+    pane = client.get(f"/tickets/{int(ticket['_id'])}")
+    assert "No longer available" in pane.get_data(as_text=True)
+
+
+def test_a_template_reply_sends_the_template_and_its_values(client, token_for, custom, ticket):
+    template = {"networkId": "order_shipped", "name": "Order shipped", "variables": {"orderId": "4821"},
+                "language": "de"}
+    followup_id = replied(client, token_for, ticket, text=None, action_id="templated", template=template)
+    run_jobs()
+    [event] = [e["event"] for e in SANDBOX.events]
+    assert event["type"] == "template_reply" and event["actionId"] == "templated"
+    assert event["payload"] == {**template, "followupId": state(followup_id)[3]}
+
+
+def test_templates_are_fetched_signed_and_offered_in_the_composer(client, token_for, custom, ticket):
+    assert fetch_templates(f"{custom['webhook'].rsplit('/webhook', 1)[0]}/templates/shop", custom["secret"],
+                           custom["id"]) == TEMPLATES
+    assert SANDBOX.template_requests[-1]["channelId"] == f"{custom['id']:024d}"
+    unsigned = httpx.get(f"{custom['webhook'].rsplit('/webhook', 1)[0]}/templates/shop")
+    assert unsigned.status_code == 401
+    login(client, "agent")
+    html = client.get(f"/tickets/{int(ticket['_id'])}/reply-templates/templated").get_data(as_text=True)
+    assert "Order shipped" in html and 'name="var:templated:order_shipped:orderId"' in html
+
+
+def test_the_composer_offers_the_reply_actions_and_sends_the_chosen_one(client, token_for, custom, ticket):
+    login(client, "agent")
+    pane = client.get(f"/tickets/{int(ticket['_id'])}").get_data(as_text=True)
+    for shown in ('name="action_id" value="reply-comment"', 'name="action_id" value="reply-dm"',
+                  'name="option:reply-dm"', "Up to 120 characters", "E-mail",
+                  "Goes through approval"):
+        assert shown in pane, shown
+    token = csrf_of(client, f"/tickets/{int(ticket['_id'])}")
+    headers = {"HX-Request": "true", "X-CSRFToken": token}
+    refused = client.post(f"/tickets/{int(ticket['_id'])}/reply", headers=headers,
+                          data={"text": "Sure", "action_id": "reply-dm"})
+    assert refused.status_code == 422 and "choose one of SMS, E-mail" in refused.get_data(as_text=True)
+    sent = client.post(f"/tickets/{int(ticket['_id'])}/reply", headers=headers,
+                       data={"text": "Sure", "action_id": "reply-dm", "option:reply-dm": "sms",
+                             "option:reply-comment": "ignored"})
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    run_jobs()
+    [event] = [e["event"] for e in SANDBOX.events]
+    assert (event["actionId"], event["payload"]) == ("reply-dm", {"text": "Sure", "followupId": event["uuid"],
+                                                                 "option": "sms"})
 
 
 # -- callbacks: success and reset -------------------------------------------------------------------
 
 def test_the_success_callback_marks_the_reply_delivered(client, token_for, custom, ticket):
-    followup_id = reply(client, token_for, ticket)
+    followup_id = replied(client, token_for, ticket)
     run_jobs()
     rid = state(followup_id)[3]
     body = {"interaction": {"networkItemId": "reply-000001", "type": "COMMENT",
@@ -213,13 +387,12 @@ def test_the_success_callback_marks_the_reply_delivered(client, token_for, custo
     assert response.status_code == 201, response.text
     [followup] = response.json()["followups"]
     assert followup["id"] == rid and followup["networkId"] == "reply-000001" and followup["status"] == "delivered"
+    assert followup["actionId"] == "reply-comment"
     assert state(followup_id)[:2] == (FollowupStatus.DELIVERED, ActionState.SENT)
     with db.session_scope() as s:
         [echo] = s.scalars(select(Message).filter_by(direction=Direction.OUT)).all()
         assert echo.external_id == "reply-000001" and echo.ticket_id == int(ticket["_id"])
         assert echo.data["replyId"] == rid and echo.text == "Добрый день! Уже отправили."
-        assert s.get(OutboundAction, s.scalars(select(OutboundAction.id)).one()).response["interaction"][
-            "networkItemId"] == "reply-000001"
 
     assert success(custom, ticket, rid, body).status_code == 201          # a repeated callback is harmless
     other = success(custom, ticket, rid, {"interaction": {"networkItemId": "reply-000002"}})
@@ -228,26 +401,56 @@ def test_the_success_callback_marks_the_reply_delivered(client, token_for, custo
         assert s.scalar(select(func.count()).select_from(Message).filter_by(direction=Direction.OUT)) == 1
 
 
-def test_a_callback_that_beats_the_worker_is_not_overwritten_by_it(client, token_for, custom, ticket):
-    """The integration may confirm before the worker that delivered has recorded its result."""
-    followup_id = reply(client, token_for, ticket)
+def test_a_callback_while_the_worker_is_mid_call_answers_at_once_and_is_kept(client, token_for, custom, ticket):
+    """No request waits for a worker: the integration's word is written and the worker keeps it."""
+    followup_id = replied(client, token_for, ticket)
     with db.session_scope() as s:
         action = s.scalars(select(OutboundAction)).one()
-        action.state, rid = ActionState.SENDING, action.idempotency_key    # the worker is mid-call
-    results: list[httpx.Response] = []
-    callback = threading.Thread(target=lambda: results.append(
-        success(custom, ticket, rid, {"interaction": {"networkItemId": "reply-000001"}})))
-    callback.start()
-    time.sleep(0.5)
-    with db.session_scope() as s:                  # what workers.outbound.run_action writes on a 2xx
-        action = s.scalars(select(OutboundAction)).one()
-        action.state, action.external_id, action.response = ActionState.SENT, rid, {}
-        action.followup.advance(FollowupStatus.SENT)
-    callback.join(10)
-    assert results and results[0].status_code == 201, results
+        action.state, rid = ActionState.SENDING, action.idempotency_key    # a worker has claimed it
+    started = time.monotonic()
+    response = success(custom, ticket, rid, {"interaction": {"networkItemId": "reply-000001"}})
+    assert response.status_code == 201 and time.monotonic() - started < 1.0
     assert state(followup_id)[:2] == (FollowupStatus.DELIVERED, ActionState.SENT)
+
+
+def test_the_integration_confirms_on_its_own_end_to_end(client, token_for, custom, ticket):
+    SANDBOX.auto_confirm = True
+    followup_id = replied(client, token_for, ticket)
+    run_jobs()
+    SANDBOX.drain()
+    [callback] = SANDBOX.callbacks
+    assert callback["kind"] == "success" and callback["status"] == 201, callback
+    assert state(followup_id)[:2] == (FollowupStatus.DELIVERED, ActionState.SENT)
+
+
+def test_reset_marks_the_reply_failed_with_the_integrations_reason(client, token_for, custom, ticket):
+    SANDBOX.reset_next("Instagram says: user has blocked the account")
+    followup_id = replied(client, token_for, ticket)
+    run_jobs()
+    SANDBOX.drain()
+    [callback] = SANDBOX.callbacks
+    assert callback["kind"] == "reset" and callback["status"] == 201, callback
+    assert callback["path"].endswith("/reset/reply-comment")
+    status, action_state, error, rid = state(followup_id)
+    assert (status, action_state) == (FollowupStatus.FAILED, ActionState.FAILED)
+    assert error == "Instagram says: user has blocked the account"
+    shown = client.get(f"/api/v1/tickets/{int(ticket['_id'])}", headers=auth(token_for("agent"))).get_json()
+    assert shown["followups"][0]["status"] == "failed" and "action_reset" in [h["action"] for h in shown["history"]]
+    late = success(custom, ticket, rid, {"interaction": {"networkItemId": "reply-000009"}})
+    assert late.status_code == 409
+
+
+def test_a_button_reset_without_followup_fails_the_latest_such_action(client, token_for, custom, ticket):
+    SANDBOX.reset_next("Refunds are closed today")
+    response = client.post(f"/api/v1/tickets/{int(ticket['_id'])}/actions/custom_action",
+                           json={"action_id": "refund"}, headers=auth(token_for("agent")))
+    run_jobs()
+    SANDBOX.drain()
+    [callback] = SANDBOX.callbacks
+    assert callback["path"].endswith("/reset/refund") and "followupId" not in callback["body"]
     with db.session_scope() as s:
-        assert s.scalars(select(OutboundAction)).one().response["interaction"]["networkItemId"] == "reply-000001"
+        action = s.get(OutboundAction, response.get_json()["id"])
+        assert (action.state, action.error) == (ActionState.FAILED, "Refunds are closed today")
 
 
 @pytest.mark.parametrize("rid, body, status, mentions", [
@@ -260,7 +463,7 @@ def test_a_callback_that_beats_the_worker_is_not_overwritten_by_it(client, token
     (str(uuid.uuid4()), {"interaction": {"networkItemId": "reply-000001"}}, 404, "No reply"),
 ])
 def test_bad_success_callbacks_get_socialhub_errors(client, token_for, custom, ticket, rid, body, status, mentions):
-    followup_id = reply(client, token_for, ticket)
+    followup_id = replied(client, token_for, ticket)
     run_jobs()
     response = success(custom, ticket, rid or state(followup_id)[3], body)
     assert response.status_code == status, response.text
@@ -269,47 +472,10 @@ def test_bad_success_callbacks_get_socialhub_errors(client, token_for, custom, t
 
 
 def test_a_network_item_id_taken_by_a_ticket_is_409(client, token_for, custom, ticket):
-    followup_id = reply(client, token_for, ticket)
+    followup_id = replied(client, token_for, ticket)
     run_jobs()
     response = success(custom, ticket, state(followup_id)[3], {"interaction": {"networkItemId": "order-4821"}})
     assert response.status_code == 409 and state(followup_id)[0] == FollowupStatus.SENT
-
-
-def test_auto_confirm_settles_the_reply_end_to_end(client, token_for, custom, ticket):
-    SANDBOX.auto_confirm = True
-    followup_id = reply(client, token_for, ticket)
-    run_jobs()
-    SANDBOX.drain()
-    [callback] = SANDBOX.callbacks
-    assert callback["kind"] == "success" and callback["status"] == 201, callback
-    assert state(followup_id)[:2] == (FollowupStatus.DELIVERED, ActionState.SENT)
-
-
-def test_reset_marks_the_reply_failed_with_the_integrations_reason(client, token_for, custom, ticket):
-    SANDBOX.reset_next("Instagram says: user has blocked the account")
-    followup_id = reply(client, token_for, ticket)
-    run_jobs()
-    SANDBOX.drain()
-    [callback] = SANDBOX.callbacks
-    assert callback["kind"] == "reset" and callback["status"] == 201, callback
-    status, action_state, error, rid = state(followup_id)
-    assert (status, action_state) == (FollowupStatus.FAILED, ActionState.FAILED)
-    assert error == "Instagram says: user has blocked the account"
-    shown = client.get(f"/api/v1/tickets/{int(ticket['_id'])}", headers=auth(token_for("agent"))).get_json()
-    assert shown["followups"][0]["status"] == "failed" and "action_reset" in [h["action"] for h in shown["history"]]
-    # A reply reported failed cannot then be confirmed.
-    late = success(custom, ticket, rid, {"interaction": {"networkItemId": "reply-000009"}})
-    assert late.status_code == 409
-
-
-def test_reset_by_action_id_finds_the_latest_such_action(client, token_for, custom, ticket):
-    followup_id = reply(client, token_for, ticket)
-    run_jobs()
-    response = httpx.post(f"{custom['api']}/public/inbox/tickets/{ticket['_id']}/reset/reply",
-                          params={"accesstoken": custom["access_token"]}, json={"reason": "rate limited"})
-    assert response.status_code == 201, response.text
-    assert response.json()["followups"][0]["networkError"] == "rate limited"
-    assert state(followup_id)[:3] == (FollowupStatus.FAILED, ActionState.FAILED, "rate limited")
 
 
 # -- connecting ----------------------------------------------------------------------------------------

@@ -295,32 +295,30 @@ def test_a_reset_for_an_unknown_action_is_404(client, custom):
 MANIFEST = {
     "branding": {"icon": "https://integration.example/icon.png", "color": "#1da1f2"},
     "inbox": {"ticketActions": [
-        {"id": "refund", "type": "custom", "label": {"en": "Refund", "de": "Erstatten", "fr": "Rembourser"},
-         "config": {"approvalProcess": True, "timeout": {"duration": "24h", "after": "networkCreationTime"},
-                    "options": [{"id": "full", "label": {"en": "Full", "de": "Voll", "fr": "Total"}}]}},
-        {"id": "escalate", "type": "custom", "label": "Escalate"}],
+        {"id": "reply-public", "type": "reply", "label": {"en": "Reply", "de": "Antworten", "fr": "Répondre"},
+         "config": {"approvalProcess": True, "maxLength": 280,
+                    "timeout": {"duration": "24h", "after": "networkCreationTime"}},
+         "attachments": {"noText": True},
+         "options": [{"id": "public", "label": {"en": "Public", "de": "Öffentlich", "fr": "Public"}}]},
+        {"id": "escalate", "type": "button", "label": "Escalate"}],
         "rightSidebar": [{"id": "orders", "label": "Orders", "treeBuilder": "flatListWithRoot"}]},
 }
 
 
-def test_patching_the_manifest_stores_actions_and_the_webhook(client, custom, token_for):
+def test_patching_the_manifest_stores_its_actions_and_keeps_what_it_does_not_mention(client, custom, token_for):
     token = custom["access_token"]
-    secret = "s" * 40
-    response = api2(client, "PATCH", "/manifest", token, json={
-        **MANIFEST, "webhook": {"url": "https://integration.example/v2/hooks", "secret": secret}})
+    response = api2(client, "PATCH", "/manifest", token, json=MANIFEST)
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
-    assert body["webhook"] == {"url": "https://integration.example/v2/hooks", "secret": secret}
-    assert [a["id"] for a in body["inbox"]["ticketActions"]] == ["refund", "escalate"]
+    assert [a["id"] for a in body["inbox"]["ticketActions"]] == ["reply-public", "escalate"]
+    assert body["inbox"]["ticketActions"][0]["options"][0]["id"] == "public"          # on the action, as documented
+    assert body["inbox"]["ticketActions"][0]["attachments"] == {"noText": True}
     channel = client.get(f"/api/v1/channels/{custom['id']}", headers=auth(token_for("admin"))).get_json()
-    assert channel["settings"]["webhook_url"] == "https://integration.example/v2/hooks"
-    assert secret not in str(channel)
-    assert manifest_actions(channel["settings"]) == {
-        "refund": {"en": "Refund", "de": "Erstatten", "fr": "Rembourser"}, "escalate": "Escalate"}
-    # A partial patch keeps what it does not mention.
+    assert manifest_actions(channel["settings"]) == {"escalate": "Escalate"}      # buttons; replies are composer choices
+    # A partial patch keeps what it does not mention (the admin-set webhook too: no test request).
     again = api2(client, "PATCH", "/manifest", token, json={"branding": {"color": "#000"}}).get_json()
     assert again["branding"] == {"icon": "https://integration.example/icon.png", "color": "#000"}
-    assert len(again["inbox"]["ticketActions"]) == 2 and again["webhook"]["secret"] == secret
+    assert len(again["inbox"]["ticketActions"]) == 2 and again["webhook"]["url"] == HOOK
 
 
 @pytest.mark.parametrize("patch, message", [
@@ -329,16 +327,26 @@ def test_patching_the_manifest_stores_actions_and_the_webhook(client, custom, to
     ({"webhook": {"url": "https://integration.example/h"}}, "manifest.webhook.secret is required"),
     ({"webhook": {"url": "https://integration.example/h", "secret": "short"}}, "manifest.webhook.secret must be at least 32"),
     ({"webhook": {"url": "http://integration.example/h", "secret": "s" * 40}}, "manifest.webhook.url must be an https"),
-    ({"inbox": {"ticketActions": [{"id": "bad id", "type": "custom", "label": "x"}]}},
+    ({"inbox": {"ticketActions": [{"id": "bad id", "type": "button", "label": "x"}]}},
      "manifest.inbox.ticketActions[0].id must match"),
-    ({"inbox": {"ticketActions": [{"id": "a", "type": "custom", "label": {"en": "A"}}]}},
+    ({"inbox": {"ticketActions": [{"id": "a", "type": "custom", "label": "A"}]}},
+     "manifest.inbox.ticketActions[0].type must be one of reply, template_reply, delete, button"),
+    ({"inbox": {"ticketActions": [{"id": "a", "type": "button", "label": {"en": "A"}}]}},
      "manifest.inbox.ticketActions[0].label must be a string or an object with en, de and fr"),
     ({"inbox": {"ticketActions": [{"id": "a", "label": "A"}]}}, "manifest.inbox.ticketActions[0].type is required"),
-    ({"inbox": {"ticketActions": [{"id": "a", "type": "x", "label": "A"}, {"id": "a", "type": "x", "label": "B"}]}},
+    ({"inbox": {"ticketActions": [{"id": "a", "type": "button", "label": "A"},
+                                  {"id": "a", "type": "button", "label": "B"}]}},
      "lists the id 'a' twice"),
-    ({"inbox": {"ticketActions": [{"id": "a", "type": "x", "label": "A",
+    ({"inbox": {"ticketActions": [{"id": "a", "type": "reply", "label": "A",
                                    "config": {"timeout": {"duration": "24h"}}}]}},
      "manifest.inbox.ticketActions[0].config.timeout.after is required"),
+    ({"inbox": {"ticketActions": [{"id": "a", "type": "reply", "label": "A",
+                                   "config": {"timeout": {"duration": "soon", "after": "networkCreationTime"}}}]}},
+     "manifest.inbox.ticketActions[0].config.timeout.duration must be a duration"),
+    ({"inbox": {"ticketActions": [{"id": "a", "type": "reply", "label": "A", "config": {"maxLength": 0}}]}},
+     "manifest.inbox.ticketActions[0].config.maxLength must be at least 1"),
+    ({"inbox": {"ticketActions": [{"id": "t", "type": "template_reply", "label": "T"}]}},
+     "manifest.inbox.ticketActions[0].config.templates.url is required for a template_reply action"),
     ({"inbox": {"rightSidebar": [{"id": "t", "label": "T", "treeBuilder": "tree"}]}},
      "manifest.inbox.rightSidebar[0].treeBuilder must be one of"),
 ])
@@ -349,10 +357,25 @@ def test_an_invalid_manifest_patch_is_400_and_changes_nothing(client, custom, pa
     assert api2(client, "GET", "", token).get_json()["manifest"] == before
 
 
-def test_a_loopback_http_webhook_is_accepted_for_development(client, custom):
-    response = api2(client, "PATCH", "/manifest", custom["access_token"],
-                    json={"webhook": {"url": "http://127.0.0.1:9999/hooks", "secret": "d" * 32}})
-    assert response.status_code == 200 and response.get_json()["webhook"]["url"] == "http://127.0.0.1:9999/hooks"
+def test_an_unreachable_webhook_is_422_webhook_validation_error_and_nothing_is_saved(client, custom):
+    """The test request fails (nothing listens on port 9): SocialHub's 422, with the cause in data."""
+    token = custom["access_token"]
+    before = api2(client, "GET", "", token).get_json()["manifest"]
+    response = api2(client, "PATCH", "/manifest", token, json={
+        **MANIFEST, "webhook": {"url": "http://127.0.0.1:9/hooks", "secret": "d" * 32}})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["code"] == "WebhookValidationError"
+    assert body["message"] == "Error: An error occurred while attempting to validate the WebHook" and body["data"]
+    assert api2(client, "GET", "", token).get_json()["manifest"] == before          # not even the actions
+
+
+def test_webhook_null_removes_the_webhook(client, custom, token_for):
+    token = custom["access_token"]
+    response = api2(client, "PATCH", "/manifest", token, json={"webhook": None})
+    assert response.status_code == 200 and response.get_json()["webhook"] is None
+    channel = client.get(f"/api/v1/channels/{custom['id']}", headers=auth(token_for("admin"))).get_json()
+    assert channel["settings"]["webhook_url"] is None
 
 
 # -- the channel itself ---------------------------------------------------------------------------

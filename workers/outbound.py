@@ -54,8 +54,9 @@ def run_action(action_id: int) -> str:
         action = session.get(OutboundAction, action_id)
         channel = session.get(Channel, action.channel_id)
         connector, kind = connector_for(channel), action.kind
-        # "_delivery_id" lets a provider dedupe a retried request (custom channels' webhooks).
-        params = {**action.request, "_delivery_id": action.idempotency_key, "_action_id": action.id}
+        # "_delivery_id" lets a provider dedupe a retried request (custom channels' event uuid).
+        params = {**action.request, "_delivery_id": action.idempotency_key, "_action_id": action.id,
+                  "_channel_id": channel.id}
         target = target_of(session, channel, session.get(Ticket, action.ticket_id) if action.ticket_id else None)
     try:
         result = connector.perform(kind, target, params)
@@ -127,6 +128,10 @@ def _fail(action_id: int, state: ActionState, status: FollowupStatus, exc: Provi
         if isinstance(exc, AuthError):
             channel = session.get(Channel, action.channel_id)
             channel.status, channel.last_error = ChannelStatus.NEEDS_ATTENTION, exc.message
+            # e.g. a custom channel's webhook that failed its challenge is removed from the manifest
+            changes = getattr(exc, "settings_changes", None)
+            if changes:
+                channel.settings = {**(channel.settings or {}), **changes}
     return state
 
 

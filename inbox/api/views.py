@@ -169,13 +169,18 @@ def _reply(ticket, body: dict):
     attachment_url = body.get("attachment_url")
     if attachment_url is not None and not isinstance(attachment_url, str):
         raise ApiError(422, "invalid_attachment_url", "attachment_url must be a string (an http(s) URL)")
-    if body.get("text") is None and attachment_url:
-        body = {**body, "text": ""}          # a file alone, where the provider allows it
+    if body.get("text") is None and (attachment_url or isinstance(body.get("template"), dict)):
+        body = {**body, "text": ""}          # a file or a template alone, where the provider allows it
     if not isinstance(body.get("text"), str):
         raise ApiError(422, "missing_field", "text is required")
     if not isinstance(body.get("archive", False), bool):
         raise ApiError(422, "invalid_field", "archive must be true or false")
-    followup, action_row = queue_reply(session, ticket, g.api_user, body["text"], attachment_url)
+    # A custom channel's manifest reply actions: which one, its option, a template_reply's template.
+    choice = {key: body[key] for key in ("action_id", "option", "template") if body.get(key) is not None}
+    if any(not isinstance(choice.get(key, ""), str) for key in ("action_id", "option")):
+        raise ApiError(422, "invalid_field", "action_id and option must be strings")
+    followup, action_row = queue_reply(session, ticket, g.api_user, body["text"], attachment_url=attachment_url,
+                                       **choice)
     if body.get("archive"):      # answered and done: out of the open queue (a new message reopens it)
         queue_ticket_action(session, ticket, g.api_user, "archive", {})
     session.commit()

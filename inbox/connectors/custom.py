@@ -1,39 +1,39 @@
 """Custom channels: a third-party integration pushes items in and receives agent actions.
 
 The other connectors call a provider's API; here the roles are reversed. The integration calls
-*our* SocialHub-compatible public API (``inbox/api/public.py``, ``/api2/public``) with the
-channel's access token to push tickets, and we POST every agent action (a reply, or one of the
-ticket actions its manifest declares) to the integration's webhook URL, signed with the
-channel's secret. So this module only:
+*our* SocialHub-compatible public API (``inbox/api/public``, ``/api2/public``) with the
+channel's access token to push tickets, and we call *its* webhook exactly as SocialHub does
+(``docs/webhooks.md`` and ``docs/inbox/ticket-api.md`` of socialhubio/socialhub-dev), so an
+integration written for SocialHub's custom channels works unchanged:
 
-- connects a channel: generates its access token and webhook secret, validates the webhook URL
-  and the manifest (the swagger's ``Manifest`` schema, shared with ``PATCH /public/manifest``);
-- performs outbound actions as signed JSON deliveries (``perform``);
-- offers the helpers integrations and the rest of the app need: ``verify_signature``,
-  ``manifest_actions``, ``public_id`` / ``parse_public_id`` and a small schema checker.
+- every request is a POST of ``{manifestId, accountId, channelId, events: {type: [...]}}``,
+  one channel per request, signed with ``X-SocialHub-Timestamp`` (ms) and
+  ``X-SocialHub-Signature`` (hex HMAC-SHA256 of the raw body, keyed with the challenge);
+- the challenge is hex SHA-256 of ``"<timestamp>;<secret>"`` and the integration proves it holds
+  the secret by answering 2xx with ``X-SocialHub-Challenge: <challenge>``;
+- agent actions are ``ticket_action`` events (``reply``, ``template_reply``, ``button``);
+- a webhook change is tested first (``check_webhook``: the same POST with empty ``events``);
+- non-2xx answers are retried (the job's RQ Retry), a 2xx without the right challenge means
+  the webhook can no longer be trusted (``ChallengeFailed``: it is removed, the channel flagged).
 
-There is no polling and no inbound webhook (``parse`` refuses): items arrive through the
-public API, which stores them with ``inbox.ingest.store.apply`` like every other provider.
+The manifest's schema and reply rules are in ``custom_manifest``. There is no polling and no
+inbound webhook (``parse`` refuses): items arrive through the public API.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
-import math
+import mimetypes
 import re
 import secrets
-from datetime import datetime
+import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from models import TicketKind, to_utc_naive, utcnow
-
 from .base import (
-    TIMEOUT,
     USER_AGENT,
     ActionResult,
     AuthError,
@@ -45,27 +45,32 @@ from .base import (
     Target,
     call,
 )
+from .custom_manifest import (  # noqa: F401  (re-exported: what the queue, replies and API import)
+    ACTION_ID_RE,
+    SettingsError,
+    clean_settings,
+    label_text,
+    manifest_actions,
+    reply_actions,
+    reply_request,
+)
 
 # Custom channels have no provider host: the integration calls us and we call its webhook URL.
 # connect_channel still wants a base_url, so this placeholder fills the column and is never used.
 DEFAULT_BASE_URL = "https://custom.invalid"
 NETWORK = "custom"
 
-SIGNATURE_HEADER = "X-Inbox-Signature"
-DELIVERY_HEADER = "X-Inbox-Delivery"
-EVENT_HEADER = "X-Inbox-Event"
-SIGNATURE_PREFIX = "sha256="
-
-# The swagger's patterns, rewritten for Python's ``re.fullmatch`` (no ``^``/``$``: ``$`` would
-# accept a trailing newline).
-ACTION_ID_RE = r"[a-zA-Z0-9_-]{1,256}"                                  # ^[a-zA-Z0-9-_]{1,256}$
-NETWORK_ITEM_ID_RE = r"[a-zA-Z0-9/|@&$!?\\()\[\]{}+*~,;.:=_-]{6,256}"    # ticket networkItemId / rootId
-REPLY_ITEM_ID_RE = r"[a-zA-Z0-9/_-]{6,256}"                              # replies/{rid}/success networkItemId
+TIMESTAMP_HEADER = "X-SocialHub-Timestamp"
+SIGNATURE_HEADER = "X-SocialHub-Signature"
+CHALLENGE_HEADER = "X-SocialHub-Challenge"
 OBJECT_ID_RE = r"[a-f0-9]{24}"
-COLOR_RE = r"#[0-9a-f]{3,6}"
-LOCALES = ("en", "de", "fr")
-SECRET_MIN, SECRET_MAX = 32, 512
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+# One installation is one SocialHub "account"; each custom channel has its own manifest, so the
+# manifest's id is the channel's.
+ACCOUNT_ID = f"{1:024d}"
+# Deliveries are short: the integration answers at once and works asynchronously (the docs).
+DELIVERY_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+# The test request runs inside PATCH /manifest, whose caller is waiting for the answer.
+TEST_TIMEOUT = httpx.Timeout(8.0, connect=4.0)
 ERROR_SNIPPET = 300
 
 
@@ -103,272 +108,180 @@ def new_credentials() -> dict[str, str]:
     return {"access_token": secrets.token_urlsafe(32), "webhook_secret": secrets.token_urlsafe(32)}
 
 
-# -- signatures -----------------------------------------------------------------------------
+# -- signing (docs/webhooks.md, "Verification") -----------------------------------------------
 
-def sign(secret: str, body: bytes) -> str:
-    """The ``X-Inbox-Signature`` value for a raw body: ``sha256=<hex HMAC-SHA256>``."""
-    return SIGNATURE_PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def challenge_for(timestamp: str, secret: str) -> str:
+    """Lowercase hex SHA-256 of ``"<timestamp>;<secret>"``: what the integration must answer."""
+    return hashlib.sha256(f"{timestamp};{secret}".encode()).hexdigest()
 
 
-def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
-    """Whether ``header`` is the signature of exactly these bytes (constant-time comparison).
+def signature_for(challenge: str, raw: bytes) -> str:
+    """Lowercase hex HMAC-SHA256 of the raw body, keyed with the challenge's hex string."""
+    return hmac.new(challenge.encode(), raw, hashlib.sha256).hexdigest()
 
-    Integrations must verify the raw body as received, before parsing it: re-serialised JSON
-    need not be byte-identical.
+
+def signed_headers(secret: str, raw: bytes, now_ms: int | None = None) -> tuple[dict[str, str], str]:
+    """The headers of one signed request and the challenge its answer must carry.
+
+    A retry signs again with a new timestamp: integrations reject timestamps older than ~5 minutes.
     """
-    if not secret or not isinstance(header, str) or not header.startswith(SIGNATURE_PREFIX):
+    timestamp = str(now_ms if now_ms is not None else int(time.time() * 1000))
+    challenge = challenge_for(timestamp, secret)
+    return ({"Content-Type": "application/json", "User-Agent": USER_AGENT, TIMESTAMP_HEADER: timestamp,
+             SIGNATURE_HEADER: signature_for(challenge, raw)}, challenge)
+
+
+def verify_signature(secret: str, timestamp: str | None, raw: bytes, signature: str | None) -> bool:
+    """Whether ``signature`` signs exactly these bytes at this timestamp (constant-time)."""
+    if not secret or not timestamp or not isinstance(signature, str):
         return False
-    return hmac.compare_digest(sign(secret, body).encode(), header.strip().encode())
+    return hmac.compare_digest(signature_for(challenge_for(timestamp, secret), raw).encode(), signature.encode())
 
 
-# -- a small checker for the swagger's schemas ------------------------------------------------
-
-class SchemaError(ValueError):
-    """A value that breaks a schema rule; ``path`` names the field (``interaction.networkItemId``)."""
-
-    def __init__(self, path: str, message: str):
-        super().__init__(f"{path or 'body'} {message}")
-        self.path, self.message = path, f"{path or 'body'} {message}"
+def solved(response: httpx.Response, challenge: str) -> bool:
+    return hmac.compare_digest(response.headers.get(CHALLENGE_HEADER, "").strip().encode(), challenge.encode())
 
 
-def _join(path: str, name: str | int) -> str:
-    return f"{path}[{name}]" if isinstance(name, int) else (f"{path}.{name}" if path else name)
+def encode(body: dict[str, Any]) -> bytes:
+    """Compact JSON without ASCII escapes: byte-identical to ``JSON.stringify`` of the parsed
+    body, which the docs' NodeJS example signs instead of the raw bytes."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def is_web_url(value: str) -> bool:
-    """An absolute http(s) URL. Stricter than the swagger's ``format: uri`` on purpose: these
-    URLs end up as links in agents' browsers, where ``javascript:`` and friends are not welcome."""
-    if any(c.isspace() or ord(c) < 32 for c in value):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+def envelope(channel_id: int, events: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The body of every webhook request: one channel, events grouped by type."""
+    cid = public_id(channel_id)
+    return {"manifestId": cid, "accountId": ACCOUNT_ID, "channelId": cid, "events": events}
 
 
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host.lower() in LOOPBACK_HOSTS:
-        return True
+# -- errors ---------------------------------------------------------------------------------
+
+class ChallengeFailed(AuthError):
+    """The integration answered 2xx without the right ``X-SocialHub-Challenge``.
+
+    SocialHub then removes the webhook from the manifest: it can no longer be trusted to
+    receive data. ``settings_changes`` tells the worker what to store on the channel.
+    """
+
+    settings_changes = {"webhook_url": None}
+
+
+class IntegrationRefused(AuthError):
+    """A 401/403: retried like every non-2xx answer; once retries run out the channel needs
+    an admin (the integration probably holds another secret)."""
+
+    def __init__(self, code: str, message: str, *, status: int | None = None):
+        super().__init__(code, message, status=status, retryable=True)
+
+
+class WebhookValidationFailed(Exception):
+    """The test request of a webhook change failed; ``data`` is the underlying error (the docs' shape)."""
+
+    def __init__(self, message: str, data: str | None = None):
+        super().__init__(message)
+        self.message, self.data = message, data
+
+
+def check_webhook(url: str, secret: str, channel_id: int, client: httpx.Client | None = None) -> None:
+    """Send the test request (``events`` empty) and check the challenge; raise WebhookValidationFailed.
+
+    Certificates are verified (httpx's default; an extra CA for a private integration comes
+    from ``SSL_CERT_FILE``), so a bad certificate fails like an unreachable host.
+    """
+    raw = encode(envelope(channel_id, {}))
+    headers, challenge = signed_headers(secret, raw)
+    own = client is None
+    client = client or httpx.Client(timeout=TEST_TIMEOUT)
     try:
-        return ipaddress.ip_address(host).is_loopback
+        response = client.post(url, content=raw, headers=headers)
+    except httpx.HTTPError as exc:
+        raise WebhookValidationFailed("Error: An error occurred while attempting to validate the WebHook",
+                                      f"Error: {exc or type(exc).__name__}") from exc
+    finally:
+        if own:
+            client.close()
+    if not 200 <= response.status_code < 300:
+        raise WebhookValidationFailed("Error: An error occurred while attempting to validate the WebHook",
+                                      f"Error: the WebHook answered HTTP {response.status_code}")
+    if not solved(response, challenge):
+        raise WebhookValidationFailed("Error: The WebHook failed to solve the challenge")
+
+
+def fetch_templates(url: str, secret: str, channel_id: int, client: httpx.Client | None = None) -> list[dict]:
+    """A ``template_reply`` action's templates: GET ``url?channelId=...``, signed like a webhook
+    request (over the empty body). ProviderError when the integration does not answer a list."""
+    headers, _ = signed_headers(secret, b"")
+    headers.pop("Content-Type")
+    own = client is None
+    client = client or httpx.Client(timeout=TEST_TIMEOUT)
+    try:
+        response = call(client, "GET", url, params={"channelId": public_id(channel_id)}, headers=headers)
+    finally:
+        if own:
+            client.close()
+    try:
+        templates = response.json() if response.status_code == 200 else None
     except ValueError:
-        return False
+        templates = None
+    if not isinstance(templates, list):
+        raise ProviderError("templates_unavailable", f"The integration's templates could not be loaded "
+                                                     f"(HTTP {response.status_code})", status=response.status_code)
+    return [t for t in templates if isinstance(t, dict) and isinstance(t.get("networkId"), str)
+            and isinstance(t.get("name"), str)]
 
 
-def valid_webhook_url(value: str) -> bool:
-    """https, or http for a loopback host only (an integration running on the developer's machine)."""
-    if not is_web_url(value):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme == "https" or is_loopback(parts.hostname)
+# -- ticket_action events (docs/inbox/ticket-api.md) -------------------------------------------
+
+def attachment_of(url: str) -> dict[str, Any]:
+    """``payload.attachments[]`` for a reply's attachment URL (its size is not known to us)."""
+    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "attachment"
+    extension = "." + name.rsplit(".", 1)[1].lower() if "." in name else ""
+    return {"name": name, "extension": extension, "url": url,
+            "mimetype": mimetypes.guess_type(name)[0] or "application/octet-stream"}
 
 
-def parse_datetime(value: str) -> datetime:
-    """ISO 8601 date-time (``Z`` or an offset; naive means UTC) as naive UTC. ValueError otherwise."""
-    if "T" not in value and " " not in value:
-        raise ValueError("not a date-time")
-    try:
-        return to_utc_naive(datetime.fromisoformat(value))
-    except OverflowError as exc:       # year 1 or 9999 pushed out of range by its offset
-        raise ValueError("date-time out of range") from exc
-
-
-FORMATS = {
-    "uri": (is_web_url, "must be an absolute http(s) URL"),
-    "url": (is_web_url, "must be an absolute http(s) URL"),
-    "webhook": (valid_webhook_url, "must be an https:// URL (http:// only for localhost / 127.0.0.1 / ::1)"),
-}
-
-
-def _check_format(fmt: str, value: str, path: str) -> None:
-    if fmt == "date-time":
-        try:
-            parse_datetime(value)
-        except ValueError:
-            raise SchemaError(path, "must be an ISO 8601 date-time, e.g. 2024-05-01T12:00:00Z") from None
-    elif fmt == "uuid":
-        if not re.fullmatch(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", value):
-            raise SchemaError(path, "must be a uuid")
-    elif fmt in FORMATS:
-        test, message = FORMATS[fmt]
-        if not test(value):
-            raise SchemaError(path, message)
-
-
-def check(schema: dict[str, Any], value: Any, path: str = "") -> Any:
-    """Validate ``value`` against a swagger-style schema and return a clean copy.
-
-    Supports what the public tag uses: object (required, properties), array (items, maxItems),
-    string (minLength, maxLength, pattern, enum, format), number (minimum, maximum), boolean and
-    ``oneOf``. Properties the schema does not name are dropped, and ``null`` counts as absent,
-    so nothing unvalidated is ever stored.
-    """
-    if "oneOf" in schema:
-        for option in schema["oneOf"]:
-            try:
-                return check(option, value, path)
-            except SchemaError:
-                continue
-        raise SchemaError(path, schema.get("description", "has an unexpected shape"))
-    kind = schema.get("type")
-    if kind == "object":
-        if not isinstance(value, dict):
-            raise SchemaError(path, "must be an object")
-        for name in schema.get("required", ()):
-            if value.get(name) is None:
-                raise SchemaError(_join(path, name), "is required")
-        return {name: check(sub, value[name], _join(path, name))
-                for name, sub in schema.get("properties", {}).items() if value.get(name) is not None}
-    if kind == "array":
-        if not isinstance(value, list):
-            raise SchemaError(path, "must be an array")
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            raise SchemaError(path, f"has {len(value)} items; at most {schema['maxItems']} are allowed")
-        return [check(schema["items"], item, _join(path, i)) for i, item in enumerate(value)]
-    if kind == "string":
-        if not isinstance(value, str):
-            raise SchemaError(path, "must be a string")
-        if len(value) < schema.get("minLength", 0):
-            raise SchemaError(path, f"must be at least {schema['minLength']} characters long")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            raise SchemaError(path, f"must be at most {schema['maxLength']} characters long")
-        if "enum" in schema and value not in schema["enum"]:
-            raise SchemaError(path, f"must be one of {', '.join(schema['enum'])}")
-        if "pattern" in schema and not re.fullmatch(schema["pattern"], value):
-            raise SchemaError(path, f"must match ^{schema['pattern']}$")
-        if "format" in schema:
-            _check_format(schema["format"], value, path)
-        return value
-    if kind == "number":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                isinstance(value, float) and not math.isfinite(value)):
-            raise SchemaError(path, "must be a number")
-        if "minimum" in schema and value < schema["minimum"]:
-            raise SchemaError(path, f"must be at least {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            raise SchemaError(path, f"must be at most {schema['maximum']}")
-        return value
-    if kind == "boolean":
-        if not isinstance(value, bool):
-            raise SchemaError(path, "must be true or false")
-        return value
-    raise AssertionError(f"schema type {kind!r} is not supported")
-
-
-def string(**rules: Any) -> dict[str, Any]:
-    return {"type": "string", **rules}
-
-
-# Labels: the swagger's PATCH body wants {en, de, fr}; its Manifest definition says string. Both are accepted.
-LABEL = {"oneOf": [string(minLength=1, maxLength=256),
-                   {"type": "object", "required": list(LOCALES),
-                    "properties": {locale: string(minLength=1, maxLength=256) for locale in LOCALES}}],
-         "description": "must be a string or an object with en, de and fr strings"}
-HTTPS_URI = string(format="uri", pattern=r"https://.*", maxLength=2048)
-# Limits the swagger leaves open (list sizes, free strings) are ours, to keep a manifest a manifest.
-TICKET_ACTION = {"type": "object", "required": ["id", "type", "label"], "properties": {
-    "id": string(pattern=ACTION_ID_RE),
-    "type": string(minLength=1, maxLength=64),
-    "label": LABEL,
-    "config": {"type": "object", "properties": {
-        "approvalProcess": {"type": "boolean"},
-        "templates": {"type": "object", "properties": {"url": string(format="url", maxLength=2048)}},
-        "timeout": {"type": "object", "required": ["duration", "after"], "properties": {
-            "duration": string(minLength=1, maxLength=32),
-            "after": string(enum=["networkCreationTime"])}},
-        "forceTagging": {"type": "boolean"},
-        "attachments": {"type": "object", "properties": {"noText": {"type": "boolean"}}},
-        # Nesting is ambiguous in the scraped swagger; config.options is the plausible reading.
-        "options": {"type": "array", "maxItems": 100, "items": {
-            "type": "object", "required": ["id", "label"], "properties": {
-                "id": string(pattern=ACTION_ID_RE), "label": LABEL,
-                "description": string(minLength=1, maxLength=256)}}},
-    }},
-}}
-MANIFEST_SCHEMA = {"type": "object", "properties": {
-    "branding": {"type": "object", "properties": {
-        "icon": HTTPS_URI, "fallback": HTTPS_URI, "color": string(pattern=COLOR_RE)}},
-    "webhook": {"type": "object", "required": ["url", "secret"], "properties": {
-        "url": string(format="webhook", maxLength=2048),
-        "secret": string(minLength=SECRET_MIN, maxLength=SECRET_MAX)}},
-    "inbox": {"type": "object", "properties": {
-        "ticketActions": {"type": "array", "maxItems": 50, "items": TICKET_ACTION},
-        "rightSidebar": {"type": "array", "maxItems": 20, "items": {
-            "type": "object", "required": ["id", "label", "treeBuilder"], "properties": {
-                "id": string(minLength=1, maxLength=256), "label": LABEL,
-                "treeBuilder": string(enum=["flatListWithoutRoot", "flatListWithRoot"])}}},
-    }},
-    "callbacks": {"type": "object", "properties": {"channelCreation": string(format="uri", maxLength=2048)}},
-}}
-
-
-class SettingsError(Rejected):
-    """A custom channel's settings or manifest that we refuse; ``code`` is stable for the API."""
-
-
-def check_manifest(manifest: Any) -> dict[str, Any]:
-    """A clean manifest (the swagger's schema, plus unique action ids), or SchemaError."""
-    clean = check(MANIFEST_SCHEMA, manifest, "manifest")
-    for field in ("ticketActions", "rightSidebar"):
-        ids = [entry["id"] for entry in clean.get("inbox", {}).get(field, [])]
-        duplicate = next((i for i in ids if ids.count(i) > 1), None)
-        if duplicate is not None:
-            raise SchemaError(f"manifest.inbox.{field}", f"lists the id {duplicate!r} twice")
-    return clean
-
-
-def merge_manifest(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """PATCH semantics for a (clean) manifest: objects merge one level down, lists and values replace."""
-    merged = dict(current)
-    for key, value in patch.items():
-        merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) and key != "webhook" else value
-    return merged
-
-
-def clean_settings(settings: dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
-    """The settings to store and the webhook secret the manifest brought (if any).
-
-    ``webhook_url`` may come as a setting or as ``manifest.webhook.url`` (SocialHub's way); it
-    may also be left out and set later by the integration with ``PATCH /api2/public/manifest``.
-    The manifest is stored without its webhook: the URL lives in ``webhook_url`` and the secret
-    in the encrypted credentials, never in settings (which the channel JSON shows).
-    """
-    settings = settings or {}
-    try:
-        manifest = check_manifest(settings.get("manifest") or {})
-    except SchemaError as exc:
-        raise SettingsError("invalid_manifest", exc.message) from exc
-    webhook = manifest.pop("webhook", None) or {}
-    url = settings.get("webhook_url") or webhook.get("url")
-    if url is not None and (not isinstance(url, str) or len(url) > 2048 or not valid_webhook_url(url)):
-        raise SettingsError("invalid_webhook_url",
-                            "webhook_url must be an https:// URL (http:// only for localhost, 127.0.0.1 or ::1)")
-    return {"webhook_url": url, "manifest": manifest}, webhook.get("secret")
-
-
-def manifest_actions(settings: dict[str, Any]) -> dict[str, str | dict[str, str]]:
-    """The channel's ticket actions, id -> label (a string or ``{en, de, fr}``), for the UI and
-    for checking a ``custom_action``'s ``action_id`` before it is queued. ``reply`` needs no entry."""
-    actions = ((settings or {}).get("manifest") or {}).get("inbox", {}).get("ticketActions", [])
-    return {a["id"]: a["label"] for a in actions if isinstance(a, dict) and "id" in a and "label" in a}
-
-
-def label_text(label: str | dict[str, str], locale: str = "en") -> str:
-    """A label in the user's locale (falling back to English)."""
-    return label if isinstance(label, str) else label.get(locale) or label.get("en") or ""
+def ticket_action_event(kind: str, target: Target, params: dict[str, Any], delivery_id: str) -> dict[str, Any]:
+    """One ``ticket_action`` event. For replies the delivery id is also the ``followupId`` the
+    integration passes back to ``/replies/:followupId/success`` or ``/reset/:actionId``."""
+    data = target.data or {}
+    ticket_id = target.ticket_id
+    event: dict[str, Any] = {
+        "ticketId": public_id(ticket_id) if isinstance(ticket_id, int) else data.get("ticketId"),
+        "networkItemId": data.get("networkItemId") or target.external_id}
+    if kind == "reply":
+        kind_type = params.get("type") or "reply"
+        if kind_type == "template_reply":
+            template = params.get("template") or {}
+            payload: dict[str, Any] = {"followupId": delivery_id, "name": template.get("name"),
+                                       "networkId": template.get("networkId"),
+                                       "variables": template.get("variables") or {},
+                                       "language": template.get("language") or "en"}
+        else:
+            payload = {"followupId": delivery_id}
+            if params.get("text"):
+                payload["text"] = params["text"]
+            if params.get("attachment_url"):
+                payload["attachments"] = [attachment_of(params["attachment_url"])]
+            if params.get("option"):
+                payload["option"] = params["option"]
+        event.update(type=kind_type, actionId=params.get("action_id") or "reply", payload=payload)
+    else:
+        event.update(type="button", actionId=params.get("action_id"), payload={})
+    event.update(time=int(time.time() * 1000), uuid=delivery_id)
+    return event
 
 
 # -- the connector --------------------------------------------------------------------------
 
 class CustomConnector(Connector):
-    """Delivers agent actions to the integration's webhook as signed JSON POSTs."""
+    """Delivers agent actions to the integration's webhook as SocialHub ``ticket_action`` events."""
 
     provider = "custom"
     network = default_network = NETWORK
     DEFAULT_BASE_URL = DEFAULT_BASE_URL
     credential_fields: tuple[str, ...] = ()
     polled = False                  # the integration pushes through /api2/public
-    webhooks = False                   # the integration calls /api2/public instead
+    webhooks = False                # the integration calls /api2/public instead
     ACTIONS = frozenset({"reply", "custom_action"})
     CHANNEL_ACTIONS: frozenset[str] = frozenset()
 
@@ -377,7 +290,7 @@ class CustomConnector(Connector):
         self.base_url = base_url
         self.credentials = dict(credentials or {})
         self.settings = dict(settings or {})
-        self.client = client or httpx.Client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT})
+        self.client = client or httpx.Client(timeout=DELIVERY_TIMEOUT)
 
     @staticmethod
     def check_credentials(credentials: dict[str, Any]) -> dict[str, Any]:
@@ -409,6 +322,7 @@ class CustomConnector(Connector):
 
     @staticmethod
     def validate_reply(ticket_kind: str, text: str) -> str:
+        """Shape only; the manifest's rules are checked by ``reply_request`` with the channel's settings."""
         text = (text or "").strip()
         if not text:
             raise Rejected("empty_reply", "Write a reply first.")
@@ -426,69 +340,46 @@ class CustomConnector(Connector):
                 raise Rejected("invalid_action_id", "action_id must match ^[a-zA-Z0-9-_]{1,256}$")
 
     def perform(self, kind: str, target: Target, params: dict[str, Any]) -> ActionResult:
-        """POST one signed delivery; the delivery id doubles as the reply id the integration confirms.
+        """POST one signed ``ticket_action`` event and check the challenge in the answer.
 
-        A retry sends the same body with the same ``X-Inbox-Delivery``, so an integration that
-        dedupes on it acts once. That makes an unanswered request safe to retry too, unlike with
-        providers that cannot dedupe: timeouts are retryable here.
+        A retry sends the same event (same ``uuid`` and ``followupId``) with a fresh timestamp and
+        signature, so an integration that dedupes on them acts once; that makes an unanswered
+        request safe to retry, unlike with providers that cannot dedupe.
         """
         if kind not in self.ACTIONS:
             raise ProviderError("unsupported_action", f"Custom channels cannot {kind}")
         url = self.settings.get("webhook_url")
         if not url:
-            raise ProviderError("no_webhook_url", "This custom channel has no webhook URL yet: set settings.webhook_url "
-                                                  "or let the integration PATCH /api2/public/manifest")
+            raise ProviderError("no_webhook_url", "This custom channel has no webhook: its integration must set "
+                                                  "one with PATCH /api2/public/manifest")
         secret = self.credentials.get("webhook_secret")
         if not secret:
             raise AuthError("no_webhook_secret", "This custom channel has no webhook secret to sign with")
         delivery_id = str(params["_delivery_id"])
-        raw = json.dumps(delivery_body(kind, target, params, delivery_id), ensure_ascii=False,
-                         separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, raw),
-                   DELIVERY_HEADER: delivery_id, EVENT_HEADER: "reply" if kind == "reply" else "action"}
+        event = ticket_action_event(kind, target, params, delivery_id)
+        raw = encode(envelope(int(params["_channel_id"]), {"ticket_action": [event]}))
+        headers, challenge = signed_headers(secret, raw)
         try:
             response = call(self.client, "POST", url, content=raw, headers=headers)
         except ProviderError as exc:
             if not exc.uncertain:
                 raise
-            raise ProviderError(exc.code, exc.message + "; will retry with the same delivery id",
+            raise ProviderError(exc.code, exc.message + "; will retry with the same event uuid",
                                 retryable=True) from exc
         status = response.status_code
         if 200 <= status < 300:
+            if not solved(response, challenge):
+                raise ChallengeFailed(
+                    "webhook_untrusted",
+                    f"The integration answered {status} without the correct {CHALLENGE_HEADER} header, so its "
+                    "webhook can no longer be trusted and was removed from the manifest. The integration must "
+                    "register it again (PATCH /api2/public/manifest) before anything more can be sent.",
+                    status=status)
             return ActionResult(external_id=delivery_id)
         detail = response.text[:ERROR_SNIPPET].strip()
         message = f"The integration answered {status}" + (f": {detail}" if detail else "")
-        if status in (408, 425, 429) or status >= 500:
-            raise ProviderError("integration_busy", message + "; will retry", status=status, retryable=True)
         if status in (401, 403):
-            raise AuthError("integration_refused", message + " (does it have this channel's current secret?)",
-                            status=status)
-        raise ProviderError("integration_refused", message, status=status)
-
-
-def delivery_body(kind: str, target: Target, params: dict[str, Any], delivery_id: str) -> dict[str, Any]:
-    """What one delivery carries: the action, the ticket and, for replies, the reply id (a uuid)."""
-    body: dict[str, Any] = {"type": "reply" if kind == "reply" else "action", "deliveryId": delivery_id,
-                            "createdTime": utcnow().isoformat(timespec="milliseconds") + "Z",
-                            "ticket": ticket_payload(target)}
-    if kind == "reply":
-        body["actionId"] = "reply"
-        body["replyId"] = delivery_id
-        body["reply"] = {"text": params.get("text", "")}
-    else:
-        body["actionId"] = params.get("action_id")
-        body["payload"] = params.get("payload")
-        if params.get("option") is not None:
-            body["option"] = params["option"]
-    return body
-
-
-def ticket_payload(target: Target) -> dict[str, Any]:
-    """The ticket as the integration knows it: our id (for the callbacks) and its own item id."""
-    data = target.data or {}
-    ticket_id = getattr(target, "ticket_id", None)
-    pid = public_id(ticket_id) if isinstance(ticket_id, int) else data.get("ticketId")
-    return {"_id": pid, "networkItemId": data.get("networkItemId") or target.external_id,
-            "type": data.get("type", "TICKET"), "rootId": data.get("rootId"), "url": data.get("url"),
-            "interactor": data.get("interactor"), "kind": target.kind or TicketKind.TICKET}
+            raise IntegrationRefused("integration_refused",
+                                     message + " (does it have this channel's current secret?)", status=status)
+        raise ProviderError("integration_failed", message, status=status, retryable=True)
 

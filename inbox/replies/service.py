@@ -1,6 +1,7 @@
 """Recording a reply: a followup and its outbound action, committed before any job runs."""
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
@@ -37,28 +38,59 @@ def clean_attachment_url(provider: str, ticket_kind: str, url: str | None) -> st
     return url
 
 
-def queue_reply(session: Session, ticket: Ticket, user: User, text: str,
-                attachment_url: str | None = None) -> tuple[Followup, OutboundAction]:
+def queue_reply(session: Session, ticket: Ticket, user: User, text: str, *, attachment_url: str | None = None,
+                action_id: str | None = None, option: str | None = None,
+                template: dict[str, Any] | None = None) -> tuple[Followup, OutboundAction]:
     """Validate against the provider's limits now (the agent is still looking), then record it.
 
     With an attachment the text may be empty (Getloo's caption and Resont's content are optional
-    beside a file). The caller commits and only then enqueues ``workers.enqueue_send(action.id)``.
+    beside a file). ``action_id``, ``option`` and ``template`` choose among a custom channel's
+    manifest reply actions (other providers have one way to reply and refuse them). The caller
+    commits and only then enqueues ``workers.enqueue_send(action.id)``.
     """
     channel = session.get(Channel, ticket.channel_id)
     if channel.status == ChannelStatus.DISABLED:
         raise Rejected("channel_disabled", "This channel has been disconnected; replies cannot be sent.")
-    attachment_url = clean_attachment_url(channel.provider, ticket.kind, attachment_url)
-    if attachment_url and not (text or "").strip():
-        text = ""
+    extra: dict[str, Any] = {}
+    if channel.provider == "custom":
+        request = _custom_request(channel, ticket, text, action_id, option, attachment_url, template)
+        text = request["text"] or _template_summary(request)
     else:
-        text = connector_class(channel.provider).validate_reply(ticket.kind, text)
-    extra = {"attachment_url": attachment_url} if attachment_url else {}
+        if action_id is not None or option is not None or template is not None:
+            raise Rejected("no_reply_actions", "Only custom channels offer a choice of reply actions.")
+        attachment_url = clean_attachment_url(channel.provider, ticket.kind, attachment_url)
+        if attachment_url and not (text or "").strip():
+            text = ""
+        else:
+            text = connector_class(channel.provider).validate_reply(ticket.kind, text)
+        extra = {"attachment_url": attachment_url} if attachment_url else {}
+        request = {"text": text, **extra}
     followup = Followup(ticket_id=ticket.id, type=FollowupType.REPLY, status=FollowupStatus.QUEUED,
                         text=text, author_id=user.id)
     action = OutboundAction(channel_id=channel.id, ticket_id=ticket.id, followup=followup, kind="reply",
-                            request={"text": text, **extra})
+                            request=request)
     session.add_all([followup, action])
     session.flush()
     session.add(History(ticket_id=ticket.id, user_id=user.id, action="replied",
                         data={"followup_id": followup.id, **extra}))
     return followup, action
+
+
+def _custom_request(channel: Channel, ticket: Ticket, text: str, action_id: str | None, option: str | None,
+                    attachment_url: str | None, template: dict[str, Any] | None) -> dict[str, Any]:
+    """The manifest's rules for the chosen reply action (maxLength, options, noText, timeout).
+
+    ``approval_process`` is recorded in the request for the approval feature to read; until it
+    exists, such replies are sent at once like any other (see docs/custom-channels.md).
+    """
+    from inbox.connectors.custom import reply_request
+
+    return reply_request(channel.settings, ticket.data, text, action_id=action_id, option=option,
+                         attachment_url=attachment_url, template=template)
+
+
+def _template_summary(request: dict[str, Any]) -> str:
+    """What the thread shows for a template reply: the template's name and its values."""
+    template = request.get("template") or {}
+    values = ", ".join(f"{k}: {v}" for k, v in (template.get("variables") or {}).items())
+    return f"[{template.get('name')}]" + (f" {values}" if values else "")

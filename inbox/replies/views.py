@@ -1,6 +1,8 @@
 """Sending a reply from the ticket pane, and the reply card that follows its delivery."""
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
@@ -29,7 +31,8 @@ def reply(ticket_id: int):
     ticket = load_ticket(ticket_id)
     text, attachment_url = request.form.get("text", ""), request.form.get("attachment_url") or None
     try:
-        followup, action = queue_reply(session, ticket, current_user, text, attachment_url)
+        followup, action = queue_reply(session, ticket, current_user, text, attachment_url=attachment_url,
+                                       **custom_choice(request.form))
     except Rejected as exc:
         session.rollback()
         return render_template("replies/_composer.html", ticket=ticket, text=text, error=exc.message,
@@ -48,3 +51,61 @@ def followup(followup_id: int):
     if item is None:
         abort(404)
     return render_template("replies/_followup.html", followup=item)
+
+
+@bp.app_template_global()
+def custom_reply_actions(ticket) -> list:
+    """A custom ticket's manifest reply actions for the composer (empty for other providers)."""
+    if ticket.channel.provider != "custom":
+        return []
+    from inbox.connectors.custom import reply_actions
+
+    return reply_actions(ticket.channel.settings, ticket.data)
+
+
+def custom_choice(form) -> dict:
+    """The composer's choice of a custom channel's reply action: ``action_id``, the option and the
+    template chosen for that action (fields are named after the action, so that only the chosen
+    action's fields count)."""
+    action_id = form.get("action_id") or None
+    if action_id is None:
+        return {}
+    choice: dict = {"action_id": action_id}
+    if form.get(f"option:{action_id}"):
+        choice["option"] = form[f"option:{action_id}"]
+    if form.get(f"template:{action_id}"):
+        try:
+            picked = json.loads(form[f"template:{action_id}"])
+        except ValueError:
+            picked = {}
+        if isinstance(picked, dict) and isinstance(picked.get("networkId"), str):
+            prefix = f"var:{action_id}:{picked['networkId']}:"
+            choice["template"] = {"networkId": picked["networkId"], "name": picked.get("name"),
+                                  "language": form.get(f"language:{action_id}") or "en",
+                                  "variables": {k[len(prefix):]: v for k, v in form.items() if k.startswith(prefix)}}
+    return choice
+
+
+@bp.get("/tickets/<int:ticket_id>/reply-templates/<action_id>")
+@permission_required("ReplyTicket")
+def reply_templates(ticket_id: int, action_id: str):
+    """A ``template_reply`` action's templates, fetched from the integration when the composer shows
+    them (signed like a webhook request). A network call, so the transaction is released first."""
+    from inbox import crypto, db
+    from inbox.connectors.base import ProviderError
+    from inbox.connectors.custom import fetch_templates
+
+    ticket = load_ticket(ticket_id)
+    action = next((a for a in custom_reply_actions(ticket) if a.id == action_id and a.templates_url), None)
+    if action is None:
+        abort(404)
+    channel = ticket.channel
+    secret = crypto.decrypt_json(channel.credentials_encrypted).get("webhook_secret") or ""
+    channel_id = channel.id
+    db.release(get_session())
+    try:
+        templates, error = fetch_templates(action.templates_url, secret, channel_id), None
+    except ProviderError as exc:
+        templates, error = [], exc.message
+    return render_template("replies/_templates.html", action=action, templates=templates, error=error)
+
