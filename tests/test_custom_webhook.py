@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 import workers
 from inbox import db
 from inbox.connectors.custom import sign, verify_signature
-from inbox.simulators.custom import SANDBOX
+from sandbox.custom import SANDBOX
 from models import (
     ActionState,
     Channel,
@@ -33,7 +33,7 @@ from models import (
 
 @pytest.fixture
 def integration(_sandbox_server):
-    """The example integration (inbox/simulators/custom.py) served on its own loopback port."""
+    """The example integration (sandbox/custom.py) served on its own loopback port."""
     SANDBOX.reset()
     yield f"{_sandbox_server.url}/sandbox/custom"
     SANDBOX.reset()

@@ -1,7 +1,7 @@
 """An example custom-channel INTEGRATION: the other side of ``/api2/public`` and our webhooks.
 
 Why it exists: custom channels have no provider to simulate. What the demo and the tests need
-is a third party that behaves like a well-written SocialHub integration: it receives our signed
+is a third party that behaves like a well-written SocialHub integration: it receives signed
 deliveries at ``POST /sandbox/custom/webhook[/<key>]``, verifies the signature on the raw body,
 dedupes on ``X-Inbox-Delivery``, and reports each reply's outcome back through our public API
 (``/replies/{rid}/success`` or ``/reset/{aid}``) from a background thread, as an integration
@@ -16,6 +16,7 @@ the API base it was configured with (our ``.../api2``).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -28,9 +29,27 @@ from typing import Any
 import httpx
 from flask import Blueprint, jsonify, request
 
-from inbox.connectors.custom import DELIVERY_HEADER, SIGNATURE_HEADER, verify_signature
+from .base import ProviderSandbox
 
-bp = Blueprint("sandbox_custom", __name__, url_prefix="/sandbox/custom")
+bp = Blueprint("custom", __name__, url_prefix="/sandbox/custom")
+
+# The delivery scheme, from docs/custom-channels.md (written here again: an integration has no
+# access to the inbox's code).
+SIGNATURE_HEADER = "X-Inbox-Signature"
+DELIVERY_HEADER = "X-Inbox-Delivery"
+SIGNATURE_PREFIX = "sha256="
+
+
+def sign(secret: str, body: bytes) -> str:
+    """``sha256=<hex HMAC-SHA256 of the raw body>``, keyed with the channel's webhook secret."""
+    return SIGNATURE_PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
+    """Check the raw body as received (before parsing), in constant time."""
+    if not secret or not isinstance(header, str) or not header.startswith(SIGNATURE_PREFIX):
+        return False
+    return hmac.compare_digest(sign(secret, body).encode(), header.strip().encode())
 
 DEFAULT_KEY = "default"
 HTTP_TIMEOUT = 10.0
@@ -63,29 +82,25 @@ class Installation:
     api_base: str | None = None     # our API2 root, e.g. http://127.0.0.1:5000/api2
 
 
-class CustomSandbox:
+class CustomSandbox(ProviderSandbox):
     """The integration's state: installations, what arrived, injected faults, callbacks made."""
 
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self._generation = 0    # bumped by reset() so stale callback threads stay silent
-        self.reset()
+    provider, title, prefix = "custom", "Custom channel: an example integration", "/sandbox/custom"
+    kinds = ("ticket",)
 
     # ----------------------------------------------------------------- state
-    def reset(self) -> None:
+    def seed(self) -> None:
         """Forget everything: no installations, nothing received, no faults, auto-confirm off."""
-        with self.lock:
-            self._generation += 1
-            self.installations: dict[str, Installation] = {}
-            self.received: list[dict[str, Any]] = []     # deliveries processed (once per delivery id)
-            self.attempts: list[dict[str, Any]] = []     # every POST, with the status we answered
-            self.callbacks: list[dict[str, Any]] = []    # calls we made back to the inbox
-            self.seen: set[str] = set()
-            self._failures: deque[int] = deque()
-            self._resets: deque[str] = deque()
-            self._threads: list[threading.Thread] = []
-            self.auto_confirm = False
-            self.confirm_delay = 0.0
+        self.installations: dict[str, Installation] = {}
+        self.received: list[dict[str, Any]] = []     # deliveries processed (once per delivery id)
+        self.attempts: list[dict[str, Any]] = []     # every POST, with the status we answered
+        self.callbacks: list[dict[str, Any]] = []    # calls we made back to the inbox
+        self.seen: set[str] = set()
+        self._webhook_failures: deque[int] = deque()
+        self._resets: deque[str] = deque()
+        self._threads: list[threading.Thread] = []
+        self.auto_confirm = False
+        self.confirm_delay = 0.0
 
     @property
     def secrets(self) -> dict[str, str]:
@@ -110,10 +125,33 @@ class CustomSandbox:
             raise LookupError("the channel's manifest carries no webhook secret")
         return self.configure(key, secret=secret, access_token=access_token, api_base=api_base)
 
-    def fail_next(self, status: int, times: int = 1) -> None:
+    def fail_next(self, status: int, times: int = 1) -> None:  # type: ignore[override]
         """The next ``times`` validly signed deliveries are answered ``status`` and not processed."""
         with self.lock:
-            self._failures.extend([status] * times)
+            self._webhook_failures.extend([status] * times)
+
+    def inject_failure(self, name: str, status: int, times: int, message: str) -> None:
+        self.fail_next(status, times)      # an integration has one endpoint: its webhook
+
+    def incoming(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A customer writes through the integration: a ticket pushed to ``/api2/public``."""
+        _user_id, _username, name, text = self.someone({"text": data.get("message"), **data})
+        key = str(data.get("key") or "demo")
+        with self.lock:
+            installation = self.installations.get(key)
+        if installation is None or not installation.api_base or not installation.access_token:
+            raise LookupError(f"no configured installation {key!r}: connect a custom channel first")
+        status, body = self.push_ticket(installation.api_base, installation.access_token,
+                                        str(data.get("network_item_id") or f"sandbox-{secrets.token_hex(8)}"),
+                                        text, data.get("interactor") or name)
+        if status >= 400:
+            raise ValueError(f"the inbox answered {status}: {body}")
+        return {"status": status, "response": body}
+
+    def request_log(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [{"method": "POST", "path": f"webhook/{a['key']}", "status": a.get("status"), "at": a["at"]}
+                    for a in self.attempts]
 
     def reset_next(self, reason: str) -> None:
         """The next reply is accepted (2xx) but then reported failed through ``/reset/reply``."""
@@ -152,8 +190,8 @@ class CustomSandbox:
             except ValueError:
                 entry["status"] = 400
                 return {"error": "body is not JSON"}, 400
-            if self._failures:
-                entry["status"] = self._failures.popleft()
+            if self._webhook_failures:
+                entry["status"] = self._webhook_failures.popleft()
                 return {"error": "sandbox: injected failure"}, entry["status"]
             entry["status"] = 200
             if delivery_id in self.seen:
@@ -247,22 +285,6 @@ def control_received(key: str):
     with SANDBOX.lock:
         return jsonify(received=[d for d in SANDBOX.received if d["key"] == key],
                        callbacks=list(SANDBOX.callbacks))
-
-
-@bp.post("/_sandbox/<key>/push")
-def control_push(key: str):
-    """Play a customer writing through the integration: ``{message, network_item_id?, interactor?}``."""
-    data = request.get_json(silent=True) or {}
-    with SANDBOX.lock:
-        installation = SANDBOX.installations.get(key)
-    if installation is None or not installation.api_base or not installation.access_token:
-        return jsonify(error=f"no configured installation {key!r}"), 404
-    if not isinstance(data.get("message"), str) or not data["message"].strip():
-        return jsonify(error="message is required"), 400
-    status, body = push_ticket(installation.api_base, installation.access_token,
-                               str(data.get("network_item_id") or f"sandbox-{secrets.token_hex(8)}"),
-                               data["message"], data.get("interactor") or "Sandbox customer")
-    return jsonify(status=status, response=body), 200 if status < 500 else 502
 
 
 @bp.post("/_sandbox/<key>/install")

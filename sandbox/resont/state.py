@@ -26,19 +26,18 @@ from __future__ import annotations
 import math
 import re
 import secrets
-import threading
 import time
-from collections import deque
 from copy import deepcopy
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-import httpx
 from flask import Blueprint, jsonify, redirect, request
 
-bp = Blueprint("sandbox_resont", __name__, url_prefix="/sandbox/resont")
+from ..base import ProviderSandbox
+
+bp = Blueprint("resont", __name__, url_prefix="/sandbox/resont")
 
 SANDBOX_TOKEN = "RSNT-demo-7f3a9c2e41b84d0f"
 EMPTY_TOKEN = "RSNT-empty-0000000000000000"      # a Resont login with no social accounts
@@ -51,7 +50,6 @@ PAGE_SIZE = 20
 COMMENT_MAX = 2200                 # the docs name no limit; Instagram's
 MESSAGE_MAX = 1000
 ATTACHMENT_MAX = 10 * 1024 * 1024
-WEBHOOK_TIMEOUT = 5.0
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 DOCS_TEXT = {400: "Error validating the request", 401: "The access_token sent has expired.",
              403: "Unable to access the desired page.", 404: "The requested page could not be found.",
@@ -109,39 +107,34 @@ def parse_with(value: str | None) -> dict[str, dict]:
     return result
 
 
-class ResontSandbox:
+class ResontSandbox(ProviderSandbox):
     """The provider's state: users, accounts, items, OAuth grants, recorded calls, faults, webhooks."""
 
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.reset()
+    provider, title, prefix = "resont", "Resont (Instagram, Telegram, Aparat accounts)", "/sandbox/resont"
+    kinds = ("message", "comment")
 
     # ---------------------------------------------------------------------------------- state
-    def reset(self) -> None:
-        """Back to the demo data; nothing recorded, no faults, no grants, default page size."""
-        with self.lock:
-            self.page_size = PAGE_SIZE
-            self.access_token_ttl = ACCESS_TOKEN_TTL
-            self.webhook_expand_social_user = True
-            self.requests: list[dict[str, Any]] = []
-            self.writes: list[dict[str, Any]] = []
-            self.posted: list[dict[str, Any]] = []
-            self._failures: dict[str, deque[tuple[int, str | None]]] = {}
-            self._last_tick = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
-            self.users: dict[int, dict[str, Any]] = {
-                DEMO_USER_ID: {"token": SANDBOX_TOKEN, "name": "Brand Team", "email": "team@brand.example",
-                               "timezone": "UTC", "language": "fa"},
-                EMPTY_USER_ID: {"token": EMPTY_TOKEN, "name": "Empty", "email": "empty@brand.example",
-                                "timezone": "UTC", "language": "en"},
-            }
-            self.clients: dict[str, dict[str, Any]] = {
-                SANDBOX_CLIENT_ID: {"secret": SANDBOX_CLIENT_SECRET, "webhook_url": None, "redirect_uri": None}}
-            self.codes: dict[str, dict[str, Any]] = {}
-            self.access_tokens: dict[str, dict[str, Any]] = {}
-            self.refresh_tokens: dict[str, dict[str, Any]] = {}
-            self.files: dict[str, tuple[bytes, str]] = {}
-            self._sequences: dict[int, int] = {}
-            self._seed()
+    def seed(self) -> None:
+        """The demo data; no grants, default page size."""
+        self.page_size = PAGE_SIZE
+        self.access_token_ttl = ACCESS_TOKEN_TTL
+        self.webhook_expand_social_user = True
+        self.writes: list[dict[str, Any]] = []
+        self._last_tick = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
+        self.users: dict[int, dict[str, Any]] = {
+            DEMO_USER_ID: {"token": SANDBOX_TOKEN, "name": "Brand Team", "email": "team@brand.example",
+                           "timezone": "UTC", "language": "fa"},
+            EMPTY_USER_ID: {"token": EMPTY_TOKEN, "name": "Empty", "email": "empty@brand.example",
+                            "timezone": "UTC", "language": "en"},
+        }
+        self.clients: dict[str, dict[str, Any]] = {
+            SANDBOX_CLIENT_ID: {"secret": SANDBOX_CLIENT_SECRET, "webhook_url": None, "redirect_uri": None}}
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.access_tokens: dict[str, dict[str, Any]] = {}
+        self.refresh_tokens: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self._sequences: dict[int, int] = {}
+        self._seed()
 
     def _seed(self) -> None:
         """Demo data: an Instagram, a Telegram and an Aparat account (the last needs a re-login)."""
@@ -279,18 +272,34 @@ class ResontSandbox:
 
         Match by route name (``comment.reply``, ``oauth.token``), by path (``comment/1001/reply``)
         or by ``"PUT comment/1001/like"``."""
-        with self.lock:
-            key = path_or_name.strip()
-            key = key if " " in key else key.strip("/")
-            self._failures.setdefault(key, deque()).extend([(status, message)] * times)
+        key = path_or_name.strip()
+        super().fail_next(key if " " in key else key.strip("/"), status, times, message)
 
-    def _take_failure(self, method: str, path: str, name: str) -> ApiError | None:
-        for key in (name, path, f"{method} {path}"):
-            queue = self._failures.get(key)
-            if queue:
-                status, message = queue.popleft()
-                return ApiError(status, message)
-        return None
+    def inject_failure(self, name: str, status: int, times: int, message: str) -> None:
+        self.fail_next(name, status, times, message)
+
+    def take_api_failure(self, method: str, path: str, name: str) -> ApiError | None:
+        failure = self.take_failure(name, path, f"{method} {path}")
+        return ApiError(failure[0], failure[1]) if failure else None
+
+    def incoming(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A person writes to a demo account. With ``webhook`` the subscribed OAuth clients get it at
+        once; otherwise (token mode has no webhooks) it waits for the next poll."""
+        _user_id, _username, _name, text = self.someone(data)
+        account_id = _int(data.get("account_id") or 101)
+        if account_id not in self.accounts:
+            raise LookupError(f"no account {account_id}")
+        extra = {k: _int(data[k]) for k in ("social_user_id", "conversation_id", "post_id", "parent") if data.get(k)}
+        webhook = str(data.get("webhook", "")).lower() in ("1", "true", "on")
+        if kind == "comment":
+            return (self.emit_comment(account_id, text, **extra) if webhook
+                    else self.add_comment(account_id, text, **extra))
+        return (self.emit_message(text, account_id=account_id, **extra) if webhook
+                else self.add_message(text, account_id=account_id, **extra))
+
+    def demo_channel(self, root: str) -> list[dict[str, Any]]:
+        return [{"provider": "resont", "base_url": f"{root}{self.prefix}/token/v1",
+                 "credentials": {"token": SANDBOX_TOKEN}}]
 
     def set_webhook_url(self, client_id: str, url: str | None) -> None:
         """What a developer does in Resont's client settings: where webhooks of this client go."""
@@ -442,14 +451,7 @@ class ResontSandbox:
 
     def post_raw(self, url: str, body: Any) -> int:
         """POST any JSON body to a URL (outside the lock); 0 if unreachable. Recorded in ``posted``."""
-        entry: dict[str, Any] = {"url": url, "body": body, "at": time.time()}
-        try:
-            entry["status"] = httpx.post(url, json=body, timeout=WEBHOOK_TIMEOUT).status_code
-        except httpx.HTTPError as exc:
-            entry["status"], entry["error"] = 0, repr(exc)
-        with self.lock:
-            self.posted.append(entry)
-        return entry["status"]
+        return self.post_json(url, body)
 
     # ---------------------------------------------------------------------------- rendering
     def _fmt(self, value: datetime | None, user_id: int = DEMO_USER_ID) -> str | None:
@@ -610,7 +612,7 @@ class ResontSandbox:
             try:
                 name, handler, ids = self._route(method, path)
                 record["name"] = name
-                failure = self._take_failure(method, path, name)
+                failure = self.take_api_failure(method, path, name)
                 if failure:
                     raise failure
                 user_id = self._authenticate(mode, version, query, path)
@@ -999,7 +1001,7 @@ class ResontSandbox:
         with self.lock:
             self.requests.append({"mode": "web", "method": "GET", "path": "oauth/authorize", "name": "oauth.authorize",
                                   "query": dict(params), "params": dict(params), "files": {}, "at": time.time()})
-            failure = self._take_failure("GET", "oauth/authorize", "oauth.authorize")
+            failure = self.take_api_failure("GET", "oauth/authorize", "oauth.authorize")
             if failure:
                 return None, failure
             client = self.clients.get(str(params.get("client_id") or ""))
@@ -1032,7 +1034,7 @@ class ResontSandbox:
                       "params": dict(params), "files": {}, "at": time.time()}
             self.requests.append(record)
             try:
-                failure = self._take_failure("POST", "oauth/token", "oauth.token")
+                failure = self.take_api_failure("POST", "oauth/token", "oauth.token")
                 if failure:
                     raise failure
                 body, status = self._token(params), 200
@@ -1205,27 +1207,6 @@ def uploaded_file(key: str, name: str):
 
 
 # ------------------------------------------------------------- control endpoints (not Resont's API)
-@bp.post("/_sandbox/incoming")
-def control_incoming():
-    """Let the demo play a person writing: ``{kind: comment|message, account_id, text, webhook?}``."""
-    data = request.get_json(silent=True) or {}
-    kind, text = data.get("kind", "message"), str(data.get("text") or "").strip()
-    if kind not in ("comment", "message") or not text:
-        return jsonify({"error": "kind must be comment or message, and text is required"}), 400
-    account_id = _int(data.get("account_id", 101))
-    extra = {k: _int(data[k]) for k in ("social_user_id", "conversation_id", "post_id", "parent") if data.get(k)}
-    try:
-        if kind == "comment":
-            body = (SANDBOX.emit_comment(account_id, text, **extra) if data.get("webhook", True)
-                    else SANDBOX.add_comment(account_id, text, **extra))
-        else:
-            body = (SANDBOX.emit_message(text, account_id=account_id, **extra) if data.get("webhook", True)
-                    else SANDBOX.add_message(text, account_id=account_id, **extra))
-    except (LookupError, KeyError) as exc:
-        return jsonify({"error": str(exc)}), 400
-    return jsonify(body)
-
-
 @bp.post("/_sandbox/clients/<client_id>/webhook")
 def control_webhook(client_id: str):
     url = (request.get_json(silent=True) or {}).get("url")
