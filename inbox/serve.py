@@ -151,12 +151,11 @@ def main() -> int:
                                "--access-logfile", "-", "app:create_app()")
         inbox_url, sandbox_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}"
         if demo:
-            sandbox = supervisor.start("-m", "sandbox", "--port", str(sandbox_port), "--inbox-url", inbox_url,
-                                       "--demo")
-            _wait_for(f"{sandbox_url}/", sandbox)
+            supervisor.start("-m", "sandbox", "--port", str(sandbox_port), "--inbox-url", inbox_url, "--demo")
+            # The seeding starts with the inbox's CLI, and waits for both servers before its API calls.
+            if supervisor.run("-m", "sandbox", "seed", "--inbox", inbox_url, "--sandbox", sandbox_url) != 0:
+                print("Demo seeding failed (see above); the inbox keeps serving.", flush=True)
         _wait_for(f"{inbox_url}/auth/login", web)
-        if demo and supervisor.run("-m", "sandbox", "seed", "--inbox", inbox_url, "--sandbox", sandbox_url) != 0:
-            print("Demo seeding failed (see above); the inbox keeps serving.", flush=True)
         print(f"\n  The inbox is serving on {inbox_url}/   (Ctrl-C stops everything)"
               + (f"\n  The provider sandboxes: {sandbox_url}/" if demo else "") + "\n", flush=True)
         while all(child.poll() is None for child in supervisor.children):

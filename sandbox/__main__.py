@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo", action="store_true", help="produce an item every 45 s on a random sandbox")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="sandbox: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     from werkzeug.serving import make_server
 
     from .app import create_app

@@ -2,8 +2,8 @@
 
 ``python -m sandbox seed --inbox URL --sandbox URL`` (``make run`` runs it when INBOX_DEMO=1):
 
-1. the inbox's command line creates the demo users and an API token (``flask --app app users
-   create`` / ``tokens create``, run in the inbox's folder);
+1. the inbox's command line creates the demo users and an API token for the admin (``flask --app
+   app demo``, which runs ``users create`` for each, and ``tokens create``, in the inbox's folder);
 2. its JSON API connects a channel on every sandbox (``POST /api/v1/channels``; a Resont login
    yields one channel per account);
 3. traffic arrives the way it does in production: Getloo DMs and comments by webhook, Resont,
@@ -32,6 +32,7 @@ import httpx
 from . import custom, getloo, resont, socialposts, socialwall
 
 ROOT = Path(__file__).resolve().parent.parent          # the inbox's folder: `flask --app app` runs there
+# What `flask demo` creates (printed for the person at the terminal).
 DEMO_USERS = [
     ("admin@demo.test", "admin", "demo-admin", "Ada Admin"),
     ("supervisor@demo.test", "supervisor", "demo-supervisor", "Sam Supervisor"),
@@ -77,10 +78,11 @@ def demo_channels(sandbox_url: str) -> list[dict]:
 def seed(inbox: str, sandbox_url: str, state_file: Path) -> Iterator[str]:
     """Yields a line per step, for the terminal of ``make run``."""
     inbox, sandbox_url = inbox.rstrip("/"), sandbox_url.rstrip("/")
-    for email, role, password, name in DEMO_USERS:
-        flask_cli("users", "create", email, "--role", role, "--password", password, "--name", name)
-        yield f"  {role:<10} {email} / {password}"
+    flask_cli("demo")         # the demo users (`users create` for each), in one start of the inbox's CLI
+    yield from (f"  {role:<10} {email} / {password}" for email, role, password, _name in DEMO_USERS)
     token = flask_cli("tokens", "create", DEMO_USERS[0][0], "--name", "demo-seed").strip().splitlines()[-1]
+    for url in (f"{inbox}/auth/login", f"{sandbox_url}/"):   # `make run` starts us while they boot
+        _wait_until_up(url)
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
     with httpx.Client(base_url=inbox, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT) as api:
         existing = _get(api, "/api/v1/channels")["data"]
@@ -94,7 +96,20 @@ def seed(inbox: str, sandbox_url: str, state_file: Path) -> Iterator[str]:
                     state["custom_access_token"] = channels[0]["access_token"]
                     state_file.parent.mkdir(parents=True, exist_ok=True)
                     state_file.write_text(json.dumps(state))
-                yield from _custom_traffic(inbox, sandbox_url, state.get("custom_access_token"), new)
+                token = state.get("custom_access_token") or channels[0].get("access_token")
+                yield from _custom_traffic(inbox, sandbox_url, token, new)
+
+
+def _wait_until_up(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.HTTPError as exc:
+            if time.monotonic() > deadline:
+                raise DemoError(f"Nothing answers at {url}") from exc
+            time.sleep(0.2)
 
 
 def _get(api: httpx.Client, path: str, **params) -> dict:
