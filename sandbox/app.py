@@ -40,7 +40,7 @@ def create_app(demo: bool = False, inbox_url: str | None = None, interval: float
                                status=request.args.get("status"))
 
     if demo:
-        start_demo_traffic(sandboxes, interval)
+        app.extensions["demo_traffic"] = start_demo_traffic(sandboxes, interval)
     return app
 
 
@@ -55,14 +55,14 @@ def demo_tick(sandboxes: dict[str, ProviderSandbox]) -> str:
     return f"{sandbox.provider}: one new {kind}"
 
 
-def start_demo_traffic(sandboxes: dict[str, ProviderSandbox], interval: float) -> threading.Thread:
-    """Keep the demo queue alive: an item every ``interval`` seconds, until the process ends."""
+def start_demo_traffic(sandboxes: dict[str, ProviderSandbox], interval: float) -> threading.Event:
+    """Keep the demo queue alive: an item every ``interval`` seconds, until the returned event is set
+    (or the process ends)."""
     stop = threading.Event()
 
     def run() -> None:
         while not stop.wait(interval):
             log.info("demo traffic: %s", demo_tick(sandboxes))
 
-    thread = threading.Thread(target=run, name="demo-traffic", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=run, name="demo-traffic", daemon=True).start()
+    return stop

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -124,3 +125,18 @@ def test_flask_demo_creates_the_demo_users_and_says_how_to_seed(app):
     with db.session_scope() as s:
         assert {u.email for u in s.scalars(select(User))} == {"admin@demo.test", "supervisor@demo.test",
                                                               "agent@demo.test"}
+
+
+def test_channels_page_links_to_the_sandbox_page_only_in_the_demo(app, client, users, monkeypatch):
+    from helpers import login
+
+    login(client, "admin")
+    assert "Demo: the provider sandboxes" not in client.get("/settings/channels").get_data(as_text=True)
+    from inbox import config
+
+    monkeypatch.setenv("INBOX_DEMO", "1")
+    monkeypatch.setenv("PORT", "5400")
+    monkeypatch.delenv("SANDBOX_PORT", raising=False)
+    app.config["SANDBOX_URL"] = config.from_environment(Path(app.instance_path))["SANDBOX_URL"]
+    page = client.get("/settings/channels").get_data(as_text=True)
+    assert 'href="http://127.0.0.1:5401/"' in page            # SANDBOX_PORT defaults to PORT + 1
