@@ -148,7 +148,7 @@ def main() -> int:
         supervisor.start("-m", "flask", "--app", "app", "worker")
         web = supervisor.start("-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
                                "--workers", env.get("WEB_CONCURRENCY", "2"), "--threads", "4",
-                               "--access-logfile", "-", "app:create_app()")
+                               "--no-control-socket", "--access-logfile", "-", "app:create_app()")
         inbox_url, sandbox_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}"
         if demo:
             supervisor.start("-m", "sandbox", "--port", str(sandbox_port), "--inbox-url", inbox_url, "--demo")
