@@ -7,7 +7,7 @@ PORT ?= 5000
 .PHONY: run test setup setup-test e2e-deps bench clean
 
 run: setup
-	INBOX_DEMO=$${INBOX_DEMO:-1} PORT=$(PORT) $(PY) app.py
+	INBOX_DEMO=$${INBOX_DEMO:-1} PORT=$(PORT) $(PY) -m inbox.serve
 
 test: setup-test
 	$(PY) -m pytest

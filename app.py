@@ -1,8 +1,8 @@
-"""The inbox web app: ``create_app()`` for gunicorn and the CLI; ``python app.py`` runs everything.
+"""The inbox web app: ``create_app()`` for gunicorn and the CLI.
 
-``python app.py`` (what ``make run`` calls) starts the embedded Redis when REDIS_URL is unset,
-migrates, starts a worker and gunicorn, seeds the demo when INBOX_DEMO=1, and stops it all on
-Ctrl-C. See inbox/serve.py.
+``make run`` (or ``python app.py``) runs everything through the process supervisor,
+``python -m inbox.serve``: a separate program that starts this app with gunicorn, so that the
+app never imports it.
 """
 from __future__ import annotations
 
@@ -73,15 +73,9 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (ingest, api, public_api):
         csrf.exempt(bp)
     app.jinja_env.globals["reply_capable"] = lambda ticket: connector_class(ticket.channel.provider).ACTIONS
-    if app.config["INBOX_DEMO"] or app.config.get("SANDBOX"):
-        from inbox import simulators
-
-        simulators.register_blueprints(app)
-        for blueprint in simulators.blueprints():
-            csrf.exempt(blueprint)
 
 
-if __name__ == "__main__":
-    from inbox.serve import main
+if __name__ == "__main__":     # `python app.py`: the supervisor, as `make run` starts it
+    import sys
 
-    main()
+    os.execv(sys.executable, [sys.executable, "-m", "inbox.serve"])

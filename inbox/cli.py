@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
@@ -84,8 +84,7 @@ def cron() -> None:
     """Run the schedule: poll every polled channel each minute, sweep stranded work."""
     from workers.cron import run
 
-    demo = current_app.config["INBOX_DEMO"]
-    run(workers.connection(), demo_url=current_app.config["PUBLIC_URL"] if demo else None)
+    run(workers.connection())
 
 
 @click.command("sync")
@@ -111,20 +110,25 @@ def sweep() -> None:
     click.echo(requeue_stranded())
 
 
+DEMO_USERS = [("admin@demo.test", Role.ADMIN, "demo-admin", "Ada Admin"),
+              ("supervisor@demo.test", Role.SUPERVISOR, "demo-supervisor", "Sam Supervisor"),
+              ("agent@demo.test", Role.AGENT, "demo-agent", "Alex Agent")]
+
+
 @click.command("demo")
-def demo() -> None:
-    """Seed the demo: users, a Getloo channel on the built-in sandbox, conversations by webhook.
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Create the demo users and say how to connect demo channels.
 
-    Needs the app serving (``make run`` does this for you): the demo data arrives through the
-    real webhook path from the sandbox mounted at /sandbox/getloo.
+    Channels and traffic come from the provider sandboxes, a separate program the inbox knows
+    nothing about: ``make run`` starts it and seeds through our public paths (CLI, API, webhooks).
     """
-    from inbox.simulators.demo import DemoError, seed
-
-    try:
-        for line in seed(current_app):
-            click.echo(line)
-    except DemoError as exc:
-        raise click.ClickException(str(exc)) from exc
+    for email, role, password, name in DEMO_USERS:
+        ctx.invoke(create_user, email=email, role=role.value, password=password, name=name)
+    click.echo("Demo users are ready. To add demo channels and traffic, serve the sandboxes and seed them:\n"
+               "  python -m sandbox --port 5001 --demo &\n"
+               "  python -m sandbox seed --inbox http://127.0.0.1:5000 --sandbox http://127.0.0.1:5001\n"
+               "(`make run` does all of this when INBOX_DEMO=1.)")
 
 
 def init_app(app: Flask) -> None:

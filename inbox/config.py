@@ -35,6 +35,9 @@ def from_environment(instance_path: Path) -> dict:
         "SECRET_KEY": secret_key(instance_path),
         "PORT": port,
         "INBOX_DEMO": os.environ.get("INBOX_DEMO", "0") == "1",
+        # Demo only: where the provider sandboxes' own page is (a link on the channels page).
+        "SANDBOX_URL": (f"http://127.0.0.1:{os.environ.get('SANDBOX_PORT') or port + 1}"
+                        if os.environ.get("INBOX_DEMO", "0") == "1" else None),
         # Where providers reach our webhooks. Behind a proxy, set it to the public https URL.
         "PUBLIC_URL": (os.environ.get("INBOX_PUBLIC_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         "PUBLIC_URL_SET": bool(os.environ.get("INBOX_PUBLIC_URL")),

@@ -86,7 +86,7 @@ MESSAGES = {
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(("/api/", "/api2/", "/webhooks/", "/sandbox/"))
+    return request.path.startswith(("/api/", "/api2/", "/webhooks/"))
 
 
 def handle_http_error(exc: HTTPException):

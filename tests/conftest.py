@@ -24,8 +24,8 @@ import workers  # noqa: E402
 from app import create_app  # noqa: E402
 from helpers import PASSWORDS, LiveServer as _Server, run_jobs  # noqa: E402
 from inbox import db  # noqa: E402
-from inbox.simulators import create_sandbox_app  # noqa: E402
-from inbox.simulators.getloo import DEMO_TOKEN, SANDBOX  # noqa: E402
+from sandbox.app import create_app as create_sandbox_app  # noqa: E402
+from sandbox.getloo import DEMO_TOKEN, SANDBOX  # noqa: E402
 from models import ApiToken, Base, Role, User  # noqa: E402
 
 
@@ -132,7 +132,7 @@ def live(app) -> Iterator[str]:
 @dataclass
 class Sandbox:
     url: str          # the Getloo API root, like https://api.getloo.ru/insta
-    state: object     # inbox.simulators.getloo.SANDBOX
+    state: object     # sandbox.getloo.SANDBOX
     token: str = DEMO_TOKEN
 
 
@@ -169,7 +169,7 @@ def redis_client(url: str) -> Redis:
 @pytest.fixture
 def resont(client, _sandbox_server, token_for):
     """A Resont token-mode connection on the sandbox (one channel per account), backfilled."""
-    from inbox.simulators import resont as resont_sandbox
+    from sandbox import resont as resont_sandbox
 
     resont_sandbox.SANDBOX.reset()
     response = client.post("/api/v1/channels", headers={"Authorization": f"Bearer {token_for('admin')}"}, json={

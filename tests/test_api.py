@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from helpers import load, post, run_jobs
 from inbox import crypto, db
-from inbox.simulators.getloo import UNPAID_TOKEN
+from sandbox.getloo import UNPAID_TOKEN
 from models import Channel, Ticket
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 import workers
 from inbox import db
 from inbox.connectors.custom import fetch_templates, signed_headers
-from inbox.simulators.custom import SANDBOX
+from sandbox.custom import SANDBOX
 from models import (
     ActionState,
     Channel,

@@ -10,8 +10,8 @@ from sqlalchemy import select
 import workers
 from helpers import count, run_jobs
 from inbox import db
-from inbox.simulators import socialposts as sp_sandbox
-from inbox.simulators import socialwall as sw_sandbox
+from sandbox import socialposts as sp_sandbox
+from sandbox import socialwall as sw_sandbox
 from models import ActionState, Channel, OutboundAction, Post, Ticket, TicketKind
 from workers.poll import poll_all
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from helpers import csrf_of, login, run_jobs
 from inbox import crypto, db
-from inbox.simulators.resont import SANDBOX, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_TOKEN
+from sandbox.resont import SANDBOX, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_TOKEN
 from models import Channel, Message, Ticket, TicketKind, TicketStatus
 
 CONNECT = "/settings/resont/connect"

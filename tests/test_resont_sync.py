@@ -6,7 +6,7 @@ from sqlalchemy import select
 import workers
 from helpers import run_jobs
 from inbox import db
-from inbox.simulators import resont as sandbox
+from sandbox import resont as sandbox
 from models import Channel, Ticket, TicketKind
 
 

@@ -16,16 +16,9 @@ POLL_INTERVAL = 60
 SWEEP_INTERVAL = 60
 
 
-DEMO_INTERVAL = 45
-
-
-def run(connection: Redis, demo_url: str | None = None) -> None:
-    """Start the schedule; with ``demo_url`` (INBOX_DEMO=1) the sandboxes also produce live traffic."""
+def run(connection: Redis) -> None:
+    """Start the schedule (the demo's live traffic is the sandbox process's business, not ours)."""
     cron = CronScheduler(connection=connection, logging_level="INFO")
     cron.register(poll_all, queue_name=INGEST, interval=POLL_INTERVAL, name="poll-all")
     cron.register(sweep_job, queue_name=DEFAULT, interval=SWEEP_INTERVAL, name="sweep")
-    if demo_url:
-        from inbox.simulators.demo import tick
-
-        cron.register(tick, queue_name=DEFAULT, args=(demo_url,), interval=DEMO_INTERVAL, name="demo-traffic")
     cron.start()

@@ -1,14 +1,13 @@
 """The channels page: what is connected, its health and webhook address, and connecting more."""
 from __future__ import annotations
 
-import httpx
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 import workers
 from inbox import crypto
 from inbox.auth.permissions import permission_required
-from inbox.db import get_session, release
+from inbox.db import get_session
 from models import Channel, OutboundAction, RawEvent, Ticket
 
 from inbox.connectors import available_providers, connector_class
@@ -88,21 +87,3 @@ def flash_connection(connection: Connection, suffix: str = "") -> None:
     if connection.added:
         flash(f"Connected {', '.join(c.name for c in connection.added)}.{suffix}")
 
-
-@bp.post("/channels/<int:channel_id>/simulate")
-@permission_required("EditChannels")
-def simulate(channel_id: int):
-    """Demo only: ask the channel's built-in sandbox to produce a new message or comment."""
-    from inbox.simulators.demo import simulate_incoming
-
-    channel = get_session().get(Channel, channel_id)
-    if channel is None or not current_app.config["INBOX_DEMO"]:
-        abort(404)
-    release(get_session())   # the sandbox calls our webhook back: hold no database lock meanwhile
-    try:
-        simulate_incoming(channel, request.form.get("kind", "message"), request.form.get("text", ""),
-                          current_app.config["PUBLIC_URL"])
-        flash("The sandbox produced a new item; it reaches the queue in a moment.")
-    except (LookupError, ValueError, httpx.HTTPError) as exc:
-        flash(f"Could not simulate: {exc}", "error")
-    return redirect(url_for("settings.channels"))

@@ -5,7 +5,7 @@ import pytest
 
 from inbox.connectors.base import AuthError, ProviderError, Rejected
 from inbox.connectors.getloo import GetlooConnector
-from inbox.simulators.getloo import UNPAID_TOKEN
+from sandbox.getloo import UNPAID_TOKEN
 from models import TicketKind
 
 

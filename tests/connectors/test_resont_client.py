@@ -16,7 +16,7 @@ from flask import Flask, request
 from helpers import LiveServer as _Server
 from inbox.connectors.base import AuthError, InboundItem, PostRecord, ProviderError, Rejected, Target
 from inbox.connectors.resont import ResontConnector, authorize_url, exchange_code
-from inbox.simulators.resont import (EMPTY_TOKEN, SANDBOX, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_TOKEN,
+from sandbox.resont import (EMPTY_TOKEN, SANDBOX, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_TOKEN,
                                      ResontSandbox)
 from models import TicketKind
 

@@ -11,7 +11,7 @@ import pytest
 from helpers import load
 from inbox.connectors.base import AuthError, InboundItem, PostRecord, ProviderError, Target
 from inbox.connectors.socialposts import ASSOCIATIONS, PAGE_SIZE, SocialPostsConnector
-from inbox.simulators.socialposts import DEMO_BRAND, DEMO_POSTS, DEMO_TOKEN, OTHER_BRAND, SANDBOX
+from sandbox.socialposts import DEMO_BRAND, DEMO_POSTS, DEMO_TOKEN, OTHER_BRAND, SANDBOX
 from models import TicketKind
 
 PREFIX = f"/sandbox/socialposts/brands/{DEMO_BRAND}/social-posts"

@@ -9,8 +9,8 @@ import pytest
 from helpers import load
 from inbox.connectors.base import AuthError, ProviderError, Target
 from inbox.connectors.socialwall import FIRST_SYNC, PAGE_SIZE, SocialWallConnector
-from inbox.simulators import socialwall
-from inbox.simulators.socialwall import (BASIC_API_KEY, BASIC_WALL_ID, DEMO_API_KEY, DEMO_MESSAGES, DEMO_WALL_ID,
+from sandbox import socialwall
+from sandbox.socialwall import (BASIC_API_KEY, BASIC_WALL_ID, DEMO_API_KEY, DEMO_MESSAGES, DEMO_WALL_ID,
                                          OTHER_WALL_ID, SANDBOX)
 from models import TicketKind
 

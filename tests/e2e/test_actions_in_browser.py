@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from helpers import PASSWORDS, run_jobs
 from inbox import db
-from inbox.simulators import resont as sandbox
+from sandbox import resont as sandbox
 from models import Ticket
 
 

@@ -24,16 +24,17 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
+import random
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, request
 
-bp = Blueprint("sandbox_socialwall", __name__, url_prefix="/sandbox/socialwall")
+from .base import INJECTED, ProviderSandbox
+
+bp = Blueprint("socialwall", __name__, url_prefix="/sandbox/socialwall")
 
 DEMO_API_KEY = "swp_live_7f3c9a1e5b2d4086"
 DEMO_WALL_ID = "9074"
@@ -104,35 +105,30 @@ def _media_json(url: str, kind: int) -> dict:
             "localURL": local}
 
 
-class SocialWallSandbox:
+class SocialWallSandbox(ProviderSandbox):
     """Accounts (API keys), walls, messages, recorded requests and writes, injected faults."""
 
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.reset()
+    provider, title, prefix = "socialwall", "SocialWall Pro (event walls)", "/sandbox/socialwall"
+    kinds = ("wall_post",)
 
     # ----------------------------------------------------------------- state
-    def reset(self) -> None:
-        """Back to the initial state: the demo wall with its history, nothing recorded, no faults."""
-        with self.lock:
-            self._ids = itertools.count(FIRST_MESSAGE_ID, 7)
-            self._last_ms = 0
-            self.accounts: dict[str, dict[str, bool]] = {}
-            self.walls: dict[str, Wall] = {}
-            self.requests: list[dict] = []
-            self.injected: list[dict] = []        # every accepted Create Content call
-            self._failures: dict[str, deque[tuple[int, str]]] = {}
-            self._delays: dict[str, deque[float]] = {}
-            self.add_account(DEMO_API_KEY)
-            self.add_account(OTHER_API_KEY)
-            self.add_account(BASIC_API_KEY, get_content=False)
-            self.add_wall(DEMO_WALL_ID, DEMO_API_KEY)
-            self.add_wall(OTHER_WALL_ID, OTHER_API_KEY)
-            self.add_wall(BASIC_WALL_ID, BASIC_API_KEY)
-            start = _now_ms() - len(DEMO_MESSAGES) * 600_000
-            for i, (network, screen, name, text, media) in enumerate(DEMO_MESSAGES):
-                self.add_message(DEMO_WALL_ID, text=text, network=network, screen_name=screen, name=name,
-                                 media_url=media, created_at_ms=start + i * 600_000)
+    def seed(self) -> None:
+        """The demo wall with its history."""
+        self._ids = itertools.count(FIRST_MESSAGE_ID, 7)
+        self._last_ms = 0
+        self.accounts: dict[str, dict[str, bool]] = {}
+        self.walls: dict[str, Wall] = {}
+        self.injected: list[dict] = []        # every accepted Create Content call
+        self.add_account(DEMO_API_KEY)
+        self.add_account(OTHER_API_KEY)
+        self.add_account(BASIC_API_KEY, get_content=False)
+        self.add_wall(DEMO_WALL_ID, DEMO_API_KEY)
+        self.add_wall(OTHER_WALL_ID, OTHER_API_KEY)
+        self.add_wall(BASIC_WALL_ID, BASIC_API_KEY)
+        start = _now_ms() - len(DEMO_MESSAGES) * 600_000
+        for i, (network, screen, name, text, media) in enumerate(DEMO_MESSAGES):
+            self.add_message(DEMO_WALL_ID, text=text, network=network, screen_name=screen, name=name,
+                             media_url=media, created_at_ms=start + i * 600_000)
 
     def add_account(self, api_key: str, *, get_content: bool = True) -> None:
         with self.lock:
@@ -158,16 +154,24 @@ class SocialWallSandbox:
         with self.lock:
             self.walls[str(wall_id)].manual_moderation = on
 
-    def fail_next(self, name: str, status: int, times: int = 1, message: str = "sandbox: injected failure") -> None:
-        """The next ``times`` calls of endpoint ``name`` (``messages``, ``messages_last``, ``inject``)
-        answer ``status`` with ``{"error": true, "message": message}`` and do nothing."""
-        with self.lock:
-            self._failures.setdefault(name, deque()).extend([(status, message)] * times)
+    # Faults (base.fail_next) are per endpoint: ``messages``, ``messages_last``, ``inject``; the
+    # answer is ``{"error": true, "message": message}``.
 
-    def delay_next(self, name: str, seconds: float) -> None:
-        """The next successful call of ``name`` does its work, then waits before answering."""
-        with self.lock:
-            self._delays.setdefault(name, deque()).append(seconds)
+    def incoming(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The wall grabs a post from a network (accepted at once unless the wall moderates)."""
+        _user_id, username, name, text = self.someone(data)
+        wall_id = str(data.get("wall_id") or DEMO_WALL_ID)
+        network = str(data.get("network") or random.choice(["instagram", "twitter"]))
+        if wall_id not in self.walls:
+            raise LookupError(f"unknown wall {wall_id}")
+        if network not in NETWORK_ORIGINS:
+            raise ValueError(f"network must be one of {', '.join(NETWORK_ORIGINS)}")
+        return self.add_message(wall_id, text=text, network=network, screen_name=username, name=name,
+                                media_url=data.get("media_url") or None)
+
+    def demo_channel(self, root: str) -> list[dict[str, Any]]:
+        return [{"provider": "socialwall", "name": "Event wall", "base_url": f"{root}{self.prefix}",
+                 "credentials": {"api_key": DEMO_API_KEY}, "settings": {"wall_id": DEMO_WALL_ID}}]
 
     def _timestamp(self, wanted: int | None = None) -> int:
         """Strictly increasing milliseconds, so the wall's order never ties."""
@@ -235,17 +239,15 @@ class SocialWallSandbox:
             record = {"name": name, "method": method, "path": path, "api_key": api_key, "key_in": key_in,
                       "query": query, "json": body, "at": time.time()}
             self.requests.append(record)
-            if self._failures.get(name):
-                status, message = self._failures[name].popleft()
-                answer = _error(message, status)
+            failure = self.take_failure(name)
+            if failure:
+                answer = _error(failure[1] or INJECTED, failure[0])
             elif name == "inject":
                 answer = self._inject(api_key, body, args.get("wall_id"))
             else:
                 answer = self._get(api_key, **args)
             record["status"] = answer[1]
-            delays = self._delays.get(name)
-            delay = delays.popleft() if delays and answer[1] == 200 else 0.0
-            return answer[0], answer[1], delay
+            return answer[0], answer[1], self.take_delay(name, answer[1])
 
     def _wall_for(self, api_key: str | None, wall_id: str) -> tuple[Wall | None, tuple[dict, int] | None]:
         if not api_key:

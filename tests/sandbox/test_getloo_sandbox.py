@@ -18,7 +18,8 @@ import pytest
 from flask import Flask, request
 from werkzeug.serving import make_server
 
-from inbox.simulators import create_sandbox_app, getloo, sandboxes
+from sandbox import getloo, sandboxes
+from sandbox.app import create_app as create_sandbox_app
 
 TOKEN = getloo.DEMO_TOKEN
 UNPAID = getloo.UNPAID_TOKEN
@@ -327,7 +328,7 @@ def test_post_raw_replays_and_unreachable_webhook_is_recorded(hooked: str, recei
         dead = s.getsockname()[1]
     SANDBOX.accounts[TOKEN].webhook = f"http://127.0.0.1:{dead}/hook"
     assert SANDBOX.post_raw(TOKEN, payload) == 0
-    assert len(SANDBOX.webhook_errors) == 1 and SANDBOX.webhook_errors[0]["payload"] == payload
+    assert len(SANDBOX.webhook_errors) == 1 and SANDBOX.webhook_errors[0]["body"] == payload
 
 
 def _statuses(receiver: Receiver) -> list[tuple[str, str]]:
@@ -363,30 +364,40 @@ def test_auto_delivery_in_order(hooked: str, client: httpx.Client, receiver: Rec
 
 # ------------------------------------------------------------------------------------ control endpoints
 def test_control_endpoints(base: str, client: httpx.Client, receiver: Receiver) -> None:
-    ctl = f"{base}/_sandbox/{TOKEN}"
+    ctl = f"{base}/_sandbox"
     msg = {"kind": "message", "user_id": "5", "username": "alina", "profile_name": "Алина", "text": RUSSIAN}
     r = client.post(f"{ctl}/incoming", json=msg)
-    assert r.status_code == 400 and "webhook" in r.json()["error"]
+    assert r.status_code == 409 and "webhook" in r.json()["error"]
 
     client.post(f"{base}/{TOKEN}/setWebHook", json={"url": receiver.url})
     r = client.post(f"{ctl}/incoming", json=msg)
-    assert r.status_code == 200 and r.json()["status"] == 200
-    assert receiver.events == [r.json()["payload"]]
+    assert r.status_code == 201 and r.json()["item"]["status"] == 200
+    assert receiver.events == [r.json()["item"]["payload"]]
     assert receiver.events[0]["event"]["properties"]["content"]["body"] == RUSSIAN
 
     r = client.post(f"{ctl}/incoming", json={**msg, "kind": "comment", "comment_id": "77"})
-    assert r.status_code == 200 and receiver.events[-1]["device"]["comment_id"] == "77"
-    assert client.post(f"{ctl}/incoming", json={"kind": "comment", "user_id": "5", "username": "a",
-                                                 "text": "x"}).status_code == 400
+    assert r.status_code == 201 and receiver.events[-1]["device"]["comment_id"] == "77"
+    assert client.post(f"{ctl}/incoming", json={"kind": "wall_post", "text": "x"}).status_code == 400
+    r = client.post(f"{ctl}/incoming", json={"kind": "comment"})      # who and what: made up
+    assert r.status_code == 201 and receiver.events[-1]["device"]["username"]
 
     SANDBOX.auto_delivery = False
     send(client, base, caption=RUSSIAN)
-    r = client.get(f"{ctl}/sent")
+    r = client.get(f"{ctl}/{TOKEN}/sent")
     assert [m["caption"] for m in r.json()["sent"]] == [RUSSIAN]
     assert RUSSIAN.encode() in r.content  # UTF-8, not \u-escaped
-    state = client.get(f"{ctl}/state").json()
+    log = client.get(f"{ctl}/requests").json()["requests"]
+    assert (log[-1]["method"], log[-1]["path"], log[-1]["status"]) == ("POST", "sendMsg", 200)
+    state = client.get(f"{ctl}/{TOKEN}/state").json()
     assert state["webhook"] == receiver.url and state["username"] == "brand_shop" and state["paid"] is True
-    assert client.get(f"{base}/_sandbox/NOPE/state").status_code == 404
+    assert client.get(f"{ctl}/NOPE/state").status_code == 404
+
+    assert client.post(f"{ctl}/fail", json={"name": "getInfo", "status": 503}).status_code == 200
+    assert client.get(f"{base}/{TOKEN}/getInfo").status_code == 503
+    assert client.get(f"{base}/{TOKEN}/getInfo").status_code == 200
+    assert client.post(f"{ctl}/fail", json={"name": "getInfo", "status": "x"}).status_code == 400
+    assert client.post(f"{ctl}/reset").status_code == 200
+    assert client.get(f"{ctl}/requests").json()["requests"] == []
 
 
 def test_reset_restores_initial_state(base: str, client: httpx.Client) -> None:

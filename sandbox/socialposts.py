@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 import time
 import uuid
-from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-bp = Blueprint("sandbox_socialposts", __name__, url_prefix="/sandbox/socialposts")
+from .base import INJECTED, ProviderSandbox
+
+bp = Blueprint("socialposts", __name__, url_prefix="/sandbox/socialposts")
 
 DEMO_TOKEN = "sp_demo_9c2e4f7a1b3d5e8f"
 DEMO_BRAND = "b3ad887b-a14e-4bff-b618-a2edb675d19b"          # the docs' example brand
@@ -117,38 +117,34 @@ def _owner(brand: str) -> dict:
     }
 
 
-class SocialPostsSandbox:
+class SocialPostsSandbox(ProviderSandbox):
     """Tokens, brands, templates/assets, posts, recorded requests and writes, injected faults."""
 
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.reset()
+    provider, title, prefix = "socialposts", "Social posts (scheduled brand posts)", "/sandbox/socialposts"
+    kinds = ("failed_post",)
 
     # ----------------------------------------------------------------- state
-    def reset(self) -> None:
-        """Back to the initial state: the demo brand with its posts, nothing recorded, no faults."""
-        with self.lock:
-            self.tokens: dict[str, set[str]] = {DEMO_TOKEN: {DEMO_BRAND}, OTHER_TOKEN: {OTHER_BRAND}}
-            self.brands: set[str] = {DEMO_BRAND, OTHER_BRAND}
-            self.template_instances: dict[str, dict] = {}
-            self.assets: dict[str, dict] = {}
-            self.posts: dict[str, dict] = {}
-            self.requests: list[dict] = []
-            self.writes: list[dict] = []      # every accepted create / update / delete
-            self._failures: dict[str, deque[tuple[int, str]]] = {}
-            created = _now() - 86_400
-            self.template_instances[DEMO_TEMPLATE_INSTANCE] = self._template(
-                DEMO_TEMPLATE_INSTANCE, "image.png", "image/png", created)
-            self.template_instances[DEMO_VIDEO_TEMPLATE_INSTANCE] = self._template(
-                DEMO_VIDEO_TEMPLATE_INSTANCE, "video.mp4", "video/mp4", created)
-            self.assets[DEMO_ASSET] = {
-                "id": DEMO_ASSET, "created_at": created, "updated_at": None, "deleted_at": None,
-                "created_by": DEMO_USER_ID, "brand": DEMO_BRAND,
-                "file": _file("logo.png", "brands/assets/e542b9a0-f7fc-11f0-8c7d-09c4c6e349ce.png", "image/png",
-                              created),
-                "label": "Asset Label", "template_type": "Christmas", "medium": "Email", "branch": None,
-                "type": "brand_asset"}
-            self._seed(created)
+    def seed(self) -> None:
+        """The demo brand with its posts."""
+        self.tokens: dict[str, set[str]] = {DEMO_TOKEN: {DEMO_BRAND}, OTHER_TOKEN: {OTHER_BRAND}}
+        self.brands: set[str] = {DEMO_BRAND, OTHER_BRAND}
+        self.template_instances: dict[str, dict] = {}
+        self.assets: dict[str, dict] = {}
+        self.posts: dict[str, dict] = {}
+        self.writes: list[dict] = []      # every accepted create / update / delete
+        created = _now() - 86_400
+        self.template_instances[DEMO_TEMPLATE_INSTANCE] = self._template(
+            DEMO_TEMPLATE_INSTANCE, "image.png", "image/png", created)
+        self.template_instances[DEMO_VIDEO_TEMPLATE_INSTANCE] = self._template(
+            DEMO_VIDEO_TEMPLATE_INSTANCE, "video.mp4", "video/mp4", created)
+        self.assets[DEMO_ASSET] = {
+            "id": DEMO_ASSET, "created_at": created, "updated_at": None, "deleted_at": None,
+            "created_by": DEMO_USER_ID, "brand": DEMO_BRAND,
+            "file": _file("logo.png", "brands/assets/e542b9a0-f7fc-11f0-8c7d-09c4c6e349ce.png", "image/png",
+                          created),
+            "label": "Asset Label", "template_type": "Christmas", "medium": "Email", "branch": None,
+            "type": "brand_asset"}
+        self._seed(created)
 
     def _template(self, template_id: str, name: str, mime: str, created: float) -> dict:
         ext = name.rsplit(".", 1)[-1]
@@ -171,11 +167,18 @@ class SocialPostsSandbox:
             elif state == "failed":
                 self.fail_post(post["id"], failure=failure, at=due)
 
-    def fail_next(self, name: str, status: int, times: int = 1, message: str = "sandbox: injected failure") -> None:
-        """The next ``times`` calls of ``name`` (``list``, ``stats``, ``create``, ``update``,
-        ``delete``) answer ``status`` with ``message`` and change nothing."""
+    # Faults (base.fail_next) are per endpoint: ``list``, ``stats``, ``create``, ``update``, ``delete``.
+
+    def incoming(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A scheduled post of the demo brand fails to publish on the network."""
+        _user_id, _username, _name, text = self.someone(data)
         with self.lock:
-            self._failures.setdefault(name, deque()).extend([(status, message)] * times)
+            return self.fail_post(data.get("post_id") or None, caption=text,
+                                  failure=str(data.get("failure") or "Facebook page token expired"))
+
+    def demo_channel(self, root: str) -> list[dict[str, Any]]:
+        return [{"provider": "socialposts", "name": "Brand posts", "base_url": f"{root}{self.prefix}",
+                 "credentials": {"token": DEMO_TOKEN}, "settings": {"brand": DEMO_BRAND}}]
 
     def add_post(self, *, caption: str = "", due_at: float | None = None, brand: str = DEMO_BRAND,
                  template_instance: str | None = None, asset: str | None = None,
@@ -254,9 +257,9 @@ class SocialPostsSandbox:
                       "authorization": authorization, "query": query, "json": body, "at": time.time()}
             self.requests.append(record)
             try:
-                if self._failures.get(name):
-                    status, message = self._failures[name].popleft()
-                    raise ApiError(status, message)
+                failure = self.take_failure(name)
+                if failure:
+                    raise ApiError(failure[0], failure[1] or INJECTED)
                 self._authorize(authorization, brand)
                 answer = getattr(self, f"_{name}")(brand, query, body, post_id)
             except ApiError as exc:

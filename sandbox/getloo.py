@@ -1,13 +1,13 @@
-"""In-memory simulator of the Getloo Insta API (see /work/shared/specs/getloo-insta-api.ru.txt).
+"""The Getloo Insta API, served from memory (see shared/specs/getloo-insta-api.ru.txt).
 
 Why it exists: the real connector must be exercised over real HTTP without a paid Getloo
 account. This blueprint serves the documented API (``{base}/{TOKEN}/{METHOD}``, bodies
 ``{"result": ..., "channel": ..., "error": ...}``, codes 200/400/401/402) and plays the provider's
 side of the webhooks (incoming messages/comments, delivery statuses).
 
-It depends on nothing else in the project (no DB, no Redis): all state lives in the module-level
-``SANDBOX`` guarded by an ``RLock``, because the demo serves it from one threaded process.
-Network I/O (webhook POSTs, injected delays) always happens outside the lock.
+It depends on nothing of the product (no DB, no Redis): all state lives in the module-level
+``SANDBOX`` (see sandbox/base.py for what every sandbox shares). Network I/O (webhook POSTs,
+injected delays) always happens outside the lock.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ import re
 import secrets
 import threading
 import time
-from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from flask import Blueprint, jsonify, request
 
-bp = Blueprint("sandbox_getloo", __name__, url_prefix="/sandbox/getloo")
+from .base import INJECTED, ProviderSandbox
+
+bp = Blueprint("getloo", __name__, url_prefix="/sandbox/getloo")
 
 DEMO_TOKEN = "DEMO1-AKFH5-H390S-HDRJS-Y5U43"
 UNPAID_TOKEN = "DEMO2-UNPAID-0000-0000-00000"
@@ -46,7 +46,6 @@ STATUS_EVENTS = {
     "fail": "errorActionFail",
 }
 MAX_CAPTION, MAX_OPTIONS, MAX_OPTION_LEN = 1000, 13, 20
-WEBHOOK_TIMEOUT = 5.0
 
 
 @dataclass
@@ -76,31 +75,22 @@ def _fail(error: str, status: int = 400, **extra: Any) -> tuple[dict, int]:
     return {"result": {"success": False}, **extra, "error": error}, status
 
 
-class GetlooSandbox:
+class GetlooSandbox(ProviderSandbox):
     """The provider's state: accounts, recorded calls, injected faults and webhook emission."""
 
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self._generation = 0  # bumped by reset() so stale delivery threads stay silent
-        self.reset()
+    provider, title, prefix = "getloo", "Getloo Insta API (Instagram)", "/sandbox/getloo"
+    kinds = ("message", "comment")
 
     # ----------------------------------------------------------------- state
-    def reset(self) -> None:
-        """Back to the initial state: two demo accounts, nothing recorded, no faults."""
-        with self.lock:
-            self._generation += 1
-            self.accounts: dict[str, Account] = {}
-            self.requests: list[dict] = []
-            self.sent: list[dict] = []
-            self.posted: list[dict] = []  # every webhook POST we made: url, payload, status
-            self.webhook_errors: list[dict] = []
-            self.comment_ids: dict[str, set[str]] = {}  # token -> comment ids we emitted
-            self._failures: dict[str, deque[tuple[int, str]]] = {}
-            self._delays: dict[str, deque[float]] = {}
-            self.auto_delivery = True
-            self.delivery_delays: tuple[float, float, float] = (0.5, 1.5, 4.0)
-            self.add_account(DEMO_TOKEN, username="brand_shop", user_id="17841400000000001", channel_id="235")
-            self.add_account(UNPAID_TOKEN, username="unpaid_shop", user_id="17841400000000002", channel_id="236", paid=False)
+    def seed(self) -> None:
+        """Two demo accounts (one unpaid), nothing sent, deliveries reported automatically."""
+        self.accounts: dict[str, Account] = {}
+        self.sent: list[dict] = []
+        self.comment_ids: dict[str, set[str]] = {}  # token -> comment ids we emitted
+        self.auto_delivery = True
+        self.delivery_delays: tuple[float, float, float] = (0.5, 1.5, 4.0)
+        self.add_account(DEMO_TOKEN, username="brand_shop", user_id="17841400000000001", channel_id="235")
+        self.add_account(UNPAID_TOKEN, username="unpaid_shop", user_id="17841400000000002", channel_id="236", paid=False)
 
     def add_account(self, token: str, *, username: str, user_id: str, paid: bool = True,
                     authorized: bool = True, channel_id: str | None = None) -> Account:
@@ -110,16 +100,33 @@ class GetlooSandbox:
             self.accounts[token] = account
             return account
 
-    def fail_next(self, method: str, status: int, times: int = 1, error: str = "sandbox: injected failure") -> None:
-        """The next ``times`` calls of ``method`` answer ``status`` without doing anything."""
-        with self.lock:
-            self._failures.setdefault(method, deque()).extend([(status, error)] * times)
+    def fail_next(self, method: str, status: int, times: int = 1, error: str | None = INJECTED) -> None:
+        """The next ``times`` calls of ``method`` answer ``status`` (with ``error``) without doing anything."""
+        super().fail_next(method, status, times, error)
 
-    def delay_next(self, method: str, seconds: float) -> None:
-        """The next accepted (HTTP 200) call of ``method`` does its work and only then sleeps before
-        answering, so a client timing out can be tested against a provider that did the work anyway."""
+    # ------------------------------------------------------------- control
+    def incoming(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A customer writes to the demo account (or ``data["token"]``'s): the documented webhook."""
+        token = str(data.get("token") or DEMO_TOKEN)
+        user_id, username, name, text = self.someone(data)
+        common = {"user_id": user_id, "username": username, "profile_name": name}
+        self.webhook_url(token)
+        if kind == "comment":
+            payload = self.build_comment(token, comment_id=str(data.get("comment_id") or secrets.token_hex(8)),
+                                         text=text, **common)
+        else:
+            payload = self.build_message(token, text=text, type=data.get("type", "text"), href=data.get("href"),
+                                         **common)
+        return {"payload": payload, "status": self.post_raw(token, payload)}
+
+    def request_log(self) -> list[dict[str, Any]]:
         with self.lock:
-            self._delays.setdefault(method, deque()).append(seconds)
+            return [{"method": r["http_method"], "path": r["method"], "status": r.get("status"),
+                     "at": r["at"]} for r in self.requests]
+
+    def demo_channel(self, root: str) -> list[dict[str, Any]]:
+        return [{"provider": "getloo", "name": "Brand Shop (Instagram)", "base_url": f"{root}{self.prefix}",
+                 "credentials": {"token": DEMO_TOKEN}}]
 
     # ------------------------------------------------------------------- API
     def handle(self, token: str, method: str, http_method: str, params: dict) -> tuple[dict, int, float]:
@@ -128,15 +135,13 @@ class GetlooSandbox:
             record = {"token": token, "method": method, "http_method": http_method,
                       "params": params, "at": _now()}
             self.requests.append(record)
-            if self._failures.get(method):
-                status, error = self._failures[method].popleft()
-                body: tuple[dict, int] = _fail(error, status)
+            failure = self.take_failure(method)
+            if failure:
+                body: tuple[dict, int] = _fail(failure[1], failure[0])
             else:
                 body = self._dispatch(token, method, http_method, params)
             record["status"] = body[1]
-            delays = self._delays.get(method)
-            delay = delays.popleft() if delays and body[1] == 200 else 0.0
-            return body[0], body[1], delay
+            return body[0], body[1], self.take_delay(method, body[1])
 
     def _dispatch(self, token: str, method: str, http_method: str, params: dict) -> tuple[dict, int]:
         account = self.accounts.get(token)
@@ -267,17 +272,7 @@ class GetlooSandbox:
 
     def post_raw(self, token: str, payload: dict) -> int:
         """POST any dict to the account's webhook (e.g. to replay a payload); 0 if unreachable."""
-        url = self.webhook_url(token)
-        entry: dict[str, Any] = {"url": url, "payload": payload, "at": _now()}
-        try:
-            entry["status"] = httpx.post(url, json=payload, timeout=WEBHOOK_TIMEOUT).status_code
-        except httpx.HTTPError as exc:
-            entry["status"] = 0
-            with self.lock:
-                self.webhook_errors.append({"url": url, "payload": payload, "error": repr(exc), "at": entry["at"]})
-        with self.lock:
-            self.posted.append(entry)
-        return entry["status"]
+        return self.post_json(self.webhook_url(token), payload)
 
     def webhook_url(self, token: str) -> str:
         """The account's registered webhook; LookupError if the token is unknown or none is set."""
@@ -377,36 +372,6 @@ def api(token: str, method: str):
 def _control_account(token: str) -> Account | None:
     with SANDBOX.lock:
         return SANDBOX.accounts.get(token)
-
-
-@bp.post("/_sandbox/<token>/incoming")
-def control_incoming(token: str):
-    """Let the demo UI / CLI play a customer writing to the account."""
-    if _control_account(token) is None:
-        return jsonify({"error": f"unknown token {token}"}), 404
-    data = request.get_json(silent=True) or {}
-    kind = data.get("kind", "message")
-    required = ["user_id", "username", "text"] + (["comment_id"] if kind == "comment" else [])
-    if kind == "message" and data.get("type", "text") != "text":
-        required = ["user_id", "username", "href"]
-    missing = [f for f in required if not data.get(f)]
-    if kind not in ("message", "comment"):
-        return jsonify({"error": "kind must be 'message' or 'comment'"}), 400
-    if missing:
-        return jsonify({"error": f"missing fields: {', '.join(missing)}"}), 400
-    common = {"user_id": data["user_id"], "username": data["username"],
-              "profile_name": data.get("profile_name") or data["username"]}
-    try:
-        SANDBOX.webhook_url(token)
-        if kind == "comment":
-            payload = SANDBOX.build_comment(token, comment_id=data["comment_id"], text=data["text"], **common)
-        else:
-            payload = SANDBOX.build_message(token, text=data.get("text"), type=data.get("type", "text"),
-                                            href=data.get("href"), mime_type=data.get("mime_type"),
-                                            filename=data.get("filename"), **common)
-    except (LookupError, ValueError) as exc:
-        return jsonify({"error": str(exc)}), 400
-    return jsonify({"payload": payload, "status": SANDBOX.post_raw(token, payload)})
 
 
 @bp.get("/_sandbox/<token>/sent")
