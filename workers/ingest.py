@@ -33,6 +33,7 @@ DONE = (RawEventStatus.PROCESSED, RawEventStatus.IGNORED, RawEventStatus.REJECTE
 
 BATCH = 100              # events per transaction ...
 BATCH_SECONDS = 0.25     # ... or less: on SQLite a batch holds the write lock that the intake waits for
+DRAIN_SECONDS = 60       # then hand over to a new drain job: other channels' drains get their turn
 RETRY_AFTER = (1, 5, 30, 120, 600)   # seconds before each further attempt; then give up
 
 
@@ -48,8 +49,11 @@ def drain_channel(channel_id: int) -> dict[str, int]:
         # Before the first read (see workers.request_drain): later events queue a new drain.
         workers.clear_drain_flag(channel_id, job.id)
     counts: Counter[str] = Counter()
-    after = 0
+    after, started = 0, time.monotonic()
     while True:
+        if time.monotonic() - started > DRAIN_SECONDS:
+            workers.request_drain(channel_id)   # the rest, after what is queued already
+            break
         try:
             with session_scope() as session:
                 outcomes = _drain_batch(session, channel_id, after, careful=False)
