@@ -12,6 +12,7 @@ run: setup
 test: setup-test
 	$(PY) -m pytest
 
+# Benchmarks (not in `make test`): real `flask worker --burst` processes; DATABASE_URL=... for PostgreSQL.
 bench: setup-test
 	$(PY) -m pytest tests/bench -q -s -p no:cacheprovider
 

@@ -12,18 +12,25 @@ from .base import Base, utcnow
 
 
 class RawEventStatus(enum.StrEnum):
-    RECEIVED = "received"     # stored, not yet processed
+    RECEIVED = "received"     # stored, not yet processed (or waiting for ``retry_at``)
     PROCESSED = "processed"
     IGNORED = "ignored"       # well-formed, but nothing for us (an event type we don't use)
     REJECTED = "rejected"     # malformed: answered 4xx, kept for inspection
-    FAILED = "failed"         # processing raised; kept with the error, retried by RQ
+    FAILED = "failed"         # processing kept raising; given up after the last retry, kept with the error
 
 
 class RawEvent(Base):
-    """A webhook body exactly as received, committed before we answer 2xx: nothing is lost."""
+    """A webhook body exactly as received, committed before we answer 2xx: nothing is lost.
+
+    The row is the work item: a channel's drain (workers.ingest) takes its ``received`` rows in id
+    order, and ``retry_at`` holds back one that must wait (a delivery report that beat our own
+    commit) without holding back the rows behind it.
+    """
 
     __tablename__ = "raw_event"
-    __table_args__ = (Index("ix_raw_event_status_received", "status", "received_at"),)
+    __table_args__ = (Index("ix_raw_event_status_received", "status", "received_at"),
+                      # The drain's read: this channel's pending rows in id order.
+                      Index("ix_raw_event_channel_status_id", "channel_id", "status", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channel.id", ondelete="SET NULL"), index=True)
@@ -33,6 +40,7 @@ class RawEvent(Base):
     status: Mapped[RawEventStatus] = mapped_column(String(20), default=RawEventStatus.RECEIVED)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0)
+    retry_at: Mapped[datetime | None]   # not before this time (set after a failed attempt)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
 

@@ -6,6 +6,8 @@ reply: ``outbound`` is listed first, so a worker takes replies before ingestion 
 from __future__ import annotations
 
 import logging
+import uuid
+from datetime import datetime, timezone
 
 from redis import Redis
 from rq import Queue, Retry
@@ -38,10 +40,83 @@ def queue(name: str) -> Queue:
 
 
 def enqueue_event(raw_event_id: int) -> Job:
-    """Process one stored webhook body. Retried: a delivery report may precede our own commit."""
+    """The one-job-per-event path: process one stored webhook body in its own job.
+
+    The intake no longer uses it (a job per event costs a fork per event in ``flask worker``,
+    see request_drain); it stays for ``make bench``, which compares both paths.
+    """
     return queue(INGEST).enqueue(
         "workers.ingest.process_event", raw_event_id, job_id=f"ingest-{raw_event_id}",
         retry=Retry(max=5, interval=[1, 5, 30, 120, 600]), result_ttl=600)
+
+
+DRAIN_FLAG_TTL = 3600   # only a safety net: the drain clears the flag when it starts
+# Compare-and-delete: clear the flag only if it still names this job (never a newer one).
+_CLEAR_IF = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+
+def drain_flag(channel_id: int) -> str:
+    """The Redis key naming the drain job queued for a channel (absent: none queued)."""
+    return f"inbox:drain:{channel_id}"
+
+
+def request_drain(channel_id: int) -> Job | None:
+    """Make sure a drain of the channel's pending raw events starts after this call.
+
+    Call it after the event is committed. The flag holds the id of the drain queued for the
+    channel; whoever sets it enqueues that job, everyone else has nothing to do (None). The drain
+    clears the flag *before* its first read, so an event committed meanwhile is either read by the
+    running drain or its intake finds the flag free and queues the next one: never stranded.
+    """
+    conn = connection()
+    job_id = f"drain-{channel_id}-{uuid.uuid4().hex[:12]}"
+    if not conn.set(drain_flag(channel_id), job_id, nx=True, ex=DRAIN_FLAG_TTL):
+        return None
+    try:
+        return _enqueue_drain(channel_id, job_id)
+    except Exception:
+        clear_drain_flag(channel_id, job_id)   # else the next intakes would wait for the sweep
+        raise
+
+
+def _enqueue_drain(channel_id: int, job_id: str, at: datetime | None = None) -> Job:
+    # Retried: a drain that dies on a database outage leaves its rows pending for the next run.
+    options = dict(job_id=job_id, job_timeout=900, result_ttl=0, failure_ttl=86400,
+                   retry=Retry(max=3, interval=[5, 30, 120]))
+    if at is None:
+        return queue(INGEST).enqueue("workers.ingest.drain_channel", channel_id, **options)
+    return queue(INGEST).enqueue_at(at, "workers.ingest.drain_channel", channel_id, unique=True, **options)
+
+
+def clear_drain_flag(channel_id: int, job_id: str) -> bool:
+    return bool(connection().eval(_CLEAR_IF, 1, drain_flag(channel_id), job_id))
+
+
+def ensure_drain(channel_id: int) -> bool:
+    """For the sweep: queue a drain unless the one the flag names is still waiting to run.
+
+    A drain killed mid-way already cleared the flag; a flag whose job vanished (Redis lost it, or
+    the enqueue failed) is stale and replaced. True when a drain was queued.
+    """
+    flagged = connection().get(drain_flag(channel_id))
+    if flagged is not None:
+        job_id = flagged.decode()
+        if job_is_live(job_id):
+            return False
+        clear_drain_flag(channel_id, job_id)
+    return request_drain(channel_id) is not None
+
+
+def schedule_drain(channel_id: int, at: datetime) -> None:
+    """A drain at ``at`` (naive UTC, as stored) for events that must wait until then.
+
+    One job per channel and second: several rows due at once share it.
+    """
+    at = at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at   # RQ reads naive as local time
+    try:
+        _enqueue_drain(channel_id, f"drain-{channel_id}-at-{int(at.timestamp())}", at)
+    except DuplicateJobError:
+        pass
 
 
 def enqueue_send(action_id: int, provider: str | None = None) -> Job:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import workers
 from inbox.db import session_scope
@@ -20,10 +20,13 @@ SENDING_DEAD_AFTER = timedelta(minutes=10)   # well past the send job's 90 s tim
 
 
 def requeue_stranded(stale_after: timedelta = STALE_AFTER) -> dict[str, int]:
+    """Returns what it did: ``events`` counts the channels whose pending events got a new drain."""
     now, counts = utcnow(), {"events": 0, "actions": 0, "unknown": 0}
     with session_scope() as session:
-        event_ids = session.scalars(select(RawEvent.id).where(
-            RawEvent.status.in_((RawEventStatus.RECEIVED,)), RawEvent.received_at <= now - stale_after)).all()
+        # Pending (and due) for a while: its drain never ran, or died mid-way.
+        channel_ids = session.scalars(select(RawEvent.channel_id).distinct().where(
+            RawEvent.status == RawEventStatus.RECEIVED, RawEvent.channel_id.is_not(None),
+            func.coalesce(RawEvent.retry_at, RawEvent.received_at) <= now - stale_after)).all()
         action_ids = session.scalars(select(OutboundAction.id).where(
             OutboundAction.state == ActionState.QUEUED, OutboundAction.updated_at <= now - stale_after)).all()
         for action in session.scalars(select(OutboundAction).where(
@@ -31,9 +34,12 @@ def requeue_stranded(stale_after: timedelta = STALE_AFTER) -> dict[str, int]:
             if not workers.job_is_live(f"send-{action.id}"):
                 settle(action, ActionState.UNKNOWN, FollowupStatus.UNKNOWN, "worker_died", DIED_MID_CALL)
                 counts["unknown"] += 1
-    for event_id in event_ids:
-        if not workers.job_is_live(f"ingest-{event_id}"):
-            workers.enqueue_event(event_id)
+        for event in session.scalars(select(RawEvent).where(   # their channel was deleted
+                RawEvent.status == RawEventStatus.RECEIVED, RawEvent.channel_id.is_(None))):
+            event.status, event.error, event.processed_at = (RawEventStatus.IGNORED, "the channel no longer exists",
+                                                             now)
+    for channel_id in channel_ids:
+        if workers.ensure_drain(channel_id):
             counts["events"] += 1
     for action_id in action_ids:
         if not workers.job_is_live(f"send-{action_id}"):

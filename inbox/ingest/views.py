@@ -1,4 +1,4 @@
-"""Webhook intake: find the channel by its unguessable token, store the body, enqueue, answer.
+"""Webhook intake: find the channel by its unguessable token, store the body, queue its drain, answer.
 
 The body is committed as a RawEvent before the 2xx, so a Redis outage or a crashed worker loses
 nothing. Obviously malformed bodies are answered 400 here (and kept, marked rejected) so the
@@ -56,9 +56,9 @@ def receive(provider: str, token: str):
     if rejection:
         raise ApiError(422 if rejection[0] == "unknown_account" else 400, *rejection)
     try:
-        workers.enqueue_event(event.id)
+        workers.request_drain(channel.id)
     except Exception:   # the row is safe; `flask sweep` / the worker's start-up sweep queues it
-        log.exception("could not enqueue raw event %s", event.id)
+        log.exception("could not queue the drain of channel %s for raw event %s", channel.id, event.id)
     return jsonify(ok=True, id=event.id), 200
 
 
