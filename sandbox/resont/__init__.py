@@ -17,10 +17,10 @@ from flask import Blueprint, jsonify, request
 
 from . import accounts, comments, conversations, oauth, tags, tickets
 from .calls import METHODS, serve
-from .state import (EMPTY_TOKEN, SANDBOX, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_TOKEN, ApiError,
-                    ResontSandbox)
+from .state import (DEMO_USER_ID, EMPTY_TOKEN, SANDBOX, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_TOKEN,
+                    ApiError, ResontSandbox)
 
-__all__ = ["EMPTY_TOKEN", "SANDBOX", "SANDBOX_CLIENT_ID", "SANDBOX_CLIENT_SECRET", "SANDBOX_TOKEN", "ResontSandbox",
+__all__ = ["DEMO_USER_ID", "EMPTY_TOKEN", "SANDBOX", "SANDBOX_CLIENT_ID", "SANDBOX_CLIENT_SECRET", "SANDBOX_TOKEN", "ResontSandbox",
            "bp"]
 
 api = Blueprint("api", __name__)
