@@ -56,7 +56,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    import inbox.queue.action_views  # noqa: F401  (routes on the queue blueprint)
     from inbox.api.public import bp as public_api
     from inbox.api.views import bp as api
     from inbox.auth.views import bp as auth

@@ -11,7 +11,7 @@ from inbox.connectors.base import ActionRejected, ReplyRejected
 from inbox.db import get_session
 from inbox.queue.queries import FilterError, Filters, ticket_page
 from inbox.queue.actions import queue_channel_action, queue_ticket_action
-from inbox.queue.views import load_ticket
+from inbox.queue.pane import find_ticket
 from inbox.replies.service import queue_reply
 from inbox.settings.channels import ConnectError, connect_channel
 from models import Channel, ChannelStatus, History, OutboundAction
@@ -154,10 +154,10 @@ def list_tickets():
 
 
 def _ticket_or_404(ticket_id: int):
-    try:
-        return load_ticket(ticket_id)
-    except HTTPException:
-        raise ApiError(404, "not_found", f"No ticket {ticket_id}") from None
+    ticket = find_ticket(get_session(), ticket_id)
+    if ticket is None:
+        raise ApiError(404, "not_found", f"No ticket {ticket_id}")
+    return ticket
 
 
 @bp.get("/tickets/<int:ticket_id>")
