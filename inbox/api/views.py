@@ -81,7 +81,7 @@ def create_channel():
         workers.enqueue_channel_setup(channel.id)
     if len(channels) == 1:
         return jsonify(serialize.channel(channels[0])), 201
-    return jsonify(data=[serialize.channel(c) for c in channels]), 201
+    return jsonify(data=serialize.channels(session, channels)), 201
 
 
 def public_url() -> str:
@@ -93,8 +93,9 @@ def public_url() -> str:
 @bp.get("/channels")
 @api_permission("ViewChannels")
 def list_channels():
-    channels = get_session().scalars(select(Channel).order_by(Channel.id)).all()
-    return jsonify(data=[serialize.channel(c) for c in channels])
+    session = get_session()
+    channels = session.scalars(select(Channel).order_by(Channel.id)).all()
+    return jsonify(data=serialize.channels(session, channels))
 
 
 @bp.get("/channels/<int:channel_id>")
