@@ -5,15 +5,22 @@ Models carry no Flask code, so workers use ``session_scope()`` without an app co
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask, g
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 _engine: Engine | None = None
 _factory: sessionmaker[Session] | None = None
+_read_factory: sessionmaker[Session] | None = None
+
+
+# Statements that write (or open a savepoint, which only writers do).
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|SAVEPOINT|CREATE|DROP|ALTER)\b", re.IGNORECASE)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def make_engine(url: str) -> Engine:
@@ -31,21 +38,40 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):
-            # Take the write lock up front: a deferred transaction that later writes can fail at
-            # once with "database is locked" (busy_timeout does not apply to lock upgrades).
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn):
+            # Writers take the write lock up front: a deferred transaction that later writes can
+            # fail at once with "database is locked" (busy_timeout does not apply to a read
+            # transaction's upgrade to a write one, and WAL refuses it if another writer committed
+            # since it began). Read sessions (see new_session) begin DEFERRED and take no lock.
+            mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+            conn.info["sqlite_read_transaction"] = mode == "DEFERRED"
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _write_from_a_read_session(conn, _cursor, statement, *_args):
+            # A read session that writes after all (an API token's "last used", an OAuth callback)
+            # never upgrades its read transaction in place (that is what fails with SQLITE_BUSY):
+            # it ends it (it has written nothing) and begins IMMEDIATE, waiting for the lock under
+            # busy_timeout like any writer. Its reads so far came from the earlier snapshot, as
+            # they may under PostgreSQL's READ COMMITTED.
+            if conn.info.get("sqlite_read_transaction") and _WRITE.match(statement):
+                conn.info["sqlite_read_transaction"] = False
+                raw = conn.connection.dbapi_connection
+                raw.execute("COMMIT")
+                raw.execute("BEGIN IMMEDIATE")
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
 def init_engine(url: str) -> Engine:
     """Bind the process-wide engine (one per process, as RQ forks workers from it)."""
-    global _engine, _factory
+    global _engine, _factory, _read_factory
     if _engine is not None:
         _engine.dispose()
     _engine = make_engine(url)
     _factory = sessionmaker(_engine, expire_on_commit=False)
+    # Same pool; on SQLite its transactions begin DEFERRED (the option means nothing elsewhere).
+    _read_factory = sessionmaker(_engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
     return _engine
 
 
@@ -55,10 +81,13 @@ def engine() -> Engine:
     return _engine
 
 
-def new_session() -> Session:
-    if _factory is None:
+def new_session(read: bool = False) -> Session:
+    """A session. ``read=True``: on SQLite its transactions take no write lock until it writes
+    (for requests that only read); otherwise each transaction takes the write lock at BEGIN."""
+    factory = _read_factory if read else _factory
+    if factory is None:
         raise RuntimeError("inbox.db.init_engine() has not been called")
-    return _factory()
+    return factory()
 
 
 @contextmanager
@@ -76,18 +105,24 @@ def session_scope() -> Iterator[Session]:
 
 
 def get_session() -> Session:
-    """The request's session, created on first use and closed at teardown."""
+    """The request's session, created on first use and closed at teardown.
+
+    GET, HEAD and OPTIONS requests get a read session: reads don't take SQLite's write lock, so
+    pages, polls and API reads never hold up webhooks and workers. Other methods write, and take
+    the lock at their first statement as before.
+    """
     if "db_session" not in g:
-        g.db_session = new_session()
+        g.db_session = new_session(read=has_request_context() and request.method in READ_METHODS)
     return g.db_session
 
 
 def release(session: Session) -> None:
     """End the current transaction before a slow network call.
 
-    On SQLite every transaction starts with BEGIN IMMEDIATE (see make_engine), so a request that
-    has read anything holds the write lock; calling a provider while holding it would stall every
-    webhook and worker for as long as the provider takes. Nothing pending may be left unflushed.
+    On SQLite a writing request's transactions start with BEGIN IMMEDIATE (see make_engine), so
+    once it has read anything it holds the write lock; calling a provider while holding it would
+    stall every webhook and worker for as long as the provider takes. Nothing pending may be left
+    unflushed.
     """
     session.commit()
 

@@ -17,11 +17,16 @@ def recorded() -> Iterator[list[str]]:
     def record(_conn, _cursor, statement, *_args):
         statements.append(" ".join(statement.split()))
 
+    def commit(_conn):   # the driver's commit() is not a cursor statement: record it too
+        statements.append("COMMIT")
+
     event.listen(db.engine(), "before_cursor_execute", record)
+    event.listen(db.engine(), "commit", commit)
     try:
         yield statements
     finally:
         event.remove(db.engine(), "before_cursor_execute", record)
+        event.remove(db.engine(), "commit", commit)
 
 
 def writes(statements: list[str]) -> list[str]:
