@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, aliased, object_session
 
 from inbox.connectors import connector_class
 from models import Channel, ChannelStatus, Message, utcnow
@@ -28,12 +28,13 @@ def channels_health(session: Session | None, channels: Sequence[Channel]) -> dic
     figures: dict[int, tuple[int, datetime | None, datetime | None]] = {}
     ids = [c.id for c in channels if c.id is not None]
     if session is not None and ids:
-        hour = (select(func.count()).select_from(Message)
-                .where(Message.channel_id == Channel.id, Message.received_at >= now - timedelta(hours=1))
+        recent, live = aliased(Message), aliased(Message)
+        hour = (select(func.count()).select_from(recent)
+                .where(recent.channel_id == Channel.id, recent.received_at >= now - timedelta(hours=1))
                 .correlate(Channel).scalar_subquery())
         # Live items only: history backfilled on connect is old by nature and says nothing of lag.
-        newest = (select(Message.id).where(Message.channel_id == Channel.id, Message.created_at >= Channel.created_at)
-                  .order_by(Message.received_at.desc(), Message.id.desc()).limit(1)
+        newest = (select(live.id).where(live.channel_id == Channel.id, live.created_at >= Channel.created_at)
+                  .order_by(live.received_at.desc(), live.id.desc()).limit(1)
                   .correlate(Channel).scalar_subquery())
         rows = session.execute(
             select(Channel.id, hour.label("items_last_hour"), Message.received_at, Message.created_at)
