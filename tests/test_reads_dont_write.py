@@ -142,3 +142,38 @@ def test_a_read_that_records_last_used_waits_for_the_lock_instead_of_failing(app
     thread.join(timeout=10)
     assert result["response"].status_code == 200
     assert utcnow() - _last_used(token) < timedelta(seconds=15)
+
+
+def test_a_writer_that_ends_in_any_way_lets_the_next_writer_in_at_once(app, db_url):
+    """Threads queue for the write lock in-process (see inbox.db._WriteGate): however a write
+    transaction ends, the next writer of another thread must not wait for it."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock")
+
+    def commit(s):
+        s.commit()
+
+    def rollback(s):
+        s.rollback()
+
+    def close(s):
+        s.close()
+
+    def connection_closed(s):
+        s.connection().close()
+        s.close()
+
+    for end in (commit, rollback, close, connection_closed):
+        s = db.new_session()
+        s.execute(update(ApiToken).values(name="x"))    # holds the write lock
+        end(s)
+        done = threading.Event()
+
+        def write():
+            with db.session_scope() as other:
+                other.execute(update(ApiToken).values(name="y"))
+            done.set()
+
+        threading.Thread(target=write, daemon=True).start()
+        assert done.wait(timeout=3), f"the next writer waited after {end.__name__}"
+        s.close()

@@ -3,7 +3,7 @@
 Not a test: it prints figures. It serves the app of a checkout (``--root``, default this one)
 with gunicorn (2 workers x 8 threads, as ``make run`` does without the demo) on a fresh SQLite
 file and the embedded Redis, then 8 threads each POST Getloo webhooks as fast as they are answered
-while, in the second round, 4 threads read ``GET /api/v1/tickets`` with an API token.
+while, in the second round, 4 threads read (10 times a second each at most) ``GET /api/v1/tickets`` with an API token.
 
     .venv/bin/python tests/bench/intake_latency.py [--root PATH] [--seconds 10]
 """
@@ -74,11 +74,13 @@ def run_round(url: str, token: str, seconds: float, readers: int, start_index: i
                 assert response.status_code == 200, response.text
 
     def reader():
+        # Paced (10 reads/s each at most), so that both versions get the same read load.
         with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {token}"}) as http:
             while time.monotonic() < stop:
                 started = time.perf_counter()
                 assert http.get(f"{url}/api/v1/tickets?limit=50").status_code == 200
                 reads.append(time.perf_counter() - started)
+                time.sleep(max(0.0, 0.1 - (time.perf_counter() - started)))
 
     threads = [threading.Thread(target=sender) for _ in range(8)] + [threading.Thread(target=reader) for _ in range(readers)]
     for thread in threads:
