@@ -56,13 +56,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    import inbox.queue.action_views  # noqa: F401  (routes on the queue blueprint)
     from inbox.api.public import bp as public_api
     from inbox.api.views import bp as api
     from inbox.auth.views import bp as auth
     from inbox.connectors import connector_class
     from inbox.ingest.views import bp as ingest
-    from inbox.queue.views import bp as queue
+    from inbox.queue import bp as queue
     from inbox.replies.views import bp as replies
     from inbox.settings.resont_oauth import bp as resont_oauth
     from inbox.settings.views import bp as settings

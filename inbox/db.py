@@ -5,20 +5,30 @@ Models carry no Flask code, so workers use ``session_scope()`` without an app co
 from __future__ import annotations
 
 import os
+import re
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask, g
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 _engine: Engine | None = None
 _factory: sessionmaker[Session] | None = None
+_read_factory: sessionmaker[Session] | None = None
+
+
+# Statements that write (or open a savepoint, which only writers do).
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|SAVEPOINT|CREATE|DROP|ALTER)\b", re.IGNORECASE)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        gate = _WriteGate()
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -31,21 +41,85 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):
-            # Take the write lock up front: a deferred transaction that later writes can fail at
-            # once with "database is locked" (busy_timeout does not apply to lock upgrades).
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn):
+            # Writers take the write lock up front: a deferred transaction that later writes can
+            # fail at once with "database is locked" (busy_timeout does not apply to a read
+            # transaction's upgrade to a write one, and WAL refuses it if another writer committed
+            # since it began). Read sessions (see new_session) begin DEFERRED and take no lock.
+            mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+            conn.info["sqlite_read_transaction"] = mode == "DEFERRED"
+            if mode == "IMMEDIATE":
+                gate.enter(conn.info)
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _write_from_a_read_session(conn, _cursor, statement, *_args):
+            # A read session that writes after all (an API token's "last used", an OAuth callback)
+            # never upgrades its read transaction in place (that is what fails with SQLITE_BUSY):
+            # it ends it (it has written nothing) and begins IMMEDIATE, waiting for the lock under
+            # busy_timeout like any writer. Its reads so far came from the earlier snapshot, as
+            # they may under PostgreSQL's READ COMMITTED.
+            if conn.info.get("sqlite_read_transaction") and _WRITE.match(statement):
+                conn.info["sqlite_read_transaction"] = False
+                raw = conn.connection.dbapi_connection
+                raw.execute("COMMIT")
+                gate.enter(conn.info)
+                raw.execute("BEGIN IMMEDIATE")
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _end(conn):
+            gate.leave(conn.info)
+
+        @event.listens_for(engine.pool, "reset")
+        @event.listens_for(engine.pool, "checkin")
+        def _returned(_dbapi_connection, record, *_args):
+            if record is not None:   # a connection returned without an ORM rollback
+                gate.leave(record.info)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
+class _WriteGate:
+    """Threads of one process queue here for an SQLite database's write lock.
+
+    SQLite's busy handler polls with growing sleeps (up to 100 ms) and keeps no queue, so among
+    many threads waiting for the write lock an early one can lose to newcomers for seconds (webhook
+    intake under 8 concurrent senders had multi-second worst cases). Here a thread waits on a lock
+    instead, and only processes contend inside SQLite. Held from BEGIN IMMEDIATE to the end of the
+    transaction, i.e. exactly while this process would hold SQLite's write lock anyway.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        _GATES.add(self)
+
+    def enter(self, info: dict) -> None:
+        if info.get("sqlite_gate"):
+            return
+        if not self.lock.acquire(timeout=30):   # as busy_timeout: a writer that waits longer fails
+            raise TimeoutError("database is locked: another write transaction of this process is open")
+        info["sqlite_gate"] = self
+
+    @staticmethod
+    def leave(info: dict) -> None:
+        gate = info.pop("sqlite_gate", None)
+        if gate is not None and gate.lock.locked():
+            gate.lock.release()
+
+
+_GATES: weakref.WeakSet[_WriteGate] = weakref.WeakSet()
+
+
 def init_engine(url: str) -> Engine:
     """Bind the process-wide engine (one per process, as RQ forks workers from it)."""
-    global _engine, _factory
+    global _engine, _factory, _read_factory
     if _engine is not None:
         _engine.dispose()
     _engine = make_engine(url)
     _factory = sessionmaker(_engine, expire_on_commit=False)
+    # Same pool; on SQLite its transactions begin DEFERRED (the option means nothing elsewhere).
+    _read_factory = sessionmaker(_engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
     return _engine
 
 
@@ -55,10 +129,13 @@ def engine() -> Engine:
     return _engine
 
 
-def new_session() -> Session:
-    if _factory is None:
+def new_session(read: bool = False) -> Session:
+    """A session. ``read=True``: on SQLite its transactions take no write lock until it writes
+    (for requests that only read); otherwise each transaction takes the write lock at BEGIN."""
+    factory = _read_factory if read else _factory
+    if factory is None:
         raise RuntimeError("inbox.db.init_engine() has not been called")
-    return _factory()
+    return factory()
 
 
 @contextmanager
@@ -76,18 +153,24 @@ def session_scope() -> Iterator[Session]:
 
 
 def get_session() -> Session:
-    """The request's session, created on first use and closed at teardown."""
+    """The request's session, created on first use and closed at teardown.
+
+    GET, HEAD and OPTIONS requests get a read session: reads don't take SQLite's write lock, so
+    pages, polls and API reads never hold up webhooks and workers. Other methods write, and take
+    the lock at their first statement as before.
+    """
     if "db_session" not in g:
-        g.db_session = new_session()
+        g.db_session = new_session(read=has_request_context() and request.method in READ_METHODS)
     return g.db_session
 
 
 def release(session: Session) -> None:
     """End the current transaction before a slow network call.
 
-    On SQLite every transaction starts with BEGIN IMMEDIATE (see make_engine), so a request that
-    has read anything holds the write lock; calling a provider while holding it would stall every
-    webhook and worker for as long as the provider takes. Nothing pending may be left unflushed.
+    On SQLite a writing request's transactions start with BEGIN IMMEDIATE (see make_engine), so
+    once it has read anything it holds the write lock; calling a provider while holding it would
+    stall every webhook and worker for as long as the provider takes. Nothing pending may be left
+    unflushed.
     """
     session.commit()
 
@@ -99,7 +182,10 @@ def _close_session(_exc: BaseException | None) -> None:
 
 
 def _dispose_after_fork() -> None:
-    # RQ runs each job in a forked child: it must not reuse the parent's pooled connections.
+    # RQ runs each job in a forked child: it must not reuse the parent's pooled connections, nor
+    # inherit a gate another thread of the parent held.
+    for gate in list(_GATES):
+        gate.lock = threading.Lock()
     if _engine is not None:
         _engine.dispose(close=False)
 

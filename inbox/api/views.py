@@ -11,7 +11,7 @@ from inbox.db import get_session
 from inbox.errors import ApiError, register_json_errors
 from inbox.queue.queries import FilterError, Filters, ticket_page
 from inbox.queue.actions import queue_channel_action, queue_ticket_action
-from inbox.queue.views import load_ticket
+from inbox.queue.pane import find_ticket
 from inbox.replies.service import queue_reply
 from inbox.settings.channels import connect_or_reconnect
 from models import Channel, ChannelStatus, History, OutboundAction
@@ -59,7 +59,7 @@ def create_channel():
     status = 201 if connection.added else 200     # 200: new credentials for channels we already had
     if len(channels) == 1:
         return jsonify(serialize.channel(channels[0])), status
-    return jsonify(data=[serialize.channel(c) for c in channels]), status
+    return jsonify(data=serialize.channels(session, channels)), status
 
 
 def public_url() -> str:
@@ -71,8 +71,9 @@ def public_url() -> str:
 @bp.get("/channels")
 @api_permission("ViewChannels")
 def list_channels():
-    channels = get_session().scalars(select(Channel).order_by(Channel.id)).all()
-    return jsonify(data=[serialize.channel(c) for c in channels])
+    session = get_session()
+    channels = session.scalars(select(Channel).order_by(Channel.id)).all()
+    return jsonify(data=serialize.channels(session, channels))
 
 
 @bp.get("/channels/<int:channel_id>")
@@ -129,10 +130,10 @@ def list_tickets():
 
 
 def _ticket_or_404(ticket_id: int):
-    try:
-        return load_ticket(ticket_id)
-    except HTTPException:
-        raise ApiError(404, "not_found", f"No ticket {ticket_id}") from None
+    ticket = find_ticket(get_session(), ticket_id)
+    if ticket is None:
+        raise ApiError(404, "not_found", f"No ticket {ticket_id}")
+    return ticket
 
 
 @bp.get("/tickets/<int:ticket_id>")

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 
 from flask import abort, g, request
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from inbox.db import get_session
 from inbox.errors import ApiError
@@ -40,9 +42,30 @@ def api_user():
     row = session.scalars(select(ApiToken).filter_by(token_hash=hash_token(token.strip()))).first()
     if row is None or not row.user.active:
         raise ApiAuthError(401, "invalid_token", "This API token is not valid")
-    row.last_used_at = utcnow()
-    session.commit()
+    _record_use(session, row)
     return row.user
+
+
+LAST_USED_PRECISION = timedelta(seconds=60)
+
+
+def _record_use(session, row: ApiToken) -> None:
+    """Note when a token was last used, at most once a minute.
+
+    Writing it on every request made every API read a write (an UPDATE and a COMMIT, and on SQLite
+    the write lock), so reads queued behind webhooks and each other. A minute is precise enough to
+    tell a live token from a forgotten one. The UPDATE is conditional so that concurrent requests
+    with the same token record it once.
+    """
+    now = utcnow()
+    if row.last_used_at is not None and now - row.last_used_at < LAST_USED_PRECISION:
+        return
+    session.execute(update(ApiToken).where(
+        ApiToken.id == row.id,
+        or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - LAST_USED_PRECISION))
+        .values(last_used_at=now).execution_options(synchronize_session=False))
+    session.commit()
+    set_committed_value(row, "last_used_at", now)   # known, not a change to flush again
 
 
 def api_permission(permission: str) -> Callable:

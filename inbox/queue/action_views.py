@@ -3,28 +3,21 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 import workers
 from inbox.auth.permissions import permission_required
 from inbox.connectors.base import Rejected
 from inbox.db import get_session
-from models import ActionState, Channel, OutboundAction
+from models import Channel
 
-from .actions import LABELS, available_actions, custom_actions, queue_channel_action, queue_ticket_action
-from .views import bp, load_ticket
-
-PENDING = (ActionState.QUEUED, ActionState.SENDING)
+from . import bp
+from .actions import queue_channel_action, queue_ticket_action
+from .pane import action_bar, load_ticket
 
 
 def render_actions(ticket, error: str | None = None, status: int = 200):
-    recent = get_session().scalars(select(OutboundAction).where(
-        OutboundAction.ticket_id == ticket.id, OutboundAction.kind != "reply")
-        .order_by(OutboundAction.id.desc()).limit(5)).all()
-    pending = any(a.state in PENDING for a in recent)
-    return render_template("queue/_actions.html", ticket=ticket, available=available_actions(ticket),
-                           custom=custom_actions(ticket), labels=LABELS, recent=recent, pending=pending,
-                           error=error), status
+    """The action bar alone (htmx swaps it); the pane includes the same template with the same context."""
+    return render_template("queue/_actions.html", bar=action_bar(get_session(), ticket, error)), status
 
 
 @bp.get("/tickets/<int:ticket_id>/actions")

@@ -10,7 +10,7 @@ import workers
 from inbox.auth.permissions import permission_required
 from inbox.connectors.base import Rejected
 from inbox.db import get_session
-from inbox.queue.views import load_ticket
+from inbox.queue.pane import load_ticket
 from models import Followup
 
 from .service import attachments_allowed, queue_reply

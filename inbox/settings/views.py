@@ -13,7 +13,7 @@ from models import Channel, OutboundAction, RawEvent, Ticket
 from inbox.connectors import available_providers, connector_class
 
 from .channels import Connection, ConnectError, connect_or_reconnect
-from .health import channel_health
+from .health import channels_health
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -30,7 +30,7 @@ def _channels_context() -> dict:
     channel_log: dict[int, list] = {}
     for action in recent:
         channel_log.setdefault(action.channel_id, []).append(action)
-    return {"channels": channels, "counts": counts, "rejected": rejected, "channel_log": channel_log, "health": {c.id: channel_health(c) for c in channels},
+    return {"channels": channels, "counts": counts, "rejected": rejected, "channel_log": channel_log, "health": channels_health(session, channels),
             "providers": available_providers(), "demo": current_app.config["INBOX_DEMO"],
             "channel_actions": {c.id: connector_class(c.provider).CHANNEL_ACTIONS for c in channels},
             "form_fields": {p: f for p, f in FORM_FIELDS.items() if f[0]}}   # providers with credentials to replace
