@@ -68,8 +68,10 @@ def run_action(action_id: int) -> str:
             raise
         return _fail(action_id, ActionState.FAILED, FollowupStatus.FAILED, exc)
     with session_scope() as session:
-        action = session.get(OutboundAction, action_id)
-        # A provider may call back (delivered / failed) before this commit: never overwrite its word.
+        # A provider may call back (delivered / failed) while we were calling it: never overwrite
+        # its word. FOR UPDATE makes this read wait for a callback's transaction in flight
+        # (PostgreSQL; SQLite's writers are serialised anyway), so the check below sees its result.
+        action = session.get(OutboundAction, action_id, with_for_update=True)
         if action.state == ActionState.SENDING:
             action.state, action.error, action.error_code = ActionState.SENT, None, None
         action.external_id = action.external_id or result.external_id

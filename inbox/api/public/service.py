@@ -206,7 +206,9 @@ def find_action(session: Session, channel: Channel, ticket: Ticket, aid: str,
     query = select(OutboundAction).where(OutboundAction.channel_id == channel.id,
                                          OutboundAction.ticket_id == ticket.id)
     if delivery_id:
-        return session.scalars(query.where(OutboundAction.idempotency_key == delivery_id.lower())).first()
+        # FOR UPDATE: a worker settling the same action waits for this report, then sees it.
+        return session.scalars(query.where(OutboundAction.idempotency_key == delivery_id.lower())
+                               .with_for_update()).first()
     for action in session.scalars(query.order_by(OutboundAction.id.desc())):
         request = action.request or {}
         if action.kind == "reply" and (request.get("action_id") or "reply") == aid:
@@ -242,7 +244,7 @@ def confirm_reply(session: Session, channel: Channel, ticket: Ticket, rid: str, 
     """
     found = session.scalars(select(OutboundAction).where(
         OutboundAction.channel_id == channel.id, OutboundAction.ticket_id == ticket.id,
-        OutboundAction.idempotency_key == rid, OutboundAction.kind == "reply")).first()
+        OutboundAction.idempotency_key == rid, OutboundAction.kind == "reply").with_for_update()).first()
     if found is None or found.followup_id is None:
         raise PublicApiError(404, f"No reply {rid} on ticket {public_id(ticket.id)}")
     action = found
