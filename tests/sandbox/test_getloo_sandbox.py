@@ -1,7 +1,7 @@
 """The Getloo sandbox must serve the documented Insta API over real HTTP and emit documented webhooks.
 
 Everything runs on loopback servers: the sandbox app, and a tiny receiver standing in for our
-webhook endpoint. Expected bodies are copied from /work/shared/specs/getloo-insta-api.ru.txt.
+webhook endpoint. Expected bodies are copied from shared/specs/getloo-insta-api.ru.txt.
 """
 
 from __future__ import annotations
