@@ -1,4 +1,4 @@
-"""In-memory simulator of the brand social posts API (see /work/shared/specs/brand-social-posts-api.txt).
+"""In-memory simulator of the brand social posts API (see shared/specs/brand-social-posts-api.txt).
 
 Why it exists: the connector must be exercised over real HTTP without an account on the real
 service. Under ``/sandbox/socialposts`` it serves the documented paths with a bearer token:

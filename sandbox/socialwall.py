@@ -1,5 +1,5 @@
 """In-memory simulator of SocialWall Pro's Get and Create Content API
-(see /work/shared/specs/socialwall-pro-content-api.txt).
+(see shared/specs/socialwall-pro-content-api.txt).
 
 Why it exists: the connector must be exercised over real HTTP without a Premium SocialWall Pro
 account. This blueprint serves, under ``/sandbox/socialwall``, exactly the documented paths:
