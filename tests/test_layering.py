@@ -104,6 +104,17 @@ def test_the_json_api_imports_no_view_module():
     assert _offenders(_modules("inbox/api"), is_view) == []
 
 
+def test_no_view_module_imports_another_packages_views():
+    """A page needing the ticket loader takes it from inbox.queue.pane, not from the queue's views."""
+    def offenders(path: Path) -> list[str]:
+        own = ".".join(path.relative_to(ROOT).parts[:2])
+        return [f"{path.relative_to(ROOT)} imports {name}" for name in sorted(_imports(path))
+                if name.startswith("inbox.") and not name.startswith(own + ".")
+                and any(part in ("views", "action_views") for part in name.split(".")[2:])]
+
+    assert [o for p in sorted((ROOT / "inbox").rglob("*views.py")) for o in offenders(p)] == []
+
+
 def test_the_app_and_the_process_supervisor_do_not_import_each_other():
     assert _offenders(_modules("app.py"), lambda n: _is(n, "inbox.serve")) == []
     assert _offenders(_modules("inbox/serve.py"), lambda n: _is(n, "app")) == []
