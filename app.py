@@ -72,6 +72,8 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (ingest, api, public_api):
         csrf.exempt(bp)
     app.jinja_env.globals["reply_capable"] = lambda ticket: connector_class(ticket.channel.provider).ACTIONS
+    from inbox.links import http_url_filter
+    app.jinja_env.filters["http_url"] = http_url_filter     # every network URL in an href/src
 
 
 if __name__ == "__main__":     # `python app.py`: the supervisor, as `make run` starts it

@@ -10,7 +10,6 @@ Replays and concurrent runs are harmless (see inbox.ingest.store).
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
@@ -22,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import workers
+from inbox import jsonbody
 from inbox.connectors import connector_class
 from inbox.connectors.base import Rejected
 from inbox.db import session_scope
@@ -109,10 +109,20 @@ def _parse(channel: Channel | None, body: str) -> list | tuple[RawEventStatus, s
     """The items of a body, or the final state and reason when there is nothing to apply."""
     if channel is None:
         return RawEventStatus.IGNORED, "the channel no longer exists"
+    return parse_body(channel, body)
+
+
+def parse_body(channel: Channel, body: str) -> list | tuple[RawEventStatus, str]:
+    """The items of a stored body, or (REJECTED, why). Parsing is pure: whatever it raises
+    (Rejected, a body we refuse, an OverflowError from a date of 1e308, a TypeError ...) would
+    raise again on every retry, so the event is rejected at once with the reason, not retried."""
     try:
-        return connector_class(channel.provider).parse(json.loads(body), channel.settings)
-    except (ValueError, Rejected) as exc:
+        return connector_class(channel.provider).parse(jsonbody.loads(body), channel.settings)
+    except (Rejected, jsonbody.BadBody) as exc:
         return RawEventStatus.REJECTED, str(exc)
+    except Exception as exc:   # noqa: BLE001 - see above
+        log.warning("raw event body of channel %s could not be parsed: %s: %s", channel.id, type(exc).__name__, exc)
+        return RawEventStatus.REJECTED, f"The body could not be parsed ({type(exc).__name__}: {exc})"[:2000]
 
 
 def _apply(session: Session, channel: Channel, items: list, memo: store.Memo) -> Exception | None:
@@ -177,10 +187,9 @@ def process_event(raw_event_id: int) -> str:
             channel = session.get(Channel, event.channel_id) if event.channel_id else None
             if channel is None:
                 return _finish(event, RawEventStatus.IGNORED, "the channel no longer exists")
-            try:
-                items = connector_class(channel.provider).parse(json.loads(event.body), channel.settings)
-            except (ValueError, Rejected) as exc:
-                return _finish(event, RawEventStatus.REJECTED, str(exc))
+            items = parse_body(channel, event.body)
+            if not isinstance(items, list):
+                return _finish(event, *items)
             store.apply(session, channel, items)
             return _finish(event, RawEventStatus.PROCESSED if items else RawEventStatus.IGNORED, None)
     except Exception as exc:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 import workers
+from inbox import fields, jsonbody
 from inbox.auth.permissions import api_permission
 from inbox.db import get_session
 from inbox.errors import ApiError, register_json_errors
@@ -24,14 +25,20 @@ register_json_errors(bp)
 
 
 def json_body() -> dict:
-    body = request.get_json(silent=True)
+    """The request's JSON object, read by ``inbox.jsonbody`` (UTF-8, depth, surrogates): 400 otherwise."""
+    if not request.is_json:
+        raise ApiError(400, "invalid_json", "Send a JSON object with Content-Type: application/json")
+    try:
+        body = jsonbody.loads(request.get_data(cache=True))
+    except jsonbody.BadBody as exc:
+        raise ApiError(400, "invalid_json", exc.message) from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "Send a JSON object with Content-Type: application/json")
     return body
 
 
 def get_channel(channel_id: int) -> Channel:
-    channel = get_session().get(Channel, channel_id)
+    channel = get_session().get(Channel, channel_id) if 1 <= channel_id <= fields.MAX_ID else None
     if channel is None:
         raise ApiError(404, "not_found", f"No channel {channel_id}")
     return channel
@@ -44,11 +51,15 @@ def create_channel():
     for field in ("provider",):
         if not isinstance(body.get(field), str):
             raise ApiError(422, "missing_field", f"{field} is required")
-    for field in ("name", "base_url"):
-        if body.get(field) is not None and not isinstance(body[field], str):
-            raise ApiError(422, "invalid_field", f"{field} must be a string")
+    fields.text(body["provider"], "provider", fields.SHORT_MAX)
+    fields.optional_text(body.get("name"), "name", fields.NAME_MAX)
+    fields.optional_text(body.get("base_url"), "base_url", fields.URL_MAX)
     if body.get("settings") is not None and not isinstance(body["settings"], dict):
         raise ApiError(422, "invalid_field", "settings must be an object")
+    if body.get("credentials") is not None:
+        if not isinstance(body["credentials"], dict):
+            raise ApiError(422, "invalid_field", "credentials must be an object")
+        fields.params(body["credentials"])
     connection = connect_or_reconnect(session, provider=body["provider"], name=body.get("name"),
                                       base_url=body.get("base_url"), credentials=body.get("credentials"),
                                       settings=body.get("settings"), public_url=public_url())
@@ -87,7 +98,7 @@ def show_channel(channel_id: int):
 def update_channel(channel_id: int):
     body, channel = json_body(), get_channel(channel_id)
     if "name" in body:
-        if not isinstance(body["name"], str) or not body["name"].strip() or len(body["name"]) > 200:
+        if not isinstance(body["name"], str) or not body["name"].strip() or len(body["name"]) > fields.NAME_MAX:
             raise ApiError(422, "invalid_field", "name must be 1 to 200 characters")
         channel.name = body["name"].strip()
     if "settings" in body:
@@ -170,6 +181,8 @@ def _reply(ticket, body: dict):
     attachment_url = body.get("attachment_url")
     if attachment_url is not None and not isinstance(attachment_url, str):
         raise ApiError(422, "invalid_attachment_url", "attachment_url must be a string (an http(s) URL)")
+    if body.get("template") is not None and not isinstance(body["template"], dict):
+        raise ApiError(422, "invalid_field", "template must be an object")
     if body.get("text") is None and (attachment_url or isinstance(body.get("template"), dict)):
         body = {**body, "text": ""}          # a file or a template alone, where the provider allows it
     if not isinstance(body.get("text"), str):
@@ -180,6 +193,8 @@ def _reply(ticket, body: dict):
     choice = {key: body[key] for key in ("action_id", "option", "template") if body.get(key) is not None}
     if any(not isinstance(choice.get(key, ""), str) for key in ("action_id", "option")):
         raise ApiError(422, "invalid_field", "action_id and option must be strings")
+    fields.text(body["text"], "text")
+    fields.params(choice)
     followup, action_row = queue_reply(session, ticket, g.api_user, body["text"], attachment_url=attachment_url,
                                        **choice)
     if body.get("archive"):      # answered and done: out of the open queue (a new message reopens it)

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
+from inbox.links import http_url
 from models import FollowupStatus, TicketKind, to_utc_naive, utcnow
 
 from .base import (TIMEOUT, USER_AGENT, ActionResult, AuthError, Author, ConnectResult, Connector,
@@ -196,17 +197,23 @@ class GetlooConnector(Connector):
         user_id = device.get("user_id")
         if not user_id:
             raise Rejected("malformed", "device.user_id is missing")
+        if isinstance(user_id, bool) or not isinstance(user_id, (str, int)) or len(str(user_id)) > ID_MAX:
+            raise Rejected("malformed", "device.user_id must be a string or a whole number")
         content = props.get("content") or {}
         if not isinstance(content, dict):
             raise Rejected("malformed", "event.properties.content must be an object")
-        author = Author(external_id=str(user_id), username=str(device.get("username") or ""),
-                        name=str(device.get("profileName") or ""))
-        text = str(content.get("body") or "")
-        mime = content.get("mimeType")
+        author = Author(external_id=str(user_id), username=_short(device.get("username")),
+                        name=_short(device.get("profileName")))
+        text = content.get("body") or ""
+        if not isinstance(text, str):     # an object would otherwise be stored as its Python repr
+            raise Rejected("malformed", "event.properties.content.body must be a string")
+        mime = content.get("mimeType") if isinstance(content.get("mimeType"), str) else None
         if name == "incomingComment":
             comment_id = device.get("comment_id")
             if not comment_id:
                 raise Rejected("malformed", "device.comment_id is missing on incomingComment")
+            if isinstance(comment_id, bool) or not isinstance(comment_id, (str, int)) or len(str(comment_id)) > ID_MAX:
+                raise Rejected("malformed", "device.comment_id must be a string or a whole number")
             return InboundItem(
                 ticket_kind=TicketKind.COMMENT, ticket_external_id=comment_ticket_id(str(comment_id)),
                 message_external_id=queue_id, author=author, text=text, created_at=at, message_kind="comment",
@@ -217,7 +224,7 @@ class GetlooConnector(Connector):
         return InboundItem(
             ticket_kind=TicketKind.CONVERSATION, ticket_external_id=conversation_id(str(user_id)),
             message_external_id=queue_id, author=author, text=text, created_at=at, message_kind=kind,
-            media_url=content.get("href"), media_type=mime,
+            media_url=http_url(content.get("href")), media_type=mime,     # no javascript: / data: links
             ticket_data={"user_id": str(user_id), "username": author.username})
 
 
@@ -226,6 +233,14 @@ def _parse_time(value: Any) -> datetime:
     if isinstance(value, str):
         try:
             return to_utc_naive(datetime.fromisoformat(value))
-        except ValueError:
+        except (ValueError, OverflowError):     # OverflowError: beyond year 9999 once in UTC
             pass
     return utcnow()
+
+
+ID_MAX = 200    # our external id columns
+
+
+def _short(value: Any) -> str:
+    """A username or profile name: a string (anything else counts as absent), cut to our column."""
+    return value[:ID_MAX] if isinstance(value, str) else ""

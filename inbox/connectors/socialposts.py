@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
+from inbox.links import http_url
 from models import TicketKind, utcnow
 
 from .base import (TIMEOUT, USER_AGENT, ActionResult, AuthError, Author, ConnectResult, Connector,
@@ -277,7 +278,7 @@ class SocialPostsConnector(Connector):
                 "owner": owner.get("display_name"), "created_by": post.get("created_by"),
                 "media_container_id": post.get("media_container_id")}
         return PostRecord(external_id=str(post["id"]), text=str(post.get("caption") or ""),
-                          status="failed" if post.get("failed_at") else listed_as, url=post.get("post_link"),
+                          status="failed" if post.get("failed_at") else listed_as, url=http_url(post.get("post_link")),
                           network=None, due_at=to_datetime(post.get("due_at")),
                           executed_at=to_datetime(post.get("executed_at")),
                           failed_at=to_datetime(post.get("failed_at")), failure=post.get("failure"), data=data)
@@ -291,7 +292,7 @@ class SocialPostsConnector(Connector):
         media_url, mime = media_of(post)
         due_at = to_datetime(post.get("due_at"))
         data = {"post_id": post_id, "due_at": iso(due_at) if due_at else None, "failure": post.get("failure"),
-                "failed_at": post.get("failed_at"), "caption": caption, "post_link": post.get("post_link"),
+                "failed_at": post.get("failed_at"), "caption": caption, "post_link": http_url(post.get("post_link")),
                 "facebook_page": post.get("facebook_page"), "template_instance": _ref(post.get("template_instance")),
                 "asset": _ref(post.get("asset"))}
         return InboundItem(
@@ -351,8 +352,9 @@ def media_of(post: dict[str, Any]) -> tuple[str | None, str | None]:
     for key in ("template_instance", "asset"):
         holder = post.get(key)
         file = holder.get("file") if isinstance(holder, dict) else None
-        if isinstance(file, dict) and file.get("url"):
-            return str(file["url"]), file.get("mime")
+        url = http_url(file.get("url")) if isinstance(file, dict) else None
+        if url:     # a javascript: or data: link is dropped
+            return url, file.get("mime") if isinstance(file.get("mime"), str) else None
     return None, None
 
 
@@ -361,8 +363,11 @@ def to_datetime(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = value / 1000 if value > 1e11 else value
-        return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+        try:
+            seconds = value / 1000 if value > 1e11 else value
+            return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+        except (OverflowError, OSError, ValueError):    # 1e308, NaN, beyond year 9999
+            return None
     if isinstance(value, str):
         try:
             return to_datetime(float(value))
@@ -372,7 +377,10 @@ def to_datetime(value: Any) -> datetime | None:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
             return None
-        return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+        try:
+            return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+        except (OverflowError, ValueError):
+            return None
     return None
 
 

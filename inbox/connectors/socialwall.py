@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from inbox.links import http_url
 from models import TicketKind, utcnow
 
 from .base import (TIMEOUT, USER_AGENT, ActionResult, AuthError, Author, ConnectResult, Connector,
@@ -349,7 +350,9 @@ def media_url_of(media: dict[str, Any]) -> str | None:
         value = media.get(key)
         if isinstance(value, str) and value.strip():
             value = value.strip()
-            return f"https:{value}" if value.startswith("//") else value
+            url = http_url(f"https:{value}" if value.startswith("//") else value)
+            if url:      # a javascript: or data: link is dropped
+                return url
     return None
 
 
@@ -365,11 +368,14 @@ def from_millis(value: Any) -> datetime:
     millis = _int(value)
     if not millis:
         return utcnow()
-    return datetime.fromtimestamp(millis / 1000, UTC).replace(tzinfo=None)
+    try:
+        return datetime.fromtimestamp(millis / 1000, UTC).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):    # beyond the years a datetime holds
+        return utcnow()
 
 
 def _int(value: Any) -> int:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):   # OverflowError: int(inf)
         return 0

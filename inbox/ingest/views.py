@@ -6,13 +6,13 @@ sender learns at once; everything else is parsed in the worker.
 """
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 import workers
+from inbox import jsonbody
 from inbox.connectors import CONNECTORS
 from inbox.connectors.base import Rejected
 from inbox.db import get_session
@@ -39,16 +39,22 @@ def receive(provider: str, token: str):
         Channel.status != ChannelStatus.DISABLED).order_by(Channel.id)).all()
     if not channels:
         raise _no_channel()
-    body = request.get_data(as_text=True)
-    payload, rejection = _check(cls, body)
+    body, payload, rejection = _check(cls, request.get_data())
     channel = channels[0]
     if rejection is None and len(channels) > 1:
         # One connection, several accounts (Resont): the body says which account it is for.
-        ref = cls.route(payload)
+        try:
+            ref = cls.route(payload)
+        except Exception as exc:   # noqa: BLE001 - whatever a body makes routing raise, the body is kept
+            ref, rejection = None, ("malformed", f"The body could not be routed to an account ({type(exc).__name__})")
         channel = next((c for c in channels if c.account_ref == ref), None)
         if channel is None:
-            channel, rejection = channels[0], ("unknown_account", f"No connected account {ref!r} at this address")
-    event = RawEvent(channel_id=channel.id, provider=provider, body=body, content_type=request.content_type or "")
+            channel = channels[0]
+            rejection = rejection or ("unknown_account", f"No connected account {ref!r} at this address")
+    if rejection:
+        body = body.replace("\x00", "\\x00")     # PostgreSQL text holds no NUL; kept visible as \x00
+    event = RawEvent(channel_id=channel.id, provider=provider, body=body,
+                     content_type=(request.content_type or "")[:200])
     if rejection:
         event.status, event.error, event.processed_at = RawEventStatus.REJECTED, rejection[1], utcnow()
     session.add(event)
@@ -62,13 +68,28 @@ def receive(provider: str, token: str):
     return jsonify(ok=True, id=event.id), 200
 
 
-def _check(cls, body: str) -> tuple[object, tuple[str, str] | None]:
-    """A quick structural check so the sender hears about a bad body now."""
+def _check(cls, raw: bytes) -> tuple[str, object, tuple[str, str] | None]:
+    """The body as text to store, its JSON, and why it is refused (None: accepted for the worker).
+
+    A quick structural check so the sender hears about a bad body now. Whatever it raises, the
+    body is still stored (as rejected, with the reason): no body we received is ever lost. Bytes
+    that are not UTF-8 are stored with the bad bytes escaped (``\\xff``), never "repaired"; a
+    lone surrogate arrives as a JSON escape (``\\ud800``, plain ASCII) and is refused by
+    ``jsonbody.loads``, so the stored text is always encodable.
+    """
     try:
-        payload = json.loads(body)
+        body = jsonbody.decode_utf8(raw)
+    except jsonbody.BadBody as exc:
+        return raw.decode("utf-8", errors="backslashreplace"), None, ("malformed", exc.message)
+    try:
+        payload = jsonbody.loads(body)
         cls.parse(payload)
     except Rejected as exc:
-        return None, (exc.code, exc.message)
-    except ValueError as exc:
-        return None, ("malformed", f"Body is not valid JSON: {exc}")
-    return payload, None
+        return body, None, (exc.code, exc.message)
+    except jsonbody.BadBody as exc:
+        return body, None, ("malformed", exc.message)
+    except Exception as exc:   # noqa: BLE001 - e.g. OverflowError from a date of 1e308
+        log.warning("webhook body for %s refused: %s: %s", cls.provider, type(exc).__name__, exc)
+        return body, None, ("malformed", f"The body could not be read ({type(exc).__name__})")
+    return body, payload, None
+

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inbox import fields
 from inbox.connectors import connector_class
 from inbox.connectors.base import Rejected
 from inbox.ingest.store import get_or_create
@@ -54,6 +55,7 @@ def queue_ticket_action(session: Session, ticket: Ticket, user: User, kind: str,
         raise Rejected("unknown_action", f"Unknown action {kind!r}")
     if not user.can(PERMISSIONS[kind]):
         raise PermissionError(PERMISSIONS[kind])
+    fields.params(params)       # strings within limits, ids in range: before anything is stored
     if kind in LOCAL_ACTIONS:
         ticket.status = TicketStatus.ARCHIVED if kind == "archive" else TicketStatus.OPEN
         session.add(History(ticket_id=ticket.id, user_id=user.id, action=kind))
@@ -96,11 +98,18 @@ def _tag(session: Session, ticket: Ticket, channel: Channel, user: User, params:
     """Set our tags; where the provider has tags too, send the new set so both stay in sync."""
     if isinstance(params.get("tag_names"), str):   # the pane's form: names, new ones created
         names = sorted({n.strip()[:80] for n in params["tag_names"].split(",") if n.strip()})
+        if len(names) > fields.TAGS_MAX:
+            raise Rejected("too_many", f"A ticket takes at most {fields.TAGS_MAX} tags at a time "
+                                       f"(these are {len(names)}).")
         tags = [get_or_create(session, Tag, {"name": name}, {})[0] for name in names]
     else:
         ids = params.get("tag_ids")
-        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
             raise Rejected("invalid_tag_ids", "tag_ids must be a list of tag ids")
+        if len(set(ids)) > fields.TAGS_MAX:
+            raise Rejected("too_many", f"A ticket takes at most {fields.TAGS_MAX} tags at a time.")
+        for i in ids:
+            fields.whole_id(i, "each of tag_ids")
         tags = session.scalars(select(Tag).where(Tag.id.in_(ids))).all() if ids else []
         if len(tags) != len(set(ids)):
             raise Rejected("unknown_tag", "Some of these tags do not exist")
@@ -118,6 +127,9 @@ def queue_channel_action(session: Session, channel: Channel, user: User, kind: s
                          params: dict[str, Any]) -> OutboundAction:
     if not user.can(PERMISSIONS.get(kind, "EditChannels")):
         raise PermissionError(PERMISSIONS.get(kind, "EditChannels"))
+    fields.params(params)
+    for key in ("text", "avatar_name", "real_name", "media_url"):   # a wall post's fields are text
+        fields.optional_text(params.get(key), key, fields.PARAM_LIMITS[key])
     cls = connector_class(channel.provider)
     if kind not in cls.CHANNEL_ACTIONS:
         raise Rejected("unsupported_action", f"{channel.provider} channels have no {kind!r} action")

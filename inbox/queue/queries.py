@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, selectinload
 from models import Ticket, TicketKind, TicketStatus, ticket_categories, ticket_tags
 
 MAX_LIMIT = 100
+MAX_ID = 2**31 - 1      # our 32-bit keys: a larger filter value overflowed SQLite (a 500)
+TEXT_ARG_MAX = 200      # q and network
 
 
 class FilterError(ValueError):
@@ -49,9 +51,12 @@ class Filters:
             if value in (None, ""):
                 return None
             try:
-                return int(value)
+                number = int(value)
             except ValueError:
                 raise FilterError(name, f"{name} must be a whole number") from None
+            if name != "limit" and not 1 <= number <= MAX_ID:
+                raise FilterError(name, f"{name} must be between 1 and {MAX_ID}")
+            return number
 
         status, kind = args.get("status") or None, args.get("kind") or None
         if status and status not in {s.value for s in TicketStatus}:
@@ -64,6 +69,9 @@ class Filters:
         cursor = args.get("cursor") or None
         if cursor:
             decode_cursor(cursor)
+        for name in ("q", "network"):
+            if len(args.get(name) or "") > TEXT_ARG_MAX:
+                raise FilterError(name, f"{name} must be at most {TEXT_ARG_MAX} characters")
         return cls(status=status, kind=kind, channel_id=as_int("channel_id"), network=args.get("network") or None,
                    assignee=as_int("assignee"), tag=as_int("tag"), category=as_int("category"), q=(args.get("q") or "").strip() or None,
                    cursor=cursor, limit=limit)
@@ -76,7 +84,10 @@ def encode_cursor(ticket: Ticket) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         at, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), int(ident)
+        parsed, number = datetime.fromisoformat(at), int(ident)
+        if not 1 <= number <= MAX_ID:
+            raise ValueError("id out of range")
+        return parsed, number
     except (ValueError, UnicodeDecodeError):
         raise FilterError("cursor", "cursor is not one this server gave out") from None
 

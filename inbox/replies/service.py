@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from inbox import fields
 from inbox.connectors import connector_class
 from inbox.connectors.base import Rejected
 from models import (Channel, ChannelStatus, Followup, FollowupStatus, FollowupType, History, OutboundAction,
@@ -51,6 +52,11 @@ def queue_reply(session: Session, ticket: Ticket, user: User, text: str, *, atta
     channel = session.get(Channel, ticket.channel_id)
     if channel.status == ChannelStatus.DISABLED:
         raise Rejected("channel_disabled", "This channel has been disconnected; replies cannot be sent.")
+    fields.text(text, "text")     # a string of at most 10,000 characters, whatever the provider allows
+    if attachment_url is not None and (not isinstance(attachment_url, str) or len(attachment_url) > ATTACHMENT_URL_MAX):
+        raise Rejected("invalid_attachment_url",
+                       f"attachment_url must be an http(s) URL of at most {ATTACHMENT_URL_MAX} characters.")
+    fields.params({"action_id": action_id, "option": option, "template": template})
     extra: dict[str, Any] = {}
     if channel.provider == "custom":
         request = _custom_request(channel, ticket, text, action_id, option, attachment_url, template)

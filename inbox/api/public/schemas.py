@@ -7,6 +7,9 @@ from inbox.connectors.custom_manifest import HTTPS_URI, NETWORK_ITEM_ID_RE, REPL
 
 # Our columns hold 200 characters; longer names are refused, longer external ids stored hashed.
 NAME_COLUMN = 200
+# The swagger leaves a message's length open; ours is the limit of every text the API takes
+# (inbox.fields.TEXT_MAX): a 1 MB message was accepted before.
+MESSAGE_MAX = 10_000
 
 TICKET_TYPES = ["POST", "COMMENT", "THREAD", "MESSAGE", "RATING", "ALBUM", "PHOTO", "MENTION", "DM", "MEDIA",
                 "VIDEO", "TWEET", "REVIEW", "WEB", "NEWS", "BLOG", "FORUM", "TICKET", "ADPOST"]
@@ -21,7 +24,7 @@ ATTACHMENTS = {"type": "array", "maxItems": 50, "items": {
         "mimeType": string(maxLength=200)}}}
 RATING = {"type": "object", "properties": {"value": {"type": "number", "minimum": 0},
                                            "scale": {"type": "number", "minimum": 0, "maximum": 100}}}
-INTERACTOR_FIELDS = {"name": string(), "url": URI, "picture": URI}
+INTERACTOR_FIELDS = {"name": string(maxLength=NAME_COLUMN), "url": URI, "picture": URI}
 
 CREATE_TICKET = {"type": "object", "required": ["interaction"], "properties": {"interaction": {
     # networkItemId is not marked required in the swagger, but it is the item's identity (and the
@@ -29,15 +32,15 @@ CREATE_TICKET = {"type": "object", "required": ["interaction"], "properties": {"
     "type": "object", "required": ["networkItemId"], "properties": {
         "root": {"type": "object", "properties": {"rootId": ITEM_ID}},
         "type": string(enum=TICKET_TYPES),
-        "message": string(),
+        "message": string(maxLength=MESSAGE_MAX),
         "createdTime": DATE_TIME,
         "networkItemId": ITEM_ID,
         "url": URI, "link": URI, "pictures": PICTURES, "attachments": ATTACHMENTS,
         "interactor": {"type": "object", "required": ["interactorId"],
-                       "properties": {"interactorId": string(minLength=3), **INTERACTOR_FIELDS}},
+                       "properties": {"interactorId": string(minLength=3, maxLength=256), **INTERACTOR_FIELDS}},
         "rating": RATING}}}}
 UPDATE_TICKET = {"type": "object", "properties": {"interaction": {"type": "object", "properties": {
-    "message": string(), "updatedTime": DATE_TIME, "url": URI, "link": URI, "pictures": PICTURES,
+    "message": string(maxLength=MESSAGE_MAX), "updatedTime": DATE_TIME, "url": URI, "link": URI, "pictures": PICTURES,
     "attachments": ATTACHMENTS, "interactor": {"type": "object", "properties": INTERACTOR_FIELDS},
     "rating": RATING}}}}
 RESET_ACTION = {"type": "object", "properties": {"followupId": string(minLength=1, maxLength=64),

@@ -25,6 +25,7 @@ from inbox.connectors.base import Author, InboundItem
 from inbox.connectors.custom import account_ref_for, check_webhook, parse_public_id, public_id
 from inbox.connectors.custom_manifest import check_manifest, merge_manifest, parse_datetime
 from inbox.ingest import store
+from inbox.links import http_url
 from models import (
     ActionState,
     Channel,
@@ -143,7 +144,8 @@ def create_ticket(session: Session, channel: Channel, interaction: dict[str, Any
                     name=str(interactor.get("name") or interactor["interactorId"])[:NAME_COLUMN])
     root_id = (interaction.get("root") or {}).get("rootId")
     pictures = interaction.get("pictures") or []
-    picture = pictures[0]["small"] if pictures and len(pictures[0]["small"]) <= 1000 else None
+    # Shown as a link on the ticket: only an http(s) one (never javascript: or data:).
+    picture = http_url(pictures[0]["small"]) if pictures and len(pictures[0]["small"]) <= 1000 else None
     created = parse_datetime(interaction["createdTime"]) if "createdTime" in interaction else utcnow()
     data = {key: interaction[key] for key in ("url", "link", "pictures", "attachments", "rating")
             if key in interaction}

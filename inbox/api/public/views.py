@@ -7,7 +7,6 @@ and the same error body (``errors.py``). See docs/custom-channels.md for the int
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RoutingException
 
+from inbox import jsonbody
 from inbox.connectors.custom_manifest import check, string
 from inbox.db import get_session
 from models import Ticket
@@ -39,14 +39,15 @@ def _authenticate() -> None:
 
 
 def body_json() -> Any:
-    """The request body as JSON whatever the Content-Type says (an empty body counts as ``{}``)."""
+    """The request body as JSON whatever the Content-Type says (an empty body counts as ``{}``);
+    ``inbox.jsonbody`` refuses invalid UTF-8, deep nesting and lone surrogates (400)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):    # RecursionError: absurdly deep nesting
-        raise PublicApiError(400, "The body is not valid JSON") from None
+        return jsonbody.loads(raw)
+    except jsonbody.BadBody as exc:
+        raise PublicApiError(400, exc.message) from None
 
 
 def valid(schema: dict[str, Any]) -> dict[str, Any]:

@@ -45,9 +45,12 @@ def parse_date(value: Any, tz: str = "UTC") -> datetime | None:
     if isinstance(value, bool) or value in (None, ""):
         return None
     if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit()):
-        seconds = float(value)
-        seconds = seconds / 1000 if seconds > 1e11 else seconds
-        return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
+        try:
+            seconds = float(value)
+            seconds = seconds / 1000 if seconds > 1e11 else seconds
+            return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
+        except (OverflowError, OSError, ValueError):    # 1e308, NaN, beyond year 9999
+            return None
     if not isinstance(value, str):
         return None
     text = value.strip().translate(_PERSIAN_DIGITS).replace("/", "-")
@@ -62,7 +65,10 @@ def parse_date(value: Any, tz: str = "UTC") -> datetime | None:
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone_info(tz))
-    return parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    try:
+        return parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    except (OverflowError, ValueError):     # e.g. 9999-12-31T23:00-05:00 is beyond year 9999 in UTC
+        return None
 
 
 def zone_info(name: str) -> ZoneInfo:

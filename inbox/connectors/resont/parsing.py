@@ -10,6 +10,7 @@ import mimetypes
 from typing import Any
 from urllib.parse import urlsplit
 
+from inbox.links import http_url
 from models import TicketKind
 
 from ..base import Author, InboundItem, PostRecord, Rejected
@@ -20,11 +21,38 @@ CLOSED_WORDS = ("close", "بسته", "закрыт")
 
 # ------------------------------------------------------------------------------ normalising
 
+ID_MAX = 200     # our external id columns
+
+
 def required_id(obj: dict[str, Any], key: str, what: str) -> str:
     value = obj.get(key)
     if isinstance(value, bool) or value in (None, "") or not str(value).strip():
         raise Rejected("malformed", f"{what}.{key} is missing")
+    if not isinstance(value, (str, int)) or len(str(value)) > ID_MAX:
+        raise Rejected("malformed", f"{what}.{key} must be a string or a whole number of at most {ID_MAX} digits")
     return str(value).strip()
+
+
+def text_of(obj: dict[str, Any], key: str, what: str) -> str:
+    """A text field: a string or absent (an object here would otherwise be stored as its repr)."""
+    value = obj.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise Rejected("malformed", f"{what}.{key} must be a string")
+    return value
+
+
+def checked_date(value: Any, tz: str, what: str):
+    """A webhook's date: absent means now; present but unreadable or out of range is refused."""
+    if value in (None, ""):
+        return when_or_now(None, tz)
+    parsed = parse_date(value, tz)
+    if parsed is None:
+        raise Rejected("malformed", f"{what}.date is not a date we can read (or out of range)")
+    return parsed
 
 
 def opt_id(value: Any) -> str | None:
@@ -47,8 +75,15 @@ def author_of(social_user: Any, social_user_id: Any) -> Author:
     user = social_user[0] if isinstance(social_user, list) and social_user else social_user
     user = user if isinstance(user, dict) else {}
     external = user.get("id") or social_user_id
+    if external not in (None, "") and (not isinstance(external, (str, int)) or len(str(external)) > ID_MAX):
+        raise Rejected("malformed", "the social user's id must be a string or a whole number")
     return Author(external_id=str(external) if external not in (None, "") else "unknown",
-                  username=str(user.get("username") or ""), name=str(user.get("name") or ""))
+                  username=_short(user.get("username")), name=_short(user.get("name")))
+
+
+def _short(value: Any) -> str:
+    """A name or username: a string (anything else counts as absent), cut to our 200-character column."""
+    return value[:ID_MAX] if isinstance(value, str) else ""
 
 
 def _own_names(settings: dict[str, Any] | None) -> set[str]:
@@ -74,7 +109,7 @@ def comment_item(comment: dict[str, Any], tz: str = "UTC", settings: dict[str, A
     author = author_of(comment.get("socialUser"), comment.get("social_user_id"))
     own = bool(author.username) and _bare(author.username) in _own_names(settings)
     common = {"ticket_kind": TicketKind.COMMENT, "message_external_id": f"comment:{cid}", "author": author,
-              "text": str(comment.get("text") or ""), "created_at": when_or_now(comment.get("date"), tz),
+              "text": text_of(comment, "text", "comment"), "created_at": checked_date(comment.get("date"), tz, "comment"),
               "message_kind": "comment"}
     if own and parent:
         return InboundItem(ticket_external_id=f"comment:{parent}", direction="out", **common)
@@ -105,11 +140,11 @@ MEDIA_KINDS = {"image": "image", "video": "video", "audio": "audio"}
 def _media(message: dict[str, Any]) -> tuple[str, str | None, str | None]:
     """(message kind, media url, media type): ``media`` is refined by the file's extension."""
     kind = str(message.get("type") or "text")
-    url = message.get("attachment") or None
-    mime = mimetypes.guess_type(urlsplit(str(url)).path)[0] if url else None
+    url = http_url(message.get("attachment"))       # a javascript: or data: link is dropped
+    mime = mimetypes.guess_type(urlsplit(url).path)[0] if url else None
     if kind == "media":
         kind = MEDIA_KINDS.get((mime or "").split("/")[0], "file")
-    return kind, str(url) if url else None, mime
+    return kind, url, mime
 
 
 def message_item(message: dict[str, Any], tz: str = "UTC", settings: dict[str, Any] | None = None,
@@ -132,8 +167,8 @@ def message_item(message: dict[str, Any], tz: str = "UTC", settings: dict[str, A
         "social_user_id": opt_id(message.get("social_user_id")), "username": author.username or None,
         "liked": liked, "liked_message_id": mid if liked else None})
     return InboundItem(ticket_kind=TicketKind.CONVERSATION, ticket_external_id=f"conversation:{conversation}",
-                       message_external_id=f"message:{mid}", author=author, text=str(message.get("text") or ""),
-                       created_at=when_or_now(message.get("date"), tz), message_kind=kind, media_url=url,
+                       message_external_id=f"message:{mid}", author=author, text=text_of(message, "text", "message"),
+                       created_at=checked_date(message.get("date"), tz, "message"), message_kind=kind, media_url=url,
                        media_type=mime, ticket_data=data, direction="out" if own else "in")
 
 
@@ -157,12 +192,12 @@ def ticket_items(ticket: dict[str, Any], metas: list[dict[str, Any]], tz: str = 
         name = str(user.get("name") or " ".join(filter(None, (user.get("firstname"), user.get("lastname")))) or "")
         author = Author("resont:support", "resont", name or "Resont support") if staff else \
             Author("resont:me", "", name)
-        url = meta.get("attachment") or None
+        url = http_url(meta.get("attachment"))
         items.append(InboundItem(
             ticket_kind=TicketKind.TICKET, ticket_external_id=f"ticket:{tid}",
             message_external_id=f"ticketmeta:{required_id(meta, 'id', 'ticket meta')}", author=author,
             text=str(meta.get("content") or ""), created_at=when_or_now(meta.get("date"), tz),
-            media_url=str(url) if url else None, media_type=mimetypes.guess_type(str(url))[0] if url else None,
+            media_url=url, media_type=mimetypes.guess_type(url)[0] if url else None,
             ticket_data=data, direction="in" if staff else "out", closed=closed))
     return items
 
@@ -173,10 +208,10 @@ def post_record(post: dict[str, Any], key: str | None, tz: str = "UTC") -> PostR
     if not key:
         return None
     return PostRecord(external_id=key, text=str(post.get("content") or ""), status="published",
-                      url=post.get("permalink") or None, network=post.get("social") or None,
+                      url=http_url(post.get("permalink")), network=post.get("social") or None,
                       executed_at=parse_date(post.get("date"), tz),
                       data=compact({"resont_post_id": opt_id(post.get("id")), "post_id": opt_id(post.get("post_id")),
-                                     "type": post.get("type"), "image": post.get("image"),
+                                     "type": post.get("type"), "image": http_url(post.get("image")),
                                      "like_count": post.get("like_count"), "comment_count": post.get("comment_count"),
                                      "account_id": opt_id(post.get("account_id"))}))
 
