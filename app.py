@@ -13,7 +13,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 import workers
-from inbox import config, crypto, db, errors, hx, redisconn
+from inbox import config, crypto, db, errors, hx, redisconn, strict_forms
 from inbox.extensions import csrf, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent
@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     workers.init(redis)
 
     hx.init_app(app)
+    strict_forms.init_app(app)      # after hx (it sets its own request class): non-UTF-8 forms are a 400
     csrf.init_app(app)
     login_manager.init_app(app)
     migrate.init_app(app, db=db.MigrateTarget(), directory=str(ROOT / "migrations"), render_as_batch=True)

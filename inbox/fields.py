@@ -13,6 +13,8 @@ from typing import Any
 
 from inbox.connectors.base import Rejected
 
+__all__ = ["Rejected", "whole_id", "text", "optional_text", "flag", "params"]
+
 MAX_ID = 2**31 - 1          # our primary keys are 32-bit integers (PostgreSQL INTEGER)
 TEXT_MAX = 10_000           # a reply, a note, a wall post
 NAME_MAX = 200              # names: channels, tags, avatars (our name columns hold 200)

@@ -295,3 +295,24 @@ def test_the_http_url_filter_keeps_only_http_links():
     assert http_url_filter("http://cdn.example/a.jpg") == "http://cdn.example/a.jpg"
     for bad in [*SCRIPTS, "ftp://x/y", "//cdn.example/a.jpg", "https://", None, 42, "https://a\nb"]:
         assert http_url_filter(bad) == ""
+
+
+def test_the_channels_page_shows_the_limits_inline(client, world):
+    login(client, "admin")
+    token = client.get("/settings/channels").get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post("/settings/channels", data={"csrf_token": token, "provider": "getloo", "token": "t",
+                                              "name": "n" * 201})
+    assert response.status_code == 422 and "name must be at most 200 characters" in response.get_data(as_text=True)
+
+
+def test_a_form_reply_with_bytes_that_are_not_utf8_is_refused_not_mangled(client, world):
+    """A form posting ``text=%FF%FE%FD``: that reply went out to a customer as "%FF%FE%FD"."""
+    login(client, "agent")
+    page = client.get(f"/tickets/{world.ticket_id}").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post(f"/tickets/{world.ticket_id}/reply", headers={"HX-Request": "true"},
+                           data=f"csrf_token={token}&text=Hello%FF%FE%FD",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400 and "not valid UTF-8" in response.get_data(as_text=True)
+    with db.session_scope() as s:
+        assert s.scalars(select(OutboundAction)).all() == []

@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from sqlalchemy import func, select
 
 import workers
-from inbox import crypto
+from inbox import crypto, fields
 from inbox.auth.permissions import permission_required
 from inbox.db import get_session
 from models import Channel, OutboundAction, RawEvent, Ticket
@@ -59,6 +59,7 @@ def connect():
     provider = form.get("provider", "")
     credential_keys, setting_keys = FORM_FIELDS.get(provider, ((), ()))
     try:
+        _check_lengths(form)
         connection = connect_or_reconnect(
             session, provider=provider, name=form.get("name") or None, base_url=form.get("base_url") or None,
             credentials={k: form.get(k, "") for k in credential_keys},
@@ -77,6 +78,16 @@ def connect():
         token = crypto.decrypt_json(created.credentials_encrypted).get("access_token")
         flash(f"Access token for {created.name} (shown once, keep it safe): {token}", "token")
     return redirect(url_for("settings.channels"))
+
+
+def _check_lengths(form) -> None:
+    """The API's limits (inbox.fields) on the connect form: a name, a URL, credentials of sane size."""
+    try:
+        fields.text(form.get("name", ""), "name", fields.NAME_MAX)
+        fields.text(form.get("base_url", ""), "base_url", fields.URL_MAX)
+        fields.params({k: v for k, v in form.items() if k not in ("csrf_token", "name", "base_url")})
+    except fields.Rejected as exc:
+        raise ConnectError(exc.code, exc.message, 422) from None
 
 
 def flash_connection(connection: Connection, suffix: str = "") -> None:
