@@ -56,6 +56,8 @@ def create_channel():
     fields.optional_text(body.get("base_url"), "base_url", fields.URL_MAX)
     if body.get("settings") is not None and not isinstance(body["settings"], dict):
         raise ApiError(422, "invalid_field", "settings must be an object")
+    if body.get("settings") and body["provider"] != "custom":   # a custom manifest is checked by its schema
+        fields.params(body["settings"])
     if body.get("credentials") is not None:
         if not isinstance(body["credentials"], dict):
             raise ApiError(422, "invalid_field", "credentials must be an object")
@@ -112,7 +114,7 @@ def update_channel(channel_id: int):
 def _checked_settings(channel: Channel, settings: dict) -> dict:
     """Custom channels' settings carry a webhook URL and a manifest: check them like at creation."""
     if channel.provider != "custom":
-        return settings
+        return fields.params(settings)      # strings within limits, bounded lists and nesting
     from inbox.connectors.custom import clean_settings
 
     cleaned, _secret = clean_settings(settings)   # SettingsError (Rejected) answers 422
