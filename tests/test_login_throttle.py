@@ -151,3 +151,26 @@ def test_login_works_while_redis_is_down(db_url, redis_url, users, own_redis):
         assert response.status_code == 302 and response.headers["Location"] == "/"
     finally:
         workers.init(Redis.from_url(redis_url))    # the rest of the session's tests use the shared server
+
+
+def test_an_ipv6_client_cannot_dodge_the_wait_by_changing_address_within_its_64(app, users):
+    for n in range(3):
+        _try(_client(app, f"2001:db8:1:2::{n + 1}"), "guess")
+    assert _try(_client(app, "2001:db8:1:2:ffff::9"), PASSWORDS["agent"]).status_code == 429
+    assert _try(_client(app, "2001:db8:1:3::1"), PASSWORDS["agent"]).status_code == 302
+
+
+def test_the_password_change_form_is_throttled_too(app, client, users):
+    from helpers import login
+
+    login(client, "agent")
+    for _ in range(3):
+        wrong = client.post("/settings/account", data={
+            "current_password": "guess", "new_password": "a-new-long-password", "new_password_again": "a-new-long-password",
+            "csrf_token": csrf_of(client, "/settings/account")})
+        assert wrong.status_code == 422
+    blocked = client.post("/settings/account", data={
+        "current_password": PASSWORDS["agent"], "new_password": "a-new-long-password",
+        "new_password_again": "a-new-long-password", "csrf_token": csrf_of(client, "/settings/account")})
+    assert blocked.status_code == 429 and "Try again in" in blocked.get_data(as_text=True)
+    assert _try(_client(app, OWNER), PASSWORDS["agent"]).status_code == 302   # the password is unchanged

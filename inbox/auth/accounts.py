@@ -26,6 +26,10 @@ class AccountError(Exception):
         self.message = message
 
 
+class WrongPassword(AccountError):
+    """The current password given to confirm a change is wrong (counted by the login throttle)."""
+
+
 def find_user(session: Session, email: str) -> User | None:
     return session.scalars(select(User).where(func.lower(User.email) == email.strip().lower())).first()
 
@@ -65,7 +69,7 @@ def set_password(user: User, password: str) -> None:
 def change_password(user: User, current: str, new: str, repeated: str) -> None:
     """The logged-in user's own change: the current password proves it is them."""
     if not user.check_password(current[:MAX_PASSWORD_LENGTH]):
-        raise AccountError("The current password is wrong.")
+        raise WrongPassword("The current password is wrong.")
     if new != repeated:
         raise AccountError("The new passwords do not match.")
     set_password(user, new)

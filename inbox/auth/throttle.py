@@ -13,6 +13,7 @@ throttle logs a warning and lets the attempt through (the password check still a
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 from collections.abc import Callable
 from functools import wraps
@@ -27,14 +28,29 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _pair(email: str, ip: str) -> str:
+def _address(ip: str) -> str:
+    """The unit one client controls: an IPv4 address, or an IPv6 /64 (a host picks any address in
+    its /64 freely, so counting single IPv6 addresses would count nothing)."""
+    try:
+        parsed = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:64]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+def _pair(email: str, address: str) -> str:
     # Hashed: an e-mail typed into the form is arbitrary text, and keys stay short.
-    return hashlib.sha256(f"{email.strip().lower()}\0{ip}".encode()).hexdigest()
+    return hashlib.sha256(f"{email.strip().lower()}\0{address}".encode(errors="surrogatepass")).hexdigest()
 
 
 def _keys(email: str, ip: str) -> tuple[str, str, str]:
-    pair = _pair(email, ip)
-    return f"inbox:login:fails:{pair}", f"inbox:login:wait:{pair}", f"inbox:login:address:{ip}"
+    address = _address(ip)
+    pair = _pair(email, address)
+    return f"inbox:login:fails:{pair}", f"inbox:login:wait:{pair}", f"inbox:login:address:{address}"
 
 
 def _without_redis(fallback: T) -> Callable[[Callable[..., T]], Callable[..., T]]:
@@ -92,5 +108,5 @@ def record_failure(email: str, ip: str) -> int:
 @_without_redis(None)
 def clear(email: str, ip: str) -> None:
     """A successful login forgets the pair's failures."""
-    fails_key, wait_key, _address = _keys(email, ip)
+    fails_key, wait_key, _unused = _keys(email, ip)
     workers.connection().delete(fails_key, wait_key)

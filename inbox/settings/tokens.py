@@ -37,8 +37,9 @@ def create():
         session.rollback()
         return _page(422, error=exc.message, form=request.form)
     session.commit()
-    # The answer page is the only place the token is ever shown.
-    return _page(201, new_token=token)
+    # The answer page is the only place the token is ever shown; no cache may keep a copy.
+    body, status = _page(201, new_token=token)
+    return body, status, {"Cache-Control": "no-store"}
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
