@@ -10,7 +10,7 @@ import workers
 from inbox.auth import accounts
 from inbox.auth import tokens as api_tokens
 from inbox.db import session_scope
-from models import ApiToken, Role, User
+from models import Role, User
 
 users = AppGroup("users", help="Manage users.")
 tokens = AppGroup("tokens", help="Manage personal API tokens.")
