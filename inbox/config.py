@@ -26,6 +26,13 @@ def secret_key(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+def proxy_hops() -> int:
+    value = os.environ.get("INBOX_PROXY_HOPS", "").strip() or "0"
+    if not value.isdigit():
+        raise ValueError(f"INBOX_PROXY_HOPS must be a whole number of proxies, not {value!r}")
+    return int(value)
+
+
 def from_environment(instance_path: Path) -> dict:
     port = int(os.environ.get("PORT", "5000"))
     return {
@@ -44,7 +51,16 @@ def from_environment(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "LOGIN_MAX_FAILURES": 5,
+        # Login throttling (inbox/auth/throttle.py): per (account, address) pair, failures beyond
+        # LOGIN_FREE_FAILURES wait 2^n seconds up to LOGIN_MAX_DELAY_SECONDS; one address may fail
+        # LOGIN_ADDRESS_MAX_FAILURES times per LOGIN_WINDOW_SECONDS across all accounts.
+        "LOGIN_FREE_FAILURES": 3,
+        "LOGIN_MAX_DELAY_SECONDS": 900,
+        "LOGIN_FAILURE_MEMORY_SECONDS": 86400,
+        "LOGIN_ADDRESS_MAX_FAILURES": 100,
         "LOGIN_WINDOW_SECONDS": 900,
+        # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (0: none). Only then
+        # is the client's address (for login throttling) taken from the header.
+        "INBOX_PROXY_HOPS": proxy_hops(),
         "WTF_CSRF_TIME_LIMIT": None,   # the token lives as long as the session
     }

@@ -129,17 +129,6 @@ def unauthorized():
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-@login_manager.user_loader
-def load_user(user_id: str):
-    from .db import get_session
-    from models import User
-
-    try:
-        return get_session().get(User, int(user_id))
-    except ValueError:
-        return None
-
-
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
     if not app.testing and not app.debug:
