@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from helpers import csrf_of, load, login, post, run_jobs
 from inbox import db
-from models import Followup, OutboundAction, Ticket
+from models import ApiToken, Followup, OutboundAction, Ticket
 
 ROLES = ("anon", "agent", "supervisor", "admin")
 
@@ -39,6 +39,14 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "GET /settings/resont/connect": (302, 403, 403, 200),
     "POST /settings/resont/connect": (302, 403, 403, 422),
     "GET /settings/resont/callback": (302, 403, 403, 400),
+    "GET /settings/tokens": (302, 200, 200, 200),
+    "POST /settings/tokens": (302, 201, 201, 201),
+    "POST /settings/tokens/<int:token_id>/revoke": (302, 404, 404, 303),   # another's token: 404 unless EditUsers
+    "GET /settings/users": (302, 403, 403, 200),
+    "POST /settings/users/<int:user_id>/deactivate": (302, 403, 403, 303),
+    "POST /settings/users/<int:user_id>/activate": (302, 403, 403, 303),
+    "GET /settings/account": (302, 200, 200, 200),
+    "POST /settings/account": (302, 422, 422, 422),
     "GET /auth/login": (200, 200, 200, 200),
     "POST /auth/login": (401, 401, 401, 401),
     "POST /auth/logout": (302, 302, 302, 302),
@@ -99,11 +107,13 @@ def test_every_route_has_a_row(app):
 
 
 @pytest.fixture
-def world(client, channel, token_for):
+def world(client, channel, token_for, users):
     """One channel, one ticket with a queued reply (an outbound action and its followup)."""
     post(client, channel, load("incoming_text"))
     run_jobs()
     admin = token_for("admin")
+    with db.session_scope() as s:
+        admin_token_id = s.scalars(select(ApiToken.id).order_by(ApiToken.id)).first()
     with db.session_scope() as s:
         ticket_id = s.scalars(select(Ticket.id)).one()
     sent = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", json={"text": "Thanks!"},
@@ -116,6 +126,7 @@ def world(client, channel, token_for):
             "followup_id": followup_id, "provider": "getloo",
             "token": channel["webhook_url"].rstrip("/").rsplit("/", 1)[1],
             "kind": "archive", "action": "archive", "filename": "vendor/htmx.min.js",
+            "token_id": admin_token_id, "user_id": users["agent"].id,
             "rid": "0" * 24, "aid": "0" * 24, "rest": "nothing-here", "tokens": {
                 role: token_for(role) for role in ("agent", "supervisor", "admin")}}
 
