@@ -230,7 +230,7 @@ def make_worker(heartbeat: int = HEARTBEAT_SECONDS) -> Worker:
 def job_state(job_id: str) -> str | None:
     """RQ's status of the job under this id; None when RQ holds none."""
     try:
-        return str(Job.fetch(job_id, connection=connection()).get_status(refresh=False))
+        return _status_name(Job.fetch(job_id, connection=connection()).get_status(refresh=False))
     except Exception:   # NoSuchJobError and friends: nothing there
         return None
 
@@ -243,7 +243,7 @@ def job_is_live(job_id: str) -> bool:
     """
     try:
         job = Job.fetch(job_id, connection=connection())
-        status = str(job.get_status(refresh=False))
+        status = _status_name(job.get_status(refresh=False))
     except Exception:   # NoSuchJobError and friends: nothing alive
         return False
     if status == "started":
@@ -259,6 +259,10 @@ def worker_is_alive(name: str) -> bool:
     interval = connection().hget(worker.key, HEARTBEAT_FIELD)
     silence = timedelta(seconds=HEARTBEAT_MISSED * int(interval or HEARTBEAT_SECONDS) + 5)
     return datetime.now(timezone.utc) - _aware(worker.last_heartbeat) <= silence
+
+
+def _status_name(status: object) -> str | None:
+    return getattr(status, "value", status)   # RQ's JobStatus enum (or None)
 
 
 def _aware(moment: datetime) -> datetime:
