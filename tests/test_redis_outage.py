@@ -124,3 +124,20 @@ def test_flask_sync_with_redis_down_says_nothing_was_queued(app, resont, redis_s
     redis_server.stop()
     result = app.test_cli_runner().invoke(args=["sync"])
     assert result.exit_code != 0 and "unreachable, nothing was queued" in result.output
+
+
+def test_connecting_on_the_channels_page_with_redis_down_says_setup_waits(app, client, sandbox, users, redis_server):
+    login(client, "admin")
+    csrf = csrf_of(client, "/settings/channels")
+    redis_server.stop()
+    page = client.post("/settings/channels", data={"provider": "getloo", "name": "Page shop", "token": sandbox.token,
+                                                   "base_url": sandbox.url, "csrf_token": csrf}, follow_redirects=True)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Connected Page shop" in html and "will be set up when the queue is back" in html
+
+    redis_server.start()
+    assert requeue_stranded(stale_after=timedelta(0))["setups"] == 1
+    run_jobs()
+    with db.session_scope() as s:
+        assert s.scalars(select(Channel.webhook_url)).one() == sandbox.state.accounts[sandbox.token].webhook
