@@ -141,3 +141,26 @@ def test_connecting_on_the_channels_page_with_redis_down_says_setup_waits(app, c
     run_jobs()
     with db.session_scope() as s:
         assert s.scalars(select(Channel.webhook_url)).one() == sandbox.state.accounts[sandbox.token].webhook
+
+
+def test_a_sweep_that_cannot_reach_redis_settles_nothing(app, client, channel, token_for, redis_server):
+    """"Unreachable" is not "no job": a reply in flight must not be called unknown for it."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from workers.outbound import claim
+
+    post(client, channel, load("incoming_text"))
+    run_jobs()
+    response = client.post(f"/api/v1/tickets/{_ticket_id()}/actions/reply", json={"text": "In flight"},
+                           headers={"Authorization": f"Bearer {token_for('agent')}"})
+    assert response.status_code == 202
+    claim(_action_id())                       # a worker took it and is calling the provider
+    redis_server.stop()
+    with pytest.raises(RedisConnectionError):
+        requeue_stranded(stale_after=timedelta(0))
+    with db.session_scope() as s:
+        assert s.scalars(select(OutboundAction.state)).one() == ActionState.SENDING
+
+
+def _action_id() -> int:
+    with db.session_scope() as s:
+        return s.scalars(select(OutboundAction.id)).one()

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from redis import Redis, RedisError
 from rq import Queue, Retry, Worker
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job
 from rq.rate_limit import RateLimit
 
@@ -228,10 +228,13 @@ def make_worker(heartbeat: int = HEARTBEAT_SECONDS) -> Worker:
 
 
 def job_state(job_id: str) -> str | None:
-    """RQ's status of the job under this id; None when RQ holds none."""
+    """RQ's status of the job under this id; None when RQ holds none.
+
+    Redis errors propagate: "unreachable" must never read as "no job" (the sweep would settle a
+    reply in flight as unknown)."""
     try:
         return _status_name(Job.fetch(job_id, connection=connection()).get_status(refresh=False))
-    except Exception:   # NoSuchJobError and friends: nothing there
+    except NoSuchJobError:
         return None
 
 
@@ -243,9 +246,9 @@ def job_is_live(job_id: str) -> bool:
     """
     try:
         job = Job.fetch(job_id, connection=connection())
-        status = _status_name(job.get_status(refresh=False))
-    except Exception:   # NoSuchJobError and friends: nothing alive
+    except NoSuchJobError:
         return False
+    status = _status_name(job.get_status(refresh=False))
     if status == "started":
         return job.worker_name is not None and worker_is_alive(job.worker_name)
     return status in LIVE_JOB_STATES
