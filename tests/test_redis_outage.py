@@ -164,3 +164,22 @@ def test_a_sweep_that_cannot_reach_redis_settles_nothing(app, client, channel, t
 def _action_id() -> int:
     with db.session_scope() as s:
         return s.scalars(select(OutboundAction.id)).one()
+
+
+def test_a_json_route_that_needs_redis_before_saving_answers_503(app, redis_server):
+    """Every JSON blueprint (register_json_errors) answers an unreachable Redis with the documented
+    error body, 503 ``queue_unavailable``, never a 500 (here a route of the test's own, as no
+    route of ours needs Redis before it saves)."""
+    from flask import Blueprint
+
+    from inbox.errors import register_json_errors
+
+    bp = Blueprint("needs_redis", __name__, url_prefix="/needs-redis")
+    register_json_errors(bp)
+    bp.add_url_rule("/", "touch", lambda: ({"pong": workers.connection().ping()}, 200))
+    app.register_blueprint(bp)
+    client = app.test_client()
+    assert client.get("/needs-redis/").status_code == 200
+    redis_server.stop()
+    down = client.get("/needs-redis/")
+    assert down.status_code == 503 and down.get_json()["error"]["code"] == "queue_unavailable"
