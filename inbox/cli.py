@@ -106,7 +106,8 @@ def sync(channel_id: int | None) -> None:
 
 @click.command("sweep")
 def sweep() -> None:
-    """Requeue webhook events and replies whose jobs were lost; mark replies stuck mid-send."""
+    """Requeue webhook events, replies and channel setups whose jobs were lost; mark replies whose worker died
+    mid-send as unknown."""
     from workers.sweep import requeue_stranded
 
     click.echo(requeue_stranded())
