@@ -124,15 +124,15 @@ def revoke_token(token_id: int) -> None:
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Drain the queues and exit.")
 @click.option("--no-cron", is_flag=True, help="Do not start the schedule (polls, sweep) beside the worker.")
-def worker(burst: bool, no_cron: bool) -> None:
+@click.option("--heartbeat", type=click.IntRange(1), default=workers.HEARTBEAT_SECONDS, show_default=True,
+              help="Seconds between heartbeats while a job runs; the sweep takes a silent worker for dead.")
+def worker(burst: bool, no_cron: bool, heartbeat: int) -> None:
     """Run an RQ worker on every queue, with the scheduler (for retries with backoff).
 
     Unless --burst or --no-cron, a `flask cron` process runs beside it and stops with it.
     """
     import subprocess
     import sys
-
-    from rq import Worker
 
     from workers.sweep import requeue_stranded
 
@@ -142,8 +142,7 @@ def worker(burst: bool, no_cron: bool) -> None:
         if not no_cron:
             cron = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "cron"])
     try:
-        Worker([workers.queue(name) for name in workers.QUEUE_NAMES], connection=workers.connection()).work(
-            burst=burst, with_scheduler=True, logging_level="INFO")
+        workers.make_worker(heartbeat).work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         if cron is not None:
             cron.terminate()
@@ -169,13 +168,17 @@ def sync(channel_id: int | None) -> None:
         if channel_id not in ids:
             raise click.ClickException(f"channel {channel_id} is not a polled, connected channel")
         ids = [channel_id]
-    queued = [i for i in ids if workers.enqueue_poll(i) is not None]
+    try:
+        queued = [i for i in ids if workers.enqueue_poll(i) is not None]
+    except workers.QUEUE_DOWN as exc:
+        raise click.ClickException(f"the queue (Redis) is unreachable, nothing was queued: {exc}") from exc
     click.echo(f"Queued polls for {len(queued)} channel(s): {queued}")
 
 
 @click.command("sweep")
 def sweep() -> None:
-    """Requeue webhook events and replies whose jobs were lost; mark replies stuck mid-send."""
+    """Requeue webhook events, replies and channel setups whose jobs were lost; mark replies whose worker died
+    mid-send as unknown."""
     from workers.sweep import requeue_stranded
 
     click.echo(requeue_stranded())

@@ -54,12 +54,19 @@ def create_channel():
                                       settings=body.get("settings"), public_url=public_url())
     session.commit()
     channels = connection.channels
-    for channel in channels:
-        workers.enqueue_channel_setup(channel.id)
+    queued = workers.setup_soon([channel.id for channel in channels])
     status = 201 if connection.added else 200     # 200: new credentials for channels we already had
     if len(channels) == 1:
-        return jsonify(serialize.channel(channels[0])), status
-    return jsonify(data=serialize.channels(session, channels)), status
+        return queued_answer(serialize.channel(channels[0]), queued, status)
+    return queued_answer({"data": serialize.channels(session, channels)}, queued, status)
+
+
+def queued_answer(payload: dict, queued: bool, status: int):
+    """The usual answer when the work was queued; else 202 with ``queued: false`` and a notice:
+    it is saved, and the sweep queues it when Redis is back."""
+    if queued:
+        return jsonify(payload), status
+    return jsonify({**payload, "queued": False, "notice": workers.QUEUE_DOWN_NOTICE}), 202
 
 
 def public_url() -> str:
@@ -159,8 +166,7 @@ def ticket_action(ticket_id: int, action: str):
     session.commit()
     if row is None:
         return jsonify(serialize.ticket(ticket)), 200
-    workers.send_soon(row.id)
-    return jsonify(serialize.action(row)), 202
+    return queued_answer(serialize.action(row), workers.send_soon(row.id), 202)
 
 
 def _reply(ticket, body: dict):
@@ -185,8 +191,7 @@ def _reply(ticket, body: dict):
     if body.get("archive"):      # answered and done: out of the open queue (a new message reopens it)
         queue_ticket_action(session, ticket, g.api_user, "archive", {})
     session.commit()
-    workers.send_soon(action_row.id)
-    return jsonify(serialize.followup(followup)), 202
+    return queued_answer(serialize.followup(followup), workers.send_soon(action_row.id), 202)
 
 
 @bp.post("/channels/<int:channel_id>/actions/<action>")
@@ -199,8 +204,7 @@ def channel_action(channel_id: int, action: str):
         session.rollback()
         raise ApiError(403, "insufficient_permissions", f"This needs the {exc.args[0]} permission") from exc
     session.commit()
-    workers.send_soon(row.id)
-    return jsonify(serialize.action(row)), 202
+    return queued_answer(serialize.action(row), workers.send_soon(row.id), 202)
 
 
 @bp.get("/actions/<int:action_id>")

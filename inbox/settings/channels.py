@@ -138,3 +138,4 @@ def _refresh(channel: Channel, result: ConnectResult, base_url: str, credentials
     channel.credentials_encrypted = crypto.encrypt_json(result.credentials or credentials)
     channel.token_expires_at = result.token_expires_at
     channel.status, channel.last_error, channel.last_sync_error = ChannelStatus.ACTIVE, None, None
+    channel.webhook_registered_at = None   # set up again (by the job queued after commit, or the sweep)

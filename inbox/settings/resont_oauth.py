@@ -105,7 +105,6 @@ def _connect(credentials: dict[str, Any], base_url: str | None, form: Any) -> Re
         db.rollback()
         return _form(form, exc.message, 422 if exc.status < 500 else 502)
     db.commit()
-    for channel in connection.channels:
-        workers.enqueue_channel_setup(channel.id)
-    flash_connection(connection, " from Resont. Subscribing to comments and messages…")
+    queued = workers.setup_soon([channel.id for channel in connection.channels])
+    flash_connection(connection, " from Resont. Subscribing to comments and messages…", queued=queued)
     return redirect(url_for("settings.channels"))

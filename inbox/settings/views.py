@@ -69,9 +69,8 @@ def connect():
         return render_template("settings/channels.html", form=form, error=exc.message, error_provider=provider,
                                **_channels_context()), 422 if exc.status < 500 else 502
     session.commit()
-    for channel in connection.channels:
-        workers.enqueue_channel_setup(channel.id)
-    flash_connection(connection)
+    queued = workers.setup_soon([channel.id for channel in connection.channels])
+    flash_connection(connection, queued=queued)
     if provider == "custom":
         created = connection.channels[0]
         token = crypto.decrypt_json(created.credentials_encrypted).get("access_token")
@@ -79,11 +78,14 @@ def connect():
     return redirect(url_for("settings.channels"))
 
 
-def flash_connection(connection: Connection, suffix: str = "") -> None:
-    """Say what connecting did: channels added, and channels reconnected with new credentials."""
+def flash_connection(connection: Connection, suffix: str = "", queued: bool = True) -> None:
+    """Say what connecting did: channels added, and channels reconnected with new credentials;
+    and, when the setup could not be queued, that it waits for the queue (the sweep queues it)."""
     if connection.reconnected:
         flash(f"Reconnected {', '.join(c.name for c in connection.reconnected)}: new credentials saved, "
               f"webhooks and history are being set up again.")
     if connection.added:
         flash(f"Connected {', '.join(c.name for c in connection.added)}.{suffix}")
+    if not queued:
+        flash("Saved; webhooks and history will be set up when the queue is back.", "warning")
 
