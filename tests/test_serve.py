@@ -37,7 +37,7 @@ def env_for(instance: Path, port: int, demo: bool) -> dict[str, str]:
     """A fresh clone's defaults: SQLite and the embedded Redis in the instance folder."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "INBOX_PUBLIC_URL")}
     env.update(INBOX_INSTANCE_PATH=str(instance), PORT=str(port), SANDBOX_PORT=str(free_port()),
-               INBOX_DEMO="1" if demo else "0", SECRET_KEY="serve-test-secret")
+               INBOX_DEMO="1" if demo else "0", SECRET_KEY="serve-test-secret-long-enough-for-the-check")
     env.pop("WEB_CONCURRENCY", None)
     return env
 
