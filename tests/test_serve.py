@@ -157,3 +157,19 @@ def test_ctrl_c_stops_everything(tmp_path, started):
     assert wait_gone(tree) == []
     with open(tmp_path / "serve.lock", "a") as lock:      # the folder is free for the next `make run`
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_the_access_log_never_shows_tokens(tmp_path, started):
+    """An integration's ``?accesstoken=`` and a provider's webhook token reach gunicorn's access
+    log as ``[redacted]``: whoever reads the logs cannot push tickets or forge webhooks."""
+    port = free_port()
+    served = Served(env_for(tmp_path, port, demo=False))
+    started.append(served)
+    served.wait_for(READY)
+    base = f"http://127.0.0.1:{port}"
+    assert httpx.get(f"{base}/api2/public", params={"accesstoken": "leaked-access-token"}).status_code == 401
+    assert httpx.post(f"{base}/webhooks/getloo/leaked-webhook-token", json={}).status_code == 404
+    served.wait_for("/webhooks/getloo/[redacted]")
+    assert any("/api2/public?accesstoken=[redacted]" in line for line in served.output), "".join(served.output)
+    assert not [line for line in served.output if "leaked-" in line]
+    assert served.stop(signal.SIGTERM) == 0
