@@ -176,3 +176,15 @@ def test_live_rotation_over_http(live, token_for, channel, sandbox):
     run_jobs()
     assert sandbox.state.webhook_url(sandbox.token) == answer.json()["webhook_url"]
     assert httpx.post(f"{live}{hook_path(channel)}", json=load("incoming_text")).status_code == 404
+
+
+def test_rotating_a_resont_webhook_url_moves_every_account_of_the_connection(client, token_for, resont):
+    """Resont posts every account's webhooks to one URL: rotating it for one channel moves all."""
+    assert len(resont) >= 2 and len({c["webhook_url"] for c in resont}) == 1
+    admin = auth(token_for("admin"))
+    rotated = client.post(f"/api/v1/channels/{resont[0]['id']}/rotate", headers=admin,
+                          json={"secrets": ["webhook_url"]}).get_json()
+    assert rotated["webhook_url"] != resont[0]["webhook_url"]
+    now = {c["id"]: c["webhook_url"] for c in client.get("/api/v1/channels", headers=admin).get_json()["data"]}
+    assert {now[c["id"]] for c in resont} == {rotated["webhook_url"]}
+    assert post(client, resont[0], {"event": "comment_created"}).status_code == 404
