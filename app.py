@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import workers
-from inbox import config, crypto, db, errors, hx, redisconn
+from inbox import config, crypto, db, errors, hx, redisconn, security_headers
 from inbox.extensions import csrf, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent
@@ -53,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db=db.MigrateTarget(), directory=str(ROOT / "migrations"), render_as_batch=True)
     _register_blueprints(app)
     errors.init_app(app)
+    security_headers.init_app(app)
 
     from inbox import cli
     cli.init_app(app)

@@ -13,6 +13,7 @@ from inbox.queue.queries import FilterError, Filters, ticket_page
 from inbox.queue.actions import queue_channel_action, queue_ticket_action
 from inbox.queue.pane import find_ticket
 from inbox.replies.service import queue_reply
+from inbox.settings import rotation
 from inbox.settings.channels import connect_or_reconnect
 from models import Channel, ChannelStatus, History, OutboundAction
 
@@ -56,9 +57,10 @@ def create_channel():
     channels = connection.channels
     queued = workers.setup_soon([channel.id for channel in channels])
     status = 201 if connection.added else 200     # 200: new credentials for channels we already had
-    if len(channels) == 1:
-        return queued_answer(serialize.channel(channels[0]), queued, status)
-    return queued_answer({"data": serialize.channels(session, channels)}, queued, status)
+    if len(channels) == 1:   # a custom channel's access token: in this answer only
+        token = serialize.created_access_token(channels[0]) if connection.added else None
+        return queued_answer(serialize.channel(channels[0], webhook_url=True, access_token=token), queued, status)
+    return queued_answer({"data": serialize.channels(session, channels, webhook_url=True)}, queued, status)
 
 
 def queued_answer(payload: dict, queued: bool, status: int):
@@ -80,13 +82,27 @@ def public_url() -> str:
 def list_channels():
     session = get_session()
     channels = session.scalars(select(Channel).order_by(Channel.id)).all()
-    return jsonify(data=serialize.channels(session, channels))
+    return jsonify(data=serialize.channels(session, channels, webhook_url=g.api_user.can("EditChannels")))
 
 
 @bp.get("/channels/<int:channel_id>")
 @api_permission("ViewChannels")
 def show_channel(channel_id: int):
-    return jsonify(serialize.channel(get_channel(channel_id)))
+    return jsonify(serialize.channel(get_channel(channel_id), webhook_url=g.api_user.can("EditChannels")))
+
+
+@bp.post("/channels/<int:channel_id>/rotate")
+@api_permission("EditChannels")
+def rotate_channel_secrets(channel_id: int):
+    """New webhook URL / access token / webhook secret; the old ones stop working at once."""
+    body = request.get_json(silent=True) if request.get_data() else {}
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "Send a JSON object with Content-Type: application/json")
+    session, channel = get_session(), get_channel(channel_id)
+    done = rotation.rotate(session, channel, body.get("secrets"), public_url())
+    answer = serialize.channel(channel, webhook_url=True, access_token=done.access_token)
+    session.commit()
+    return queued_answer(answer, rotation.after_commit(done), 200)
 
 
 @bp.patch("/channels/<int:channel_id>")
@@ -102,7 +118,7 @@ def update_channel(channel_id: int):
             raise ApiError(422, "invalid_field", "settings must be an object")
         channel.settings = _checked_settings(channel, body["settings"])
     get_session().commit()
-    return jsonify(serialize.channel(channel))
+    return jsonify(serialize.channel(channel, webhook_url=True))
 
 
 def _checked_settings(channel: Channel, settings: dict) -> dict:
