@@ -36,6 +36,7 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "POST /channels/<int:channel_id>/inject": (302, 303, 303, 303),   # EditPosts: agents post to walls
     "GET /settings/channels": (302, 200, 200, 200),
     "POST /settings/channels": (302, 403, 403, 422),
+    "POST /settings/channels/<int:channel_id>/rotate": (302, 403, 403, 303),
     "GET /settings/resont/connect": (302, 403, 403, 200),
     "POST /settings/resont/connect": (302, 403, 403, 422),
     "GET /settings/resont/callback": (302, 403, 403, 400),
@@ -58,6 +59,7 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "PATCH /api/v1/channels/<int:channel_id>": (401, 403, 403, 200),
     "DELETE /api/v1/channels/<int:channel_id>": (401, 403, 403, 204),
     "POST /api/v1/channels/<int:channel_id>/actions/<action>": (401, 422, 422, 422),   # EditPosts
+    "POST /api/v1/channels/<int:channel_id>/rotate": (401, 403, 403, 200),
     "GET /api/v1/tickets": (401, 200, 200, 200),
     "GET /api/v1/tickets/<int:ticket_id>": (401, 200, 200, 200),
     "POST /api/v1/tickets/<int:ticket_id>/actions/<action>": (401, 200, 200, 200),

@@ -24,7 +24,6 @@ from inbox.errors import ApiError
 from models import Channel, ChannelStatus
 from models.channel import new_webhook_token
 
-
 SECRET_NAMES = ("webhook_url", "access_token", "webhook_secret")
 
 
