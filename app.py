@@ -13,7 +13,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 import workers
-from inbox import config, crypto, db, errors, hx, redisconn
+from inbox import config, crypto, db, errors, hx, netguard, redisconn
 from inbox.extensions import csrf, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent
@@ -39,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     crypto.configure(app.config["SECRET_KEY"])
+    netguard.configure(app.config["INBOX_ALLOW_PRIVATE_URLS"], demo=app.config["INBOX_DEMO"])
     redis = redisconn.connect(app.config["REDIS_URL"], instance)
     app.extensions["redis"] = redis
     workers.init(redis)
