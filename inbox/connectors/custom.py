@@ -27,6 +27,7 @@ import json
 import mimetypes
 import re
 import secrets
+import ssl
 import time
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -218,6 +219,11 @@ def _failure(exc: httpx.HTTPError) -> str:
     """What went wrong calling the webhook, in our words."""
     if isinstance(exc, httpx.TimeoutException):
         return "the WebHook did not answer in time"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError):
+            return "the WebHook's TLS certificate was not accepted"
+        cause = cause.__cause__ or cause.__context__
     if isinstance(exc, httpx.ConnectError):
         return "the WebHook could not be reached"
     return "the WebHook's answer could not be read"
