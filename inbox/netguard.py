@@ -159,8 +159,6 @@ def checked_addresses(host: str, port: int, *, plain_http: bool = False) -> list
     not ours to choose). OSError when the name does not resolve."""
     host = host.strip("[]")
     by_name = _allowed.allows_host(host)
-    if plain_http and not by_name and _literal(host) is not None:
-        raise UnsafeURL(f"{_shown(host)} may only be called over https")
     literal = _literal(host)
     addresses = [str(literal)] if literal is not None else resolve(host, port)
     if not addresses:
@@ -169,10 +167,11 @@ def checked_addresses(host: str, port: int, *, plain_http: bool = False) -> list
         address = ipaddress.ip_address(text.split("%", 1)[0])
         if by_name or _allowed.allows_address(address):
             continue
+        if is_forbidden(address):   # never the address itself: that would read out internal DNS
+            verb = "is" if literal is not None else "resolves to"
+            raise UnsafeURL(f"{_shown(host)} {verb} a private or reserved address, which this server does not call")
         if plain_http:
             raise UnsafeURL(f"{_shown(host)} may only be called over https")
-        if is_forbidden(address):
-            raise UnsafeURL(f"{_shown(host)} is a private or reserved address, which this server does not call")
     return addresses
 
 
@@ -192,17 +191,12 @@ def check_url(url: str) -> None:
         raise UnsafeURL("Only https:// URLs can be called")
     plain_http = parsed.scheme == "http"
     port = parsed.port or (80 if plain_http else 443)
-    if plain_http and not _allowed.allows_host(host) and _literal(host) is None:
-        # An http name is allowed only when every address it has is in the allow list: it must resolve.
-        try:
-            checked_addresses(host, port, plain_http=True)
-        except OSError:
-            raise UnsafeURL(f"{_shown(host)} may only be called over https") from None
-        return
     try:
         checked_addresses(host, port, plain_http=plain_http)
     except OSError:
-        return
+        # Plain http needs every address in the allow list (or the name itself there): unknowable.
+        if plain_http and not _allowed.allows_host(host):
+            raise UnsafeURL(f"{_shown(host)} may only be called over https") from None
 
 
 # -- the transport ---------------------------------------------------------------------------
