@@ -386,3 +386,17 @@ def test_check_url_refuses_what_is_not_a_url(app):
 def test_the_tests_allow_list_reaches_the_app(app):
     assert app.config["INBOX_ALLOW_PRIVATE_URLS"] == os.environ["INBOX_ALLOW_PRIVATE_URLS"]
     assert netguard.allowed().allows_host("127.0.0.1") and not netguard.allowed().allows_host("10.0.0.1")
+
+
+def test_the_demo_alone_lets_the_server_call_loopback_and_nothing_else(db_url, redis_url):
+    """``make run`` sets INBOX_DEMO=1 without an allow list: create_app configures loopback only."""
+    from app import create_app
+
+    try:
+        create_app({"TESTING": True, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "INBOX_DEMO": True,
+                    "INBOX_ALLOW_PRIVATE_URLS": ""})
+        netguard.check_url("http://127.0.0.1:5001/sandbox/getloo")
+        with pytest.raises(netguard.UnsafeURL, match=LITERAL_REFUSED):
+            netguard.check_url("https://10.0.0.1/")
+    finally:
+        netguard.configure(os.environ.get("INBOX_ALLOW_PRIVATE_URLS", ""))
