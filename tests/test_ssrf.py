@@ -199,6 +199,25 @@ def test_a_custom_channels_webhook_url_setting_is_checked_at_connect_and_on_patc
     assert patched.status_code == 422 and patched.get_json()["error"]["code"] == "invalid_webhook_url"
 
 
+def test_a_template_reply_actions_templates_url_is_checked_when_set(client, token_for, strict, dns):
+    """The server GETs it when an agent picks a template: the same rule as the webhook."""
+    dns["templates.example"] = ["169.254.169.254"]
+    path = "manifest.inbox.ticketActions[0].config.templates.url"
+    manifest = {"inbox": {"ticketActions": [{"id": "t", "type": "template_reply", "label": "T",
+                                             "config": {"templates": {"url": "https://templates.example/t"}}}]}}
+    headers = auth(token_for("admin"))
+    refused = client.post("/api/v1/channels", headers=headers,
+                          json={"provider": "custom", "settings": {"manifest": manifest}})
+    assert refused.status_code == 422
+    assert refused.get_json()["error"] == {"code": "invalid_manifest",
+                                           "message": f"{path} cannot be used: templates.example {REFUSED}."}
+    created = client.post("/api/v1/channels", headers=headers, json={"provider": "custom"}).get_json()
+    patched = client.patch("/api2/public/manifest", query_string={"accesstoken": created["access_token"]},
+                           json=manifest)
+    assert patched.status_code == 400
+    assert patched.get_json()["message"] == f"{path} cannot be used: templates.example {REFUSED}"
+
+
 @pytest.mark.parametrize("address", ["10.1.1.1", "169.254.169.254", "fd00::1"])
 def test_attachment_and_media_urls_on_private_addresses_are_refused(app, strict, dns, address):
     dns["files.example"] = [address]

@@ -222,7 +222,7 @@ def _failure(exc: httpx.HTTPError) -> str:
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLError):
-            return "the WebHook's TLS certificate was not accepted"
+            return "the WebHook's TLS certificate or handshake was not accepted"
         cause = cause.__cause__ or cause.__context__
     if isinstance(exc, httpx.ConnectError):
         return "the WebHook could not be reached"

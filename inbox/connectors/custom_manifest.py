@@ -267,6 +267,20 @@ def check_manifest(manifest: Any) -> dict[str, Any]:
     return clean
 
 
+def template_urls(manifest: Any) -> list[tuple[str, str]]:
+    """(path, url) of every ``template_reply`` action's templates URL: URLs the server will call,
+    which the caller checks with ``inbox.netguard`` when they are set."""
+    actions = ((manifest or {}).get("inbox") or {}).get("ticketActions") if isinstance(manifest, dict) else None
+    found: list[tuple[str, str]] = []
+    for i, action in enumerate(actions if isinstance(actions, list) else []):
+        config = action.get("config") if isinstance(action, dict) else None
+        templates = config.get("templates") if isinstance(config, dict) else None
+        url = templates.get("url") if isinstance(templates, dict) else None
+        if isinstance(url, str) and url:
+            found.append((f"manifest.inbox.ticketActions[{i}].config.templates.url", url))
+    return found
+
+
 def merge_manifest(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     """PATCH semantics for a (clean) manifest: objects merge one level down, lists and values replace."""
     merged = dict(current)

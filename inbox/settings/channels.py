@@ -13,6 +13,7 @@ from inbox import crypto, netguard
 from inbox.db import release
 from inbox.connectors import UnknownProvider, build, connector_class
 from inbox.connectors.base import ConnectResult, ProviderError
+from inbox.connectors.custom_manifest import template_urls
 from inbox.errors import ApiError, provider_status
 from models import Channel, ChannelStatus
 from models.channel import new_webhook_token
@@ -49,6 +50,8 @@ def check_settings_urls(provider: str, settings: dict[str, Any]) -> None:
     for url in (settings.get("webhook_url"), webhook.get("url") if isinstance(webhook, dict) else None):
         if isinstance(url, str) and url:
             check_callable(url, "invalid_webhook_url", "webhook_url")
+    for path, url in template_urls(manifest):
+        check_callable(url, "invalid_manifest", path)
 
 
 def clean_credentials(cls: Any, provider: str, credentials: Any) -> dict[str, Any]:
