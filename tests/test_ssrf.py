@@ -329,6 +329,9 @@ def test_the_allow_list_lets_exactly_the_listed_hosts_and_networks_through(app, 
                          ("http://11.0.0.1/", "over https")):
             with pytest.raises(netguard.UnsafeURL, match=why):
                 netguard.check_url(url)
+        for bad in ("10.0.0.0/33", "two words"):
+            with pytest.raises(ValueError, match="INBOX_ALLOW_PRIVATE_URLS"):
+                netguard.configure(bad)
         netguard.configure("", demo=True)       # INBOX_DEMO=1: loopback only
         netguard.check_url("http://127.0.0.1:5001/")
         netguard.check_url("http://localhost:5001/")
