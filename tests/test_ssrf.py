@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from helpers import csrf_of, login, run_jobs
+from sqlalchemy import func, select
 
 from inbox import db, netguard
 from inbox.connectors.base import ProviderError, Rejected
@@ -24,8 +25,6 @@ from inbox.connectors.getloo import GetlooConnector
 from inbox.connectors.socialwall import SocialWallConnector
 from inbox.replies.service import clean_attachment_url
 from models import Channel, Followup, FollowupStatus
-
-from sqlalchemy import func, select
 
 PRIVATE_ANSWERS = ["10.1.2.3", "127.0.0.1", "169.254.169.254", "::ffff:127.0.0.1", "fd00::1", "fd00:ec2::254",
                    "100.100.100.200", "::ffff:169.254.169.254", "192.168.0.10", "::1", "0.0.0.0", "224.0.0.1"]
@@ -365,10 +364,16 @@ def test_a_non_json_error_body_is_never_quoted(client, token_for):
             "credentials": {"token": "t0ken"}})
         assert 400 <= response.status_code < 500
         assert "redis_version" not in response.get_data(as_text=True)
-        for provider, credentials in (("socialposts", {"api_key": "k"}), ("socialwall", {"api_key": "k"})):
+        for provider, credentials, settings in (
+                ("socialposts", {"token": "t"}, {"brand": "b3ad887b-a14e-4bff-b618-a2edb675d19b"}),
+                ("socialwall", {"api_key": "k"}, {"wall_id": "1"}),
+                ("resont", {"token": "t"}, {})):
+            before = len(server.hits)
             answer = client.post("/api/v1/channels", headers=auth(token_for("admin")), json={
                 "provider": provider, "base_url": f"http://127.0.0.1:{server.port}",
-                "credentials": credentials, "settings": {"wall_id": "1"}})
+                "credentials": credentials, "settings": settings})
+            assert len(server.hits) > before, provider          # it did reach the server
+            assert 400 <= answer.status_code < 500, (provider, answer.get_data(as_text=True))
             assert "redis_version" not in answer.get_data(as_text=True), provider
     finally:
         server.stop()
