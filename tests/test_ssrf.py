@@ -303,6 +303,29 @@ def test_a_redirect_to_loopback_is_refused_on_the_hop(app, strict, dns):
         redirector.stop()
 
 
+def test_resonts_attachment_download_refuses_a_redirect_to_loopback(app, strict, dns):
+    """The one client that follows redirects (Resont takes a file, so we fetch the attachment)."""
+    from inbox.connectors.base import Target
+    from inbox.connectors.resont import ResontConnector
+
+    target = Listener()
+    redirector = Listener(status=302, location=f"http://127.0.0.1:{target.port}/latest/meta-data")
+    try:
+        netguard.configure("files.test")
+        dns["files.test"] = ["127.0.0.1"]
+        connector = ResontConnector("https://api.resont.example/token/v1", {"token": "t"})
+        with pytest.raises(ProviderError) as refused:
+            connector.perform("reply", Target(kind="conversation", external_id="conversation:5",
+                                              data={"conversation_id": "5"}),
+                              {"text": "Here it is", "attachment_url": f"http://files.test:{redirector.port}/a.pdf"})
+        assert refused.value.code == "address_not_allowed" and not refused.value.retryable
+        assert refused.value.message == f"127.0.0.1 {LITERAL_REFUSED}"
+        assert len(redirector.hits) == 1 and target.hits == []
+    finally:
+        target.stop()
+        redirector.stop()
+
+
 def test_the_connection_goes_to_the_address_that_was_checked(app, dns, listener):
     """The name is resolved once, by the check; the socket connects to that address (the system's
     DNS, which knows no ``.invalid`` name, is never asked) and the Host header keeps the name."""
