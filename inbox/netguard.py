@@ -104,7 +104,10 @@ def allowed() -> AllowList:
 
 
 def _system_resolve(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError as exc:     # a label too long for IDNA: no such name
+        raise OSError(f"{host!r} is not a valid name") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
