@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import workers
-from inbox import config, crypto, db, errors, hx, redisconn, security_headers
+from inbox import config, crypto, db, errors, hx, netguard, redisconn, security_headers
 from inbox.extensions import csrf, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent
@@ -43,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     crypto.configure(app.config["SECRET_KEY"])
+    netguard.configure(app.config["INBOX_ALLOW_PRIVATE_URLS"], demo=app.config["INBOX_DEMO"])
     redis = redisconn.connect(app.config["REDIS_URL"], instance)
     app.extensions["redis"] = redis
     workers.init(redis)

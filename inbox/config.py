@@ -81,6 +81,8 @@ def from_environment(instance_path: Path) -> dict:
         "SECRET_KEY": secret_key(instance_path),
         "PORT": port,
         "INBOX_DEMO": os.environ.get("INBOX_DEMO", "0") == "1",
+        # Hosts / CIDRs the server may call although private (and over http); the demo adds loopback.
+        "INBOX_ALLOW_PRIVATE_URLS": os.environ.get("INBOX_ALLOW_PRIVATE_URLS", ""),
         # Demo only: where the provider sandboxes' own page is (a link on the channels page).
         "SANDBOX_URL": (f"http://127.0.0.1:{os.environ.get('SANDBOX_PORT') or port + 1}"
                         if os.environ.get("INBOX_DEMO", "0") == "1" else None),

@@ -14,7 +14,7 @@ from inbox.queue.actions import queue_channel_action, queue_ticket_action
 from inbox.queue.pane import find_ticket
 from inbox.replies.service import queue_reply
 from inbox.settings import rotation
-from inbox.settings.channels import connect_or_reconnect
+from inbox.settings.channels import check_settings_urls, connect_or_reconnect
 from models import Channel, ChannelStatus, History, OutboundAction
 
 from . import serialize
@@ -126,6 +126,8 @@ def _checked_settings(channel: Channel, settings: dict) -> dict:
     if channel.provider != "custom":
         return settings
     from inbox.connectors.custom import clean_settings
+
+    check_settings_urls(channel.provider, settings)   # 422 invalid_webhook_url: an address we never call
 
     cleaned, _secret = clean_settings(settings)   # SettingsError (Rejected) answers 422
     return cleaned
