@@ -10,10 +10,11 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import workers
-from inbox import config, crypto, db, errors, hx, redisconn, strict_forms
+from inbox import config, crypto, db, errors, hx, netguard, redisconn, security_headers, strict_forms
 from inbox.extensions import csrf, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent
@@ -35,10 +36,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.json.ensure_ascii = False
+    if app.config["INBOX_PROXY_HOPS"]:   # behind proxies: the client's address, as they report it
+        hops = app.config["INBOX_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.url_map.converters["int"] = BoundedInt
 
     db.init_app(app)
     crypto.configure(app.config["SECRET_KEY"])
+    netguard.configure(app.config["INBOX_ALLOW_PRIVATE_URLS"], demo=app.config["INBOX_DEMO"])
     redis = redisconn.connect(app.config["REDIS_URL"], instance)
     app.extensions["redis"] = redis
     workers.init(redis)
@@ -50,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db=db.MigrateTarget(), directory=str(ROOT / "migrations"), render_as_batch=True)
     _register_blueprints(app)
     errors.init_app(app)
+    security_headers.init_app(app)
 
     from inbox import cli
     cli.init_app(app)
@@ -59,15 +65,18 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from inbox.api.public import bp as public_api
     from inbox.api.views import bp as api
+    from inbox.auth.account import bp as account
     from inbox.auth.views import bp as auth
     from inbox.connectors import connector_class
     from inbox.ingest.views import bp as ingest
     from inbox.queue import bp as queue
     from inbox.replies.views import bp as replies
     from inbox.settings.resont_oauth import bp as resont_oauth
+    from inbox.settings.tokens import bp as tokens
+    from inbox.settings.users import bp as users
     from inbox.settings.views import bp as settings
 
-    for bp in (auth, queue, replies, settings, resont_oauth, ingest, api, public_api):
+    for bp in (auth, account, queue, replies, settings, tokens, users, resont_oauth, ingest, api, public_api):
         app.register_blueprint(bp)
     # Providers and API clients authenticate by URL token, bearer token or accesstoken, not by cookie.
     for bp in (ingest, api, public_api):

@@ -7,8 +7,10 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 import workers
+from inbox.auth import accounts
+from inbox.auth import tokens as api_tokens
 from inbox.db import session_scope
-from models import ApiToken, Role, User
+from models import Role, User
 
 users = AppGroup("users", help="Manage users.")
 tokens = AppGroup("tokens", help="Manage personal API tokens.")
@@ -35,33 +37,102 @@ def create_user(email: str, role: str, password: str, name: str) -> None:
     click.echo(f"{verb} {role} {email}")
 
 
+def _user(session, email: str) -> User:
+    user = accounts.find_user(session, email)
+    if user is None:
+        raise click.ClickException(f"no user {email}")
+    return user
+
+
+@users.command("deactivate")
+@click.argument("email")
+def deactivate_user(email: str) -> None:
+    """No more logins for EMAIL: its sessions end and its API tokens stop working."""
+    with session_scope() as session:
+        accounts.deactivate(_user(session, email))
+    click.echo(f"Deactivated {email}")
+
+
+@users.command("activate")
+@click.argument("email")
+def activate_user(email: str) -> None:
+    """Let a deactivated EMAIL log in (and its tokens work) again."""
+    with session_scope() as session:
+        accounts.activate(_user(session, email))
+    click.echo(f"Activated {email}")
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.option("--password", required=True)
+def set_password(email: str, password: str) -> None:
+    """Set EMAIL's password; every session of EMAIL ends."""
+    with session_scope() as session:
+        try:
+            accounts.set_password(_user(session, email), password)
+        except accounts.AccountError as exc:
+            raise click.BadParameter(exc.message, param_hint="--password") from None
+    click.echo(f"Password set for {email}; their sessions have ended")
+
+
 @tokens.command("create")
 @click.argument("email")
 @click.option("--name", default="cli")
-def create_token(email: str, name: str) -> None:
-    """Print a new personal API token for EMAIL (shown once; only its hash is stored)."""
+@click.option("--expires-days", type=click.IntRange(1, api_tokens.MAX_EXPIRY_DAYS), default=None,
+              help="Stop working after this many days (default: never).")
+def create_token(email: str, name: str, expires_days: int | None) -> None:
+    """Print a new personal API token for EMAIL as the last line (shown once; only its hash is stored)."""
     with session_scope() as session:
-        user = session.scalars(select(User).where(func.lower(User.email) == email.lower())).first()
-        if user is None:
-            raise click.ClickException(f"no user {email}")
-        row, token = ApiToken.issue(user, name)
-        session.add(row)
-    click.echo(f"API token for {email} (store it now; it is not shown again):")
+        try:
+            row, token = api_tokens.issue(session, _user(session, email), name, expires_days)
+        except accounts.AccountError as exc:
+            raise click.ClickException(exc.message) from None
+        expires = f", expires {row.expires_at:%Y-%m-%d %H:%M} UTC" if row.expires_at else ""
+    click.echo(f"API token {row.id} for {email}{expires} (store it now; it is not shown again):")
     click.echo(token)
+
+
+def _when(value) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value else "-"
+
+
+@tokens.command("list")
+@click.argument("email", required=False)
+def list_tokens(email: str | None) -> None:
+    """List API tokens (everyone's, or EMAIL's): never the tokens themselves."""
+    with session_scope() as session:
+        rows = api_tokens.listed(session, _user(session, email) if email else None)
+        click.echo("id\tuser\tname\tcreated\tlast used\texpires")
+        for row in rows:
+            expires = _when(row.expires_at) + (" (expired)" if row.expired() else "") if row.expires_at else "never"
+            click.echo(f"{row.id}\t{row.user.email}\t{row.name or '-'}\t{_when(row.created_at)}\t"
+                       f"{_when(row.last_used_at)}\t{expires}")
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=click.IntRange(1, 2**31 - 1))
+def revoke_token(token_id: int) -> None:
+    """Revoke the token with this id (see `tokens list`); it answers 401 from now on."""
+    with session_scope() as session:
+        row = api_tokens.revoke(session, token_id)
+        if row is None:
+            raise click.ClickException(f"no token {token_id}")
+        owner = row.user.email
+    click.echo(f"Revoked token {token_id} of {owner}")
 
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Drain the queues and exit.")
 @click.option("--no-cron", is_flag=True, help="Do not start the schedule (polls, sweep) beside the worker.")
-def worker(burst: bool, no_cron: bool) -> None:
+@click.option("--heartbeat", type=click.IntRange(1), default=workers.HEARTBEAT_SECONDS, show_default=True,
+              help="Seconds between heartbeats while a job runs; the sweep takes a silent worker for dead.")
+def worker(burst: bool, no_cron: bool, heartbeat: int) -> None:
     """Run an RQ worker on every queue, with the scheduler (for retries with backoff).
 
     Unless --burst or --no-cron, a `flask cron` process runs beside it and stops with it.
     """
     import subprocess
     import sys
-
-    from rq import Worker
 
     from workers.sweep import requeue_stranded
 
@@ -71,8 +142,7 @@ def worker(burst: bool, no_cron: bool) -> None:
         if not no_cron:
             cron = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "cron"])
     try:
-        Worker([workers.queue(name) for name in workers.QUEUE_NAMES], connection=workers.connection()).work(
-            burst=burst, with_scheduler=True, logging_level="INFO")
+        workers.make_worker(heartbeat).work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         if cron is not None:
             cron.terminate()
@@ -98,13 +168,17 @@ def sync(channel_id: int | None) -> None:
         if channel_id not in ids:
             raise click.ClickException(f"channel {channel_id} is not a polled, connected channel")
         ids = [channel_id]
-    queued = [i for i in ids if workers.enqueue_poll(i) is not None]
+    try:
+        queued = [i for i in ids if workers.enqueue_poll(i) is not None]
+    except workers.QUEUE_DOWN as exc:
+        raise click.ClickException(f"the queue (Redis) is unreachable, nothing was queued: {exc}") from exc
     click.echo(f"Queued polls for {len(queued)} channel(s): {queued}")
 
 
 @click.command("sweep")
 def sweep() -> None:
-    """Requeue webhook events and replies whose jobs were lost; mark replies stuck mid-send."""
+    """Requeue webhook events, replies and channel setups whose jobs were lost; mark replies whose worker died
+    mid-send as unknown."""
     from workers.sweep import requeue_stranded
 
     click.echo(requeue_stranded())

@@ -10,9 +10,10 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from flask import Flask, g, has_request_context, request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 _engine: Engine | None = None
@@ -25,8 +26,24 @@ _WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|SAVEPOINT|CREATE|DROP|ALT
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def private_sqlite_file(url: str) -> None:
+    """Create an SQLite database file readable by us only (0600, its folder 0700 when we make it).
+
+    The file holds every customer message and the encrypted credentials; SQLite would create it
+    with the umask's mode (often world-readable), and its -wal/-shm files take the file's mode.
+    """
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    target = Path(path)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))
+    target.chmod(0o600)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         gate = _WriteGate()
 

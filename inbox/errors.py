@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from redis import RedisError
 from werkzeug.exceptions import HTTPException
 
 from inbox.connectors.base import ProviderError, Rejected
@@ -52,6 +53,7 @@ def register_json_errors(bp: Blueprint) -> None:
     bp.register_error_handler(ApiError, _api_error)
     bp.register_error_handler(ProviderError, _provider_error)
     bp.register_error_handler(HTTPException, _http_error_json)
+    bp.register_error_handler(RedisError, _queue_unavailable)
 
 
 def _rollback() -> None:
@@ -69,6 +71,12 @@ def _api_error(exc: ApiError):
 def _provider_error(exc: ProviderError):
     _rollback()
     return json_error(provider_status(exc), exc.code, exc.message)
+
+
+def _queue_unavailable(exc: RedisError):
+    """Redis failed before anything was committed (work saved first is answered by its view)."""
+    _rollback()
+    return json_error(503, "queue_unavailable", "The queue is unreachable; nothing was saved. Try again shortly.")
 
 
 def _http_error_json(exc: HTTPException):
@@ -127,17 +135,6 @@ def unauthorized():
     if hx.is_htmx():
         return hx.client_redirect(url_for("auth.login"))
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-
-
-@login_manager.user_loader
-def load_user(user_id: str):
-    from .db import get_session
-    from models import User
-
-    try:
-        return get_session().get(User, int(user_id))
-    except ValueError:
-        return None
 
 
 def init_app(app: Flask) -> None:

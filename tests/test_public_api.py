@@ -326,7 +326,6 @@ def test_patching_the_manifest_stores_its_actions_and_keeps_what_it_does_not_men
     ({"branding": {"icon": "http://integration.example/i.png"}}, "manifest.branding.icon must match"),
     ({"webhook": {"url": "https://integration.example/h"}}, "manifest.webhook.secret is required"),
     ({"webhook": {"url": "https://integration.example/h", "secret": "short"}}, "manifest.webhook.secret must be at least 32"),
-    ({"webhook": {"url": "http://integration.example/h", "secret": "s" * 40}}, "manifest.webhook.url must be an https"),
     ({"inbox": {"ticketActions": [{"id": "bad id", "type": "button", "label": "x"}]}},
      "manifest.inbox.ticketActions[0].id must match"),
     ({"inbox": {"ticketActions": [{"id": "a", "type": "custom", "label": "A"}]}},
@@ -355,6 +354,16 @@ def test_an_invalid_manifest_patch_is_400_and_changes_nothing(client, custom, pa
     before = api2(client, "GET", "", token).get_json()["manifest"]
     assert_error(api2(client, "PATCH", "/manifest", token, json=patch), 400, "BadRequestError", message)
     assert api2(client, "GET", "", token).get_json()["manifest"] == before
+
+
+def test_a_plain_http_webhook_is_422_webhook_validation_error(client, custom):
+    """http is for hosts in INBOX_ALLOW_PRIVATE_URLS only (netguard): refused before any request."""
+    response = api2(client, "PATCH", "/manifest", custom["access_token"],
+                    json={"webhook": {"url": "http://integration.example/h", "secret": "s" * 40}})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json() == {"code": "WebhookValidationError",
+                                   "message": "Error: The WebHook's address is not allowed",
+                                   "data": "Error: integration.example may only be called over https"}
 
 
 def test_an_unreachable_webhook_is_422_webhook_validation_error_and_nothing_is_saved(client, custom):

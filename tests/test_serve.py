@@ -37,7 +37,7 @@ def env_for(instance: Path, port: int, demo: bool) -> dict[str, str]:
     """A fresh clone's defaults: SQLite and the embedded Redis in the instance folder."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "INBOX_PUBLIC_URL")}
     env.update(INBOX_INSTANCE_PATH=str(instance), PORT=str(port), SANDBOX_PORT=str(free_port()),
-               INBOX_DEMO="1" if demo else "0", SECRET_KEY="serve-test-secret")
+               INBOX_DEMO="1" if demo else "0", SECRET_KEY="serve-test-secret-long-enough-for-the-check")
     env.pop("WEB_CONCURRENCY", None)
     return env
 
@@ -157,3 +157,19 @@ def test_ctrl_c_stops_everything(tmp_path, started):
     assert wait_gone(tree) == []
     with open(tmp_path / "serve.lock", "a") as lock:      # the folder is free for the next `make run`
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_the_access_log_never_shows_tokens(tmp_path, started):
+    """An integration's ``?accesstoken=`` and a provider's webhook token reach gunicorn's access
+    log as ``[redacted]``: whoever reads the logs cannot push tickets or forge webhooks."""
+    port = free_port()
+    served = Served(env_for(tmp_path, port, demo=False))
+    started.append(served)
+    served.wait_for(READY)
+    base = f"http://127.0.0.1:{port}"
+    assert httpx.get(f"{base}/api2/public", params={"accesstoken": "leaked-access-token"}).status_code == 401
+    assert httpx.post(f"{base}/webhooks/getloo/leaked-webhook-token", json={}).status_code == 404
+    served.wait_for("/webhooks/getloo/[redacted]")
+    assert any("/api2/public?accesstoken=[redacted]" in line for line in served.output), "".join(served.output)
+    assert not [line for line in served.output if "leaked-" in line]
+    assert served.stop(signal.SIGTERM) == 0

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -33,5 +35,15 @@ def run_burst(app, timeout: float = 60) -> str:
 
 
 def kill_hard(proc: subprocess.Popen) -> None:
+    """SIGKILL the worker and everything it started: its work horse (which RQ puts in a process
+    group of its own, so killing the worker's group would leave it running the job) and its cron.
+    The tree is listed before anything dies, as an orphan is no longer anyone's child."""
+    tree = psutil.Process(proc.pid).children(recursive=True)
     os.killpg(proc.pid, signal.SIGKILL)
+    for child in tree:
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(tree, timeout=10)
     proc.wait(timeout=10)

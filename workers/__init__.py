@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 
-from redis import Redis
-from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError
+from redis import Redis, RedisError
+from rq import Queue, Retry, Worker
+from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job
 from rq.rate_limit import RateLimit
+
+log = logging.getLogger(__name__)
 
 # At most this many calls in flight per provider (across all workers): protects each API.
 PROVIDER_CONCURRENCY = {"getloo": 4, "resont": 4, "socialwall": 2, "socialposts": 2, "custom": 8}
@@ -130,13 +133,36 @@ def enqueue_send(action_id: int, provider: str | None = None) -> Job:
         rate_limit=RateLimit(key=f"provider-{provider}", concurrency=PROVIDER_CONCURRENCY.get(provider, 2)))
 
 
-def send_soon(action_id: int) -> None:
-    """Queue a committed action from a web request. If Redis is unreachable the row stays QUEUED
-    and the sweep (every minute, and at worker start) queues it: the request still succeeds."""
+# What an unreachable queue raises: redis-py's errors, and the socket's own (refused, reset ...).
+QUEUE_DOWN = (RedisError, ConnectionError, OSError)
+QUEUE_DOWN_NOTICE = "Saved; it will run when the queue is back."
+
+
+def enqueue_committed(enqueue: Callable[..., object], *args: object) -> bool:
+    """Queue work whose rows are already committed; False when the queue is unreachable.
+
+    The caller has saved everything the job needs, so an outage loses nothing: the sweep (every
+    minute, and when a worker starts) finds the row and queues it. The request answers that the
+    work was saved but not queued yet instead of failing after its commit.
+    """
     try:
-        enqueue_send(action_id)
-    except Exception:
-        logging.getLogger(__name__).exception("could not enqueue outbound action %s", action_id)
+        enqueue(*args)
+    except QUEUE_DOWN:
+        log.warning("queue unreachable: %s%r saved, left to the sweep", getattr(enqueue, "__name__", enqueue), args,
+                    exc_info=True)
+        return False
+    return True
+
+
+def send_soon(action_id: int) -> bool:
+    """Queue a committed action from a web request. If Redis is unreachable the row stays QUEUED
+    and the sweep queues it: the request still succeeds. True when it was queued now."""
+    return enqueue_committed(enqueue_send, action_id)
+
+
+def setup_soon(channel_ids: list[int]) -> bool:
+    """Queue the setup of committed channels; False when any could not be queued (see the sweep)."""
+    return all([enqueue_committed(enqueue_channel_setup, channel_id) for channel_id in channel_ids])
 
 
 def _provider_of_action(action_id: int) -> str:
@@ -158,19 +184,89 @@ def enqueue_poll(channel_id: int) -> Job | None:
         return None
 
 
+def setup_job_id(channel_id: int) -> str:
+    return f"setup-{channel_id}"
+
+
 def enqueue_channel_setup(channel_id: int) -> Job:
-    """Provider calls that follow a connect (webhook registration ...)."""
+    """Provider calls that follow a connect (webhook registration ...).
+
+    The job id is derived from the channel so the sweep can tell whether a setup is still on its
+    way. One still waiting to run is kept (it reads the channel when it runs, so it sees the
+    latest credentials); any other is replaced by a new one.
+    """
+    job_id = setup_job_id(channel_id)
+    if job_state(job_id) in WAITING_JOB_STATES:
+        return Job.fetch(job_id, connection=connection())
     return queue(OUTBOUND).enqueue(
-        "workers.channels.setup_channel", channel_id,
+        "workers.channels.setup_channel", channel_id, job_id=job_id,
         retry=Retry(max=4, interval=[2, 10, 60, 300]), result_ttl=600)
 
 
-LIVE_JOB_STATES = {"queued", "started", "scheduled", "deferred"}
+WAITING_JOB_STATES = {"queued", "scheduled", "deferred"}
+LIVE_JOB_STATES = WAITING_JOB_STATES | {"started"}
+
+# ``flask worker`` beats every HEARTBEAT_SECONDS while a job runs (RQ's job monitoring interval;
+# RQ's default is 30). A worker silent for HEARTBEAT_MISSED beats is dead: killed, its machine
+# gone. RQ itself only notices when the worker's key expires, a minute or more later.
+HEARTBEAT_SECONDS = 15
+HEARTBEAT_MISSED = 3
+HEARTBEAT_FIELD = "inbox_heartbeat"     # our addition to RQ's worker hash: that worker's interval
+
+
+class InboxWorker(Worker):
+    """RQ's forking worker that also records its heartbeat interval, so that the sweep (in any
+    process) knows how long a silence means death."""
+
+    def serialize(self) -> dict:
+        return {**super().serialize(), HEARTBEAT_FIELD: self.job_monitoring_interval}
+
+
+def make_worker(heartbeat: int = HEARTBEAT_SECONDS) -> Worker:
+    return InboxWorker([queue(name) for name in QUEUE_NAMES], connection=connection(),
+                       job_monitoring_interval=heartbeat)
+
+
+def job_state(job_id: str) -> str | None:
+    """RQ's status of the job under this id; None when RQ holds none.
+
+    Redis errors propagate: "unreachable" must never read as "no job" (the sweep would settle a
+    reply in flight as unknown)."""
+    try:
+        return _status_name(Job.fetch(job_id, connection=connection()).get_status(refresh=False))
+    except NoSuchJobError:
+        return None
 
 
 def job_is_live(job_id: str) -> bool:
-    """Whether RQ still holds a pending or running job under this id."""
+    """Whether RQ holds a pending job under this id, or a running one whose worker is alive.
+
+    A started job whose worker was killed stays "started" in RQ until the worker's key expires
+    and a maintenance pass notices; that is not alive, and the sweep must know it now.
+    """
     try:
-        return Job.fetch(job_id, connection=connection()).get_status(refresh=False) in LIVE_JOB_STATES
-    except Exception:   # NoSuchJobError and friends: nothing alive
+        job = Job.fetch(job_id, connection=connection())
+    except NoSuchJobError:
         return False
+    status = _status_name(job.get_status(refresh=False))
+    if status == "started":
+        return job.worker_name is not None and worker_is_alive(job.worker_name)
+    return status in LIVE_JOB_STATES
+
+
+def worker_is_alive(name: str) -> bool:
+    """The worker's key still exists and its last heartbeat is recent enough."""
+    worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + name, connection=connection())
+    if worker is None or worker.last_heartbeat is None:
+        return False
+    interval = connection().hget(worker.key, HEARTBEAT_FIELD)
+    silence = timedelta(seconds=HEARTBEAT_MISSED * int(interval or HEARTBEAT_SECONDS) + 5)
+    return datetime.now(timezone.utc) - _aware(worker.last_heartbeat) <= silence
+
+
+def _status_name(status: object) -> str | None:
+    return getattr(status, "value", status)   # RQ's JobStatus enum (or None)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment

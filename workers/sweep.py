@@ -11,17 +11,23 @@ from sqlalchemy import func, select
 
 import workers
 from inbox.db import session_scope
-from models import ActionState, FollowupStatus, OutboundAction, RawEvent, RawEventStatus, utcnow
+from models import (ActionState, Channel, ChannelStatus, FollowupStatus, OutboundAction, RawEvent, RawEventStatus,
+                    utcnow)
 
 from .outbound import DIED_MID_CALL, settle
 
 STALE_AFTER = timedelta(seconds=60)
-SENDING_DEAD_AFTER = timedelta(minutes=10)   # well past the send job's 90 s timeout
 
 
 def requeue_stranded(stale_after: timedelta = STALE_AFTER) -> dict[str, int]:
-    """Returns what it did: ``events`` counts the channels whose pending events got a new drain."""
-    now, counts = utcnow(), {"events": 0, "actions": 0, "unknown": 0}
+    """Returns what it did: ``events`` counts the channels whose pending events got a new drain,
+    ``setups`` the channels whose setup (webhook registration, backfill) was queued again.
+
+    A SENDING action is settled as unknown as soon as its job is not alive: RQ's heartbeats say
+    whether the worker running it still beats (``workers.job_is_live``), so a killed worker is
+    noticed within about a minute rather than when RQ's own keys expire.
+    """
+    now, counts = utcnow(), {"events": 0, "actions": 0, "unknown": 0, "setups": 0}
     with session_scope() as session:
         # Pending (and due) for a while: its drain never ran, or died mid-way.
         channel_ids = session.scalars(select(RawEvent.channel_id).distinct().where(
@@ -29,11 +35,21 @@ def requeue_stranded(stale_after: timedelta = STALE_AFTER) -> dict[str, int]:
             func.coalesce(RawEvent.retry_at, RawEvent.received_at) <= now - stale_after)).all()
         action_ids = session.scalars(select(OutboundAction.id).where(
             OutboundAction.state == ActionState.QUEUED, OutboundAction.updated_at <= now - stale_after)).all()
-        for action in session.scalars(select(OutboundAction).where(
-                OutboundAction.state == ActionState.SENDING, OutboundAction.updated_at <= now - SENDING_DEAD_AFTER)):
-            if not workers.job_is_live(f"send-{action.id}"):
+        sending = session.scalars(select(OutboundAction.id).where(
+            OutboundAction.state == ActionState.SENDING, OutboundAction.updated_at <= now - stale_after)).all()
+        for action_id in sending:
+            if workers.job_is_live(f"send-{action_id}"):
+                continue
+            # Read again: the job may have finished (and settled it) since the list was read.
+            action = session.get(OutboundAction, action_id, with_for_update=True, populate_existing=True)
+            if action is not None and action.state == ActionState.SENDING:
                 settle(action, ActionState.UNKNOWN, FollowupStatus.UNKNOWN, "worker_died", DIED_MID_CALL)
                 counts["unknown"] += 1
+        # Connected, never set up (the enqueue failed, or Redis lost the job): set up again. A
+        # setup that failed for good has said so on the channel (last_error) and is not repeated.
+        setup_ids = session.scalars(select(Channel.id).where(
+            Channel.status == ChannelStatus.ACTIVE, Channel.webhook_registered_at.is_(None),
+            Channel.updated_at <= now - stale_after)).all()
         for event in session.scalars(select(RawEvent).where(   # their channel was deleted
                 RawEvent.status == RawEventStatus.RECEIVED, RawEvent.channel_id.is_(None))):
             event.status, event.error, event.processed_at = (RawEventStatus.IGNORED, "the channel no longer exists",
@@ -45,6 +61,11 @@ def requeue_stranded(stale_after: timedelta = STALE_AFTER) -> dict[str, int]:
         if not workers.job_is_live(f"send-{action_id}"):
             workers.enqueue_send(action_id)
             counts["actions"] += 1
+    for channel_id in setup_ids:
+        job_id = workers.setup_job_id(channel_id)
+        if workers.job_state(job_id) != "failed" and not workers.job_is_live(job_id):
+            workers.enqueue_channel_setup(channel_id)
+            counts["setups"] += 1
     return counts
 
 

@@ -15,25 +15,37 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() + "Z" if value else None
 
 
-def channel(c: Channel, health: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A channel; pass ``health`` from ``channels_health`` when serialising a list (one query for all)."""
-    extra: dict[str, Any] = {}
-    if c.provider == "custom":
-        # A custom channel's integration authenticates to /api2/public with this token.
-        from inbox.crypto import decrypt_json
+def channel(c: Channel, health: dict[str, Any] | None = None, *, webhook_url: bool = False,
+            access_token: str | None = None) -> dict[str, Any]:
+    """A channel; pass ``health`` from ``channels_health`` when serialising a list (one query for all).
 
-        extra["access_token"] = decrypt_json(c.credentials_encrypted).get("access_token")
+    Secrets are opt-in, so a new caller leaks none: ``webhook_url`` (its token lets anyone post
+    webhooks as the provider) only for viewers with ``EditChannels``, and a custom channel's
+    ``access_token`` only when it was just minted (create, rotation): it is shown once.
+    """
+    extra: dict[str, Any] = {"access_token": access_token} if access_token else {}
+    if webhook_url:
+        extra["webhook_url"] = c.webhook_url
     return {**extra, "id": c.id, "provider": c.provider, "network": c.network, "name": c.name, "base_url": c.base_url,
-            "settings": c.settings, "account_ref": c.account_ref, "webhook_url": c.webhook_url,
+            "settings": c.settings, "account_ref": c.account_ref,
             "status": c.status, "last_error": c.last_error, "info": c.info,
             "webhook_registered_at": iso(c.webhook_registered_at), "last_event_at": iso(c.last_event_at),
             "created_at": iso(c.created_at), "updated_at": iso(c.updated_at), "health": health if health is not None else channel_health(c)}
 
 
-def channels(session: Session, rows: Sequence[Channel]) -> list[dict[str, Any]]:
+def created_access_token(c: Channel) -> str | None:
+    """A custom channel's access token, for the one answer that shows it (its creation)."""
+    if c.provider != "custom":
+        return None
+    from inbox.crypto import decrypt_json
+
+    return decrypt_json(c.credentials_encrypted).get("access_token")
+
+
+def channels(session: Session, rows: Sequence[Channel], *, webhook_url: bool = False) -> list[dict[str, Any]]:
     """A list of channels with their health, in a fixed number of queries whatever their number."""
     health = channels_health(session, rows)
-    return [channel(c, health[c.id]) for c in rows]
+    return [channel(c, health[c.id], webhook_url=webhook_url) for c in rows]
 
 
 def ticket(t: Ticket) -> dict[str, Any]:

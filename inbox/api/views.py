@@ -14,7 +14,8 @@ from inbox.queue.queries import FilterError, Filters, ticket_page
 from inbox.queue.actions import queue_channel_action, queue_ticket_action
 from inbox.queue.pane import find_ticket
 from inbox.replies.service import queue_reply
-from inbox.settings.channels import connect_or_reconnect
+from inbox.settings import rotation
+from inbox.settings.channels import check_settings_urls, connect_or_reconnect
 from models import Channel, ChannelStatus, History, OutboundAction
 
 from . import serialize
@@ -67,12 +68,20 @@ def create_channel():
                                       settings=body.get("settings"), public_url=public_url())
     session.commit()
     channels = connection.channels
-    for channel in channels:
-        workers.enqueue_channel_setup(channel.id)
+    queued = workers.setup_soon([channel.id for channel in channels])
     status = 201 if connection.added else 200     # 200: new credentials for channels we already had
-    if len(channels) == 1:
-        return jsonify(serialize.channel(channels[0])), status
-    return jsonify(data=serialize.channels(session, channels)), status
+    if len(channels) == 1:   # a custom channel's access token: in this answer only
+        token = serialize.created_access_token(channels[0]) if connection.added else None
+        return queued_answer(serialize.channel(channels[0], webhook_url=True, access_token=token), queued, status)
+    return queued_answer({"data": serialize.channels(session, channels, webhook_url=True)}, queued, status)
+
+
+def queued_answer(payload: dict, queued: bool, status: int):
+    """The usual answer when the work was queued; else 202 with ``queued: false`` and a notice:
+    it is saved, and the sweep queues it when Redis is back."""
+    if queued:
+        return jsonify(payload), status
+    return jsonify({**payload, "queued": False, "notice": workers.QUEUE_DOWN_NOTICE}), 202
 
 
 def public_url() -> str:
@@ -86,13 +95,27 @@ def public_url() -> str:
 def list_channels():
     session = get_session()
     channels = session.scalars(select(Channel).order_by(Channel.id)).all()
-    return jsonify(data=serialize.channels(session, channels))
+    return jsonify(data=serialize.channels(session, channels, webhook_url=g.api_user.can("EditChannels")))
 
 
 @bp.get("/channels/<int:channel_id>")
 @api_permission("ViewChannels")
 def show_channel(channel_id: int):
-    return jsonify(serialize.channel(get_channel(channel_id)))
+    return jsonify(serialize.channel(get_channel(channel_id), webhook_url=g.api_user.can("EditChannels")))
+
+
+@bp.post("/channels/<int:channel_id>/rotate")
+@api_permission("EditChannels")
+def rotate_channel_secrets(channel_id: int):
+    """New webhook URL / access token / webhook secret; the old ones stop working at once."""
+    body = request.get_json(silent=True) if request.get_data() else {}
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "Send a JSON object with Content-Type: application/json")
+    session, channel = get_session(), get_channel(channel_id)
+    done = rotation.rotate(session, channel, body.get("secrets"), public_url())
+    answer = serialize.channel(channel, webhook_url=True, access_token=done.access_token)
+    session.commit()
+    return queued_answer(answer, rotation.after_commit(done), 200)
 
 
 @bp.patch("/channels/<int:channel_id>")
@@ -108,7 +131,7 @@ def update_channel(channel_id: int):
             raise ApiError(422, "invalid_field", "settings must be an object")
         channel.settings = _checked_settings(channel, body["settings"])
     get_session().commit()
-    return jsonify(serialize.channel(channel))
+    return jsonify(serialize.channel(channel, webhook_url=True))
 
 
 def _checked_settings(channel: Channel, settings: dict) -> dict:
@@ -116,6 +139,8 @@ def _checked_settings(channel: Channel, settings: dict) -> dict:
     if channel.provider != "custom":
         return fields.params(settings)      # strings within limits, bounded lists and nesting
     from inbox.connectors.custom import clean_settings
+
+    check_settings_urls(channel.provider, settings)   # 422 invalid_webhook_url: an address we never call
 
     cleaned, _secret = clean_settings(settings)   # SettingsError (Rejected) answers 422
     return cleaned
@@ -172,8 +197,7 @@ def ticket_action(ticket_id: int, action: str):
     session.commit()
     if row is None:
         return jsonify(serialize.ticket(ticket)), 200
-    workers.send_soon(row.id)
-    return jsonify(serialize.action(row)), 202
+    return queued_answer(serialize.action(row), workers.send_soon(row.id), 202)
 
 
 def _reply(ticket, body: dict):
@@ -202,8 +226,7 @@ def _reply(ticket, body: dict):
     if body.get("archive"):      # answered and done: out of the open queue (a new message reopens it)
         queue_ticket_action(session, ticket, g.api_user, "archive", {})
     session.commit()
-    workers.send_soon(action_row.id)
-    return jsonify(serialize.followup(followup)), 202
+    return queued_answer(serialize.followup(followup), workers.send_soon(action_row.id), 202)
 
 
 @bp.post("/channels/<int:channel_id>/actions/<action>")
@@ -216,8 +239,7 @@ def channel_action(channel_id: int, action: str):
         session.rollback()
         raise ApiError(403, "insufficient_permissions", f"This needs the {exc.args[0]} permission") from exc
     session.commit()
-    workers.send_soon(row.id)
-    return jsonify(serialize.action(row)), 202
+    return queued_answer(serialize.action(row), workers.send_soon(row.id), 202)
 
 
 @bp.get("/actions/<int:action_id>")

@@ -40,8 +40,10 @@ def api_user():
         raise ApiAuthError(401, "unauthenticated", "Send a personal API token as 'Authorization: Bearer TOKEN'")
     session = get_session()
     row = session.scalars(select(ApiToken).filter_by(token_hash=hash_token(token.strip()))).first()
-    if row is None or not row.user.active:
+    if row is None or not row.user.active:     # unknown, revoked (deleted), or its user deactivated
         raise ApiAuthError(401, "invalid_token", "This API token is not valid")
+    if row.expired():
+        raise ApiAuthError(401, "token_expired", "This API token has expired; create a new one")
     _record_use(session, row)
     return row.user
 

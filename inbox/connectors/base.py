@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from inbox.netguard import UnsafeURL, guarded_client
 from models import FollowupStatus, TicketKind
 
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
@@ -168,15 +169,37 @@ def call(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Re
 
     A connect error or timeout means the request never left, so it is retryable; a timeout
     while waiting for the answer means the provider may have acted on it, so it is uncertain.
+    An address the server must not call (``netguard``) is refused before anything is sent.
+
+    The messages are ours and name only the host: the transport's own text (``[Errno 111]
+    Connection refused``) would tell a caller which ports answer on the server's network.
     """
     try:
         return client.request(method, url, **kwargs)
+    except UnsafeURL as exc:
+        raise address_not_allowed(exc) from exc
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        raise ProviderError("provider_unreachable", f"Could not reach the provider: {exc}", retryable=True) from exc
+        raise ProviderError("provider_unreachable", f"Could not reach the provider at {host_of(url)}",
+                            retryable=True) from exc
     except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
         raise ProviderError("provider_no_answer",
-                            f"The provider did not answer ({type(exc).__name__}); "
+                            f"The provider at {host_of(url)} did not answer; "
                             "the request may have been carried out", uncertain=True) from exc
+    except httpx.HTTPError as exc:     # anything else of the transport (a bad URL, a proxy ...)
+        raise ProviderError("provider_unreachable", f"Could not call the provider at {host_of(url)}") from exc
+
+
+def host_of(url: str | httpx.URL) -> str:
+    """The host a message may name (never the path: it can carry a token)."""
+    try:
+        return httpx.URL(str(url)).host or "an invalid address"
+    except (httpx.InvalidURL, ValueError):
+        return "an invalid address"
+
+
+def address_not_allowed(exc: UnsafeURL) -> ProviderError:
+    """A call ``netguard`` refused: never retried (the address will not become public by waiting)."""
+    return ProviderError("address_not_allowed", exc.message)
 
 
 class Connector(ABC):
@@ -207,7 +230,7 @@ class Connector(ABC):
         self.base_url = (base_url or "").rstrip("/")
         self.credentials = dict(credentials or {})
         self.settings = dict(settings or {})
-        self.client = client or httpx.Client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT})
+        self.client = client or guarded_client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT})
 
     # -- what every provider must answer --------------------------------------------------------
 

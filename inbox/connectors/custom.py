@@ -27,11 +27,14 @@ import json
 import mimetypes
 import re
 import secrets
+import ssl
 import time
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
+
+from inbox.netguard import UnsafeURL, check_url, guarded_client
 
 from .base import (
     USER_AGENT,
@@ -71,7 +74,6 @@ ACCOUNT_ID = f"{1:024d}"
 DELIVERY_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 # The test request runs inside PATCH /manifest, whose caller is waiting for the answer.
 TEST_TIMEOUT = httpx.Timeout(8.0, connect=4.0)
-ERROR_SNIPPET = 300
 
 
 # -- ids ------------------------------------------------------------------------------------
@@ -188,15 +190,21 @@ def check_webhook(url: str, secret: str, channel_id: int, client: httpx.Client |
     Certificates are verified (httpx's default; an extra CA for a private integration comes
     from ``SSL_CERT_FILE``), so a bad certificate fails like an unreachable host.
     """
+    try:
+        check_url(url)     # refused when set, before anything is sent (checked again when called)
+    except UnsafeURL as exc:
+        raise WebhookValidationFailed("Error: The WebHook's address is not allowed", f"Error: {exc.message}") from exc
     raw = encode(envelope(channel_id, {}))
     headers, challenge = signed_headers(secret, raw)
     own = client is None
-    client = client or httpx.Client(timeout=TEST_TIMEOUT)
+    client = client or guarded_client(timeout=TEST_TIMEOUT)
     try:
         response = client.post(url, content=raw, headers=headers)
-    except httpx.HTTPError as exc:
+    except UnsafeURL as exc:
+        raise WebhookValidationFailed("Error: The WebHook's address is not allowed", f"Error: {exc.message}") from exc
+    except httpx.HTTPError as exc:     # our words: the transport's text would map the network behind it
         raise WebhookValidationFailed("Error: An error occurred while attempting to validate the WebHook",
-                                      f"Error: {exc or type(exc).__name__}") from exc
+                                      f"Error: {_failure(exc)}") from exc
     finally:
         if own:
             client.close()
@@ -207,13 +215,27 @@ def check_webhook(url: str, secret: str, channel_id: int, client: httpx.Client |
         raise WebhookValidationFailed("Error: The WebHook failed to solve the challenge")
 
 
+def _failure(exc: httpx.HTTPError) -> str:
+    """What went wrong calling the webhook, in our words."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "the WebHook did not answer in time"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError):
+            return "the WebHook's TLS certificate or handshake was not accepted"
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, httpx.ConnectError):
+        return "the WebHook could not be reached"
+    return "the WebHook's answer could not be read"
+
+
 def fetch_templates(url: str, secret: str, channel_id: int, client: httpx.Client | None = None) -> list[dict]:
     """A ``template_reply`` action's templates: GET ``url?channelId=...``, signed like a webhook
     request (over the empty body). ProviderError when the integration does not answer a list."""
     headers, _ = signed_headers(secret, b"")
     headers.pop("Content-Type")
     own = client is None
-    client = client or httpx.Client(timeout=TEST_TIMEOUT)
+    client = client or guarded_client(timeout=TEST_TIMEOUT)
     try:
         response = call(client, "GET", url, params={"channelId": public_id(channel_id)}, headers=headers)
     finally:
@@ -290,7 +312,7 @@ class CustomConnector(Connector):
         self.base_url = base_url
         self.credentials = dict(credentials or {})
         self.settings = dict(settings or {})
-        self.client = client or httpx.Client(timeout=DELIVERY_TIMEOUT)
+        self.client = client or guarded_client(timeout=DELIVERY_TIMEOUT)
 
     @staticmethod
     def check_credentials(credentials: dict[str, Any]) -> dict[str, Any]:
@@ -376,8 +398,9 @@ class CustomConnector(Connector):
                     "register it again (PATCH /api2/public/manifest) before anything more can be sent.",
                     status=status)
             return ActionResult(external_id=delivery_id)
-        detail = response.text[:ERROR_SNIPPET].strip()
-        message = f"The integration answered {status}" + (f": {detail}" if detail else "")
+        # The status only: the body is whatever answered at that address (possibly an internal
+        # service), and copying it into networkError would read it out to the integration.
+        message = f"The integration answered HTTP {status}"
         if status in (401, 403):
             raise IntegrationRefused("integration_refused",
                                      message + " (does it have this channel's current secret?)", status=status)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
-import ipaddress
 
 from models import to_utc_naive, utcnow
 
@@ -32,7 +31,6 @@ REPLY_ITEM_ID_RE = r"[a-zA-Z0-9/_-]{6,256}"                              # repli
 COLOR_RE = r"#[0-9a-f]{3,6}"
 LOCALES = ("en", "de", "fr")
 SECRET_MIN, SECRET_MAX = 32, 512
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 ACTION_TYPES = ("reply", "template_reply", "delete", "button")
 REPLY_TYPES = ("reply", "template_reply")
 # The action a reply uses when the manifest declares none: SocialHub would offer no reply at
@@ -63,24 +61,11 @@ def is_web_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host.lower() in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def valid_webhook_url(value: str) -> bool:
-    """https (SocialHub's rule), or http for a loopback host only (an integration running on the
-    developer's machine). Private-address filtering (SSRF) is a later issue."""
-    if not is_web_url(value):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme == "https" or is_loopback(parts.hostname)
+    """An absolute http(s) URL: the shape only. Whether the server may call it (https, a public
+    address, or a host in ``INBOX_ALLOW_PRIVATE_URLS``) needs DNS, so ``inbox.netguard`` decides
+    that where the URL is set and again where it is called."""
+    return is_web_url(value)
 
 
 def parse_datetime(value: str) -> datetime:
@@ -134,7 +119,7 @@ def _is_duration(value: str) -> bool:
 FORMATS = {
     "uri": (is_web_url, "must be an absolute http(s) URL"),
     "url": (is_web_url, "must be an absolute http(s) URL"),
-    "webhook": (valid_webhook_url, "must be an https:// URL (http:// only for localhost / 127.0.0.1 / ::1)"),
+    "webhook": (valid_webhook_url, "must be an absolute https:// URL"),
     "duration": (_is_duration, "must be a duration such as 24h, 2 days or 1d 12h"),
 }
 
@@ -282,6 +267,20 @@ def check_manifest(manifest: Any) -> dict[str, Any]:
     return clean
 
 
+def template_urls(manifest: Any) -> list[tuple[str, str]]:
+    """(path, url) of every ``template_reply`` action's templates URL: URLs the server will call,
+    which the caller checks with ``inbox.netguard`` when they are set."""
+    actions = ((manifest or {}).get("inbox") or {}).get("ticketActions") if isinstance(manifest, dict) else None
+    found: list[tuple[str, str]] = []
+    for i, action in enumerate(actions if isinstance(actions, list) else []):
+        config = action.get("config") if isinstance(action, dict) else None
+        templates = config.get("templates") if isinstance(config, dict) else None
+        url = templates.get("url") if isinstance(templates, dict) else None
+        if isinstance(url, str) and url:
+            found.append((f"manifest.inbox.ticketActions[{i}].config.templates.url", url))
+    return found
+
+
 def merge_manifest(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     """PATCH semantics for a (clean) manifest: objects merge one level down, lists and values replace."""
     merged = dict(current)
@@ -306,8 +305,7 @@ def clean_settings(settings: dict[str, Any] | None) -> tuple[dict[str, Any], str
     webhook = manifest.pop("webhook", None) or {}
     url = settings.get("webhook_url") or webhook.get("url")
     if url is not None and (not isinstance(url, str) or len(url) > 2048 or not valid_webhook_url(url)):
-        raise SettingsError("invalid_webhook_url",
-                            "webhook_url must be an https:// URL (http:// only for localhost, 127.0.0.1 or ::1)")
+        raise SettingsError("invalid_webhook_url", "webhook_url must be an absolute https:// URL")
     return {"webhook_url": url, "manifest": manifest}, webhook.get("secret")
 
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from inbox.links import http_url
+from inbox.netguard import guarded_client
 from models import FollowupStatus, TicketKind, to_utc_naive, utcnow
 
 from .base import (TIMEOUT, USER_AGENT, ActionResult, AuthError, Author, ConnectResult, Connector,
@@ -53,7 +54,7 @@ class GetlooConnector(Connector):
                  client: httpx.Client | None = None):
         self.base_url = base_url.rstrip("/")
         self.token = str(credentials["token"])
-        self.client = client or httpx.Client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT})
+        self.client = client or guarded_client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT})
 
     # -- the documented methods -------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from inbox.links import http_url
+from inbox.netguard import guarded_client
 from models import TicketKind, utcnow
 
 from .base import (TIMEOUT, USER_AGENT, ActionResult, AuthError, Author, ConnectResult, Connector,
@@ -67,7 +68,7 @@ class SocialPostsConnector(Connector):
         self.base_url = base_url.rstrip("/")
         self.token = str(credentials["token"])
         self.settings = dict(settings or {})
-        self.client = client or httpx.Client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT})
+        self.client = client or guarded_client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT})
 
     @property
     def brand(self) -> str:
@@ -315,12 +316,12 @@ class SocialPostsConnector(Connector):
 # -- helpers ------------------------------------------------------------------------------------
 
 def server_message(response: httpx.Response) -> str | None:
-    """The error's ``message`` (``error.message`` or plain text tolerated), verbatim."""
+    """The documented JSON error's ``message`` (or ``error.message``), verbatim. A body that is not
+    JSON is not quoted: it may come from whatever answered at that address, not the provider."""
     try:
         data = response.json()
     except ValueError:
-        text = response.text.strip()
-        return text[:500] if text and not text.startswith("<") else None
+        return None
     if isinstance(data, dict):
         for candidate in (data.get("message"), (data.get("error") or {}).get("message")
                           if isinstance(data.get("error"), dict) else data.get("error")):

@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from inbox.links import http_url
+from inbox.netguard import UnsafeURL, check_url, guarded_client
 from models import TicketKind, utcnow
 
 from .base import (TIMEOUT, USER_AGENT, ActionResult, AuthError, Author, ConnectResult, Connector,
@@ -76,7 +77,7 @@ class SocialWallConnector(Connector):
         self.base_url = base_url.rstrip("/")
         self.api_key = str(credentials["api_key"])
         self.settings = dict(settings or {})
-        self.client = client or httpx.Client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT})
+        self.client = client or guarded_client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT})
 
     # -- settings -------------------------------------------------------------------------------
 
@@ -229,6 +230,11 @@ class SocialWallConnector(Connector):
         if media_url not in (None, "") and not is_http_url(media_url):
             raise Rejected("invalid_media_url", "The media URL must be a full http(s):// address "
                                  "(SocialWall Pro: \"The media URL provided isn't a valid URL\").")
+        if media_url:
+            try:   # the wall fetches it: no private address, like every URL a user sets
+                check_url(media_url)
+            except UnsafeURL as exc:
+                raise Rejected("invalid_media_url", f"The media URL cannot be used: {exc.message}.") from exc
 
     def perform(self, kind: str, target: Target, params: dict[str, Any]) -> ActionResult:
         """``inject``: Create Content in this channel's wall; the answer lists the wall ids."""

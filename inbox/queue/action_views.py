@@ -41,8 +41,9 @@ def act(ticket_id: int, kind: str):
         session.rollback()
         abort(403)
     session.commit()
-    if action is not None:
-        workers.send_soon(action.id)
+    if action is not None and not workers.send_soon(action.id):   # saved: the sweep queues it
+        action.error = workers.QUEUE_DOWN_NOTICE                   # shown in the action log meanwhile
+        session.commit()
     return render_actions(load_ticket(ticket_id))
 
 
@@ -65,6 +66,9 @@ def inject(channel_id: int):
     except PermissionError:
         abort(403)
     session.commit()
-    workers.send_soon(action.id)
-    flash(f"Sending to the wall (action {action.id}); its result shows on the channels page.")
+    if workers.send_soon(action.id):
+        flash(f"Sending to the wall (action {action.id}); its result shows on the channels page.")
+    else:
+        flash(f"Saved the message for the wall (action {action.id}), but the queue is unreachable: "
+              f"it will be sent when the queue is back.", "warning")
     return redirect(request.referrer or url_for("settings.channels"))

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from inbox import fields
+from inbox import fields, netguard
 from inbox.connectors import connector_class
 from inbox.connectors.base import Rejected
 from models import (Channel, ChannelStatus, Followup, FollowupStatus, FollowupType, History, OutboundAction,
@@ -36,6 +36,10 @@ def clean_attachment_url(provider: str, ticket_kind: str, url: str | None) -> st
         what = {"comment": "comments", "conversation": "DMs", "ticket": "tickets"}.get(ticket_kind, f"{ticket_kind}s")
         raise Rejected("attachment_not_supported",
                             f"Replies to {what} on {provider} are text only: leave out the attachment.")
+    try:   # we (Resont) or the provider will fetch it: never from a private address
+        netguard.check_url(url)
+    except netguard.UnsafeURL as exc:
+        raise Rejected("invalid_attachment_url", f"The attachment cannot be used: {exc.message}.") from exc
     return url
 
 

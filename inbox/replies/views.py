@@ -38,7 +38,9 @@ def reply(ticket_id: int):
         return render_template("replies/_composer.html", ticket=ticket, text=text, error=exc.message,
                                attachment_url=attachment_url or ""), 422
     session.commit()
-    workers.send_soon(action.id)
+    if not workers.send_soon(action.id):   # saved: the sweep queues it; the card says so meanwhile
+        followup.error = workers.QUEUE_DOWN_NOTICE
+        session.commit()
     return (render_template("replies/_composer.html", ticket=ticket, text="", error=None, attachment_url="")
             + render_template("replies/_followup.html", followup=followup, oob=True))
 

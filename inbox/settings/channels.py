@@ -9,10 +9,11 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox import crypto
+from inbox import crypto, netguard
 from inbox.db import release
 from inbox.connectors import UnknownProvider, build, connector_class
 from inbox.connectors.base import ConnectResult, ProviderError
+from inbox.connectors.custom_manifest import template_urls
 from inbox.errors import ApiError, provider_status
 from models import Channel, ChannelStatus
 from models.channel import new_webhook_token
@@ -28,6 +29,29 @@ class ConnectError(ApiError):
 def valid_http_url(url: str) -> bool:
     parts = urlparse(url)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def check_callable(url: str, code: str, what: str) -> None:
+    """Refuse (422 ``code``) a URL the server must not call, when it is set: ``https`` only and
+    no private address unless ``INBOX_ALLOW_PRIVATE_URLS`` allows it (``inbox.netguard``, which
+    checks again when the URL is called)."""
+    try:
+        netguard.check_url(url)
+    except netguard.UnsafeURL as exc:
+        raise ConnectError(code, f"{what} cannot be used: {exc.message}.", 422) from exc
+
+
+def check_settings_urls(provider: str, settings: dict[str, Any]) -> None:
+    """The URLs in a channel's settings that the server will call (a custom channel's webhook)."""
+    if provider != "custom":
+        return
+    manifest = settings.get("manifest")
+    webhook = manifest.get("webhook") if isinstance(manifest, dict) else None
+    for url in (settings.get("webhook_url"), webhook.get("url") if isinstance(webhook, dict) else None):
+        if isinstance(url, str) and url:
+            check_callable(url, "invalid_webhook_url", "webhook_url")
+    for path, url in template_urls(manifest):
+        check_callable(url, "invalid_manifest", path)
 
 
 def clean_credentials(cls: Any, provider: str, credentials: Any) -> dict[str, Any]:
@@ -90,11 +114,14 @@ def connect_or_reconnect(session: Session, *, provider: str, name: str | None, b
         raise ConnectError("missing_base_url", f"{provider} needs base_url (its docs name no host)", 422)
     if not valid_http_url(base_url):
         raise ConnectError("invalid_base_url", "base_url must be an http(s) URL", 422)
+    if base_url != cls.DEFAULT_BASE_URL:     # the docs' own host needs no check
+        check_callable(base_url, "invalid_base_url", "base_url")
     if name is not None and len(name) > 200:
         raise ConnectError("invalid_name", "name is at most 200 characters", 422)
     if settings is not None and not isinstance(settings, dict):
         raise ConnectError("invalid_settings", "settings must be an object", 422)
     settings = dict(settings or {})
+    check_settings_urls(provider, settings)
 
     release(session)   # the provider may take seconds: hold no database lock meanwhile
     try:
@@ -138,3 +165,4 @@ def _refresh(channel: Channel, result: ConnectResult, base_url: str, credentials
     channel.credentials_encrypted = crypto.encrypt_json(result.credentials or credentials)
     channel.token_expires_at = result.token_expires_at
     channel.status, channel.last_error, channel.last_sync_error = ChannelStatus.ACTIVE, None, None
+    channel.webhook_registered_at = None   # set up again (by the job queued after commit, or the sweep)

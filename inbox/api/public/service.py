@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox import crypto, db
+from inbox import crypto, db, netguard
 from inbox.connectors.base import Author, InboundItem
 from inbox.connectors.custom import account_ref_for, check_webhook, parse_public_id, public_id
-from inbox.connectors.custom_manifest import check_manifest, merge_manifest, parse_datetime
+from inbox.connectors.custom_manifest import (SchemaError, check_manifest, merge_manifest, parse_datetime,
+                                             template_urls)
 from inbox.ingest import store
 from inbox.links import http_url
 from models import (
@@ -98,6 +99,11 @@ def patch_manifest(session: Session, channel: Channel, patch: Any) -> None:
     ``{webhook: null}`` removes the webhook (no test: nothing will be sent).
     """
     clean = check_manifest(patch)
+    for path, url in template_urls(clean):      # called later by the server: checked now (netguard)
+        try:
+            netguard.check_url(url)
+        except netguard.UnsafeURL as exc:
+            raise SchemaError(path, f"cannot be used: {exc.message}") from exc
     removing = isinstance(patch, dict) and "webhook" in patch and patch["webhook"] is None
     webhook = clean.pop("webhook", None)
     if webhook:

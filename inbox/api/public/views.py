@@ -30,12 +30,25 @@ errors.register(bp)
 
 @bp.before_request
 def _authenticate() -> None:
-    """Every route needs the channel's access token as ``?accesstoken=`` (SocialHub's apiKey in query)."""
-    channel = service.channel_for_token(get_session(), request.args.get("accesstoken", ""))
+    """Every route needs the channel's access token (see ``access_token``)."""
+    channel = service.channel_for_token(get_session(), access_token())
     if channel is None:
         raise PublicApiError(401, "The access token is missing, invalid or no longer valid: send the custom "
-                                  "channel's token as the accesstoken query parameter")
+                                  "channel's token as the accesstoken query parameter, an accesstoken header "
+                                  "or 'Authorization: Bearer TOKEN'")
     g.public_channel = channel
+
+
+def access_token() -> str:
+    """The token from ``?accesstoken=`` (SocialHub's apiKey in query, as its integrations send it),
+    else from an ``accesstoken`` header or ``Authorization: Bearer``: headers stay out of access
+    logs, browser histories and proxies' URL logs, so an integration we write ourselves uses them."""
+    if request.args.get("accesstoken"):
+        return request.args["accesstoken"]
+    if request.headers.get("accesstoken", "").strip():
+        return request.headers["accesstoken"].strip()
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def body_json() -> Any:

@@ -11,9 +11,10 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from inbox.netguard import UnsafeURL
 from models import TicketKind
 
-from ..base import ActionResult, ProviderError, Rejected, Target
+from ..base import ActionResult, ProviderError, Rejected, Target, address_not_allowed, host_of
 
 from .client import check_ok
 from .parsing import author_of, int_key, opt_id, truthy
@@ -187,7 +188,9 @@ class Outbound:
         return ActionResult(data={"closed": True})
 
     def _download(self, url: str) -> tuple[str, bytes, str]:
-        """Fetch an attachment to upload it (the docs take a File, not a URL)."""
+        """Fetch an attachment to upload it (the docs take a File, not a URL).
+
+        Through the connector's guarded client, so each redirect hop is checked like the URL."""
         if urlsplit(url).scheme not in ("http", "https"):
             raise ProviderError("invalid_attachment", "The attachment must be an http(s) URL")
         try:
@@ -201,8 +204,11 @@ class Outbound:
                     if len(body) > ATTACHMENT_MAX_BYTES:
                         raise ProviderError("attachment_too_large", "The attachment is larger than 25 MB")
                 ctype = response.headers.get("content-type", "").split(";")[0].strip()
+        except UnsafeURL as exc:
+            raise address_not_allowed(exc) from exc
         except httpx.HTTPError as exc:
-            raise ProviderError("attachment_unreachable", f"Could not download the attachment: {exc}", retryable=True) from exc
+            raise ProviderError("attachment_unreachable", f"Could not download the attachment from {host_of(url)}",
+                                retryable=True) from exc
         name = urlsplit(url).path.rsplit("/", 1)[-1] or "attachment"
         return name, body, ctype or mimetypes.guess_type(name)[0] or "application/octet-stream"
 

@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
 
+from inbox.netguard import guarded_client
+
 from ..base import TIMEOUT, USER_AGENT, AuthError, ProviderError, call
 
 from .dates import zone_info
@@ -126,7 +128,7 @@ def _oauth_credentials(base: dict[str, Any], answer: dict[str, Any]) -> dict[str
 
 
 def _new_client() -> httpx.Client:
-    return httpx.Client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
+    return guarded_client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
 
 
 # ----------------------------------------------------------------------------- answers, errors

@@ -1,0 +1,174 @@
+"""Who may call what: every route of the app × anonymous, agent, supervisor and admin, in one table.
+
+A route added without a row here fails ``test_every_route_has_a_row``, so each new route's author
+decides who may call it. Each cell is the status that role gets for a minimal request (an empty
+form or JSON body, with a valid CSRF token for pages): 302 = sent to the login page, 401/403 =
+refused, anything else = let in (a 4xx then comes from the body, not from the permission check).
+
+Users' credentials are a session cookie for pages and a personal API token for ``/api/v1``.
+Webhooks and ``/api2/public`` take neither: they answer to the channel's own unguessable address
+or access token, so a user's credentials change nothing there.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from helpers import csrf_of, load, login, post, run_jobs
+from inbox import db
+from models import ApiToken, Followup, OutboundAction, Ticket
+
+ROLES = ("anon", "agent", "supervisor", "admin")
+
+# "METHOD rule": statuses for (anon, agent, supervisor, admin)
+MATRIX: dict[str, tuple[int, int, int, int]] = {
+    # -- pages ----------------------------------------------------------------------------------
+    "GET /": (302, 200, 200, 200),
+    "GET /queue/rows": (302, 200, 200, 200),
+    "GET /tickets/<int:ticket_id>": (302, 200, 200, 200),
+    "GET /tickets/<int:ticket_id>/actions": (302, 200, 200, 200),
+    "POST /tickets/<int:ticket_id>/actions/<kind>": (302, 200, 200, 200),
+    "POST /tickets/<int:ticket_id>/reply": (302, 422, 422, 422),
+    "GET /tickets/<int:ticket_id>/reply-templates/<action_id>": (302, 404, 404, 404),
+    "GET /followups/<int:followup_id>": (302, 200, 200, 200),
+    "POST /channels/<int:channel_id>/inject": (302, 303, 303, 303),   # EditPosts: agents post to walls
+    "GET /settings/channels": (302, 200, 200, 200),
+    "POST /settings/channels": (302, 403, 403, 422),
+    "POST /settings/channels/<int:channel_id>/rotate": (302, 403, 403, 303),
+    "GET /settings/resont/connect": (302, 403, 403, 200),
+    "POST /settings/resont/connect": (302, 403, 403, 422),
+    "GET /settings/resont/callback": (302, 403, 403, 400),
+    "GET /settings/tokens": (302, 200, 200, 200),
+    "POST /settings/tokens": (302, 201, 201, 201),
+    "POST /settings/tokens/<int:token_id>/revoke": (302, 404, 404, 303),   # another's token: 404 unless EditUsers
+    "GET /settings/users": (302, 403, 403, 200),
+    "POST /settings/users/<int:user_id>/deactivate": (302, 403, 403, 303),
+    "POST /settings/users/<int:user_id>/activate": (302, 403, 403, 303),
+    "GET /settings/account": (302, 200, 200, 200),
+    "POST /settings/account": (302, 422, 422, 422),
+    "GET /auth/login": (200, 200, 200, 200),
+    "POST /auth/login": (401, 401, 401, 401),
+    "POST /auth/logout": (302, 302, 302, 302),
+    "GET /static/<path:filename>": (200, 200, 200, 200),
+    # -- JSON API ---------------------------------------------------------------------------------
+    "GET /api/v1/channels": (401, 200, 200, 200),
+    "POST /api/v1/channels": (401, 403, 403, 422),
+    "GET /api/v1/channels/<int:channel_id>": (401, 200, 200, 200),
+    "PATCH /api/v1/channels/<int:channel_id>": (401, 403, 403, 200),
+    "DELETE /api/v1/channels/<int:channel_id>": (401, 403, 403, 204),
+    "POST /api/v1/channels/<int:channel_id>/actions/<action>": (401, 422, 422, 422),   # EditPosts
+    "POST /api/v1/channels/<int:channel_id>/rotate": (401, 403, 403, 200),
+    "GET /api/v1/tickets": (401, 200, 200, 200),
+    "GET /api/v1/tickets/<int:ticket_id>": (401, 200, 200, 200),
+    "POST /api/v1/tickets/<int:ticket_id>/actions/<action>": (401, 200, 200, 200),
+    "GET /api/v1/actions/<int:action_id>": (401, 200, 200, 200),
+    # -- provider webhooks and the custom channels' public API (not users' credentials) -----------
+    "POST /webhooks/<provider>/<token>": (400, 400, 400, 400),
+    "GET /api2/public": (401, 401, 401, 401),
+    "GET /api2/public/": (401, 401, 401, 401),
+    "POST /api2/public/channels": (401, 401, 401, 401),
+    "PATCH /api2/public/channel": (401, 401, 401, 401),
+    "DELETE /api2/public/channel": (401, 401, 401, 401),
+    "PATCH /api2/public/manifest": (401, 401, 401, 401),
+    "POST /api2/public/inbox/tickets": (401, 401, 401, 401),
+    "PATCH /api2/public/inbox/tickets/<ticket_id>": (401, 401, 401, 401),
+    "POST /api2/public/inbox/tickets/<ticket_id>/replies/<rid>/success": (401, 401, 401, 401),
+    "POST /api2/public/inbox/tickets/<ticket_id>/reset/<aid>": (401, 401, 401, 401),
+    "GET /api2/public/<path:rest>": (401, 401, 401, 401),
+    "POST /api2/public/<path:rest>": (401, 401, 401, 401),
+    "PATCH /api2/public/<path:rest>": (401, 401, 401, 401),
+    "PUT /api2/public/<path:rest>": (401, 401, 401, 401),
+    "DELETE /api2/public/<path:rest>": (401, 401, 401, 401),
+}
+
+# Bodies that get past the permission check to a well-defined answer (chosen per route where the
+# empty body would not show that the role was let in).
+JSON_BODIES = {
+    "PATCH /api/v1/channels/<int:channel_id>": {"name": "Renamed"},
+    "POST /api/v1/tickets/<int:ticket_id>/actions/<action>": {},
+}
+FORM_BODIES = {
+    "POST /auth/login": {"email": "nobody@example.test", "password": "wrong"},   # + the role: one failure per pair
+}
+
+
+def _routes(app) -> set[str]:
+    found = set()
+    for rule in app.url_map.iter_rules():
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            found.add(f"{method} {rule.rule}")
+    return found
+
+
+def test_every_route_has_a_row(app):
+    routes = _routes(app)
+    assert sorted(routes - MATRIX.keys()) == [], "routes without a row in MATRIX: decide who may call them"
+    assert sorted(MATRIX.keys() - routes) == [], "rows for routes that no longer exist"
+
+
+@pytest.fixture
+def world(client, channel, token_for, users):
+    """One channel, one ticket with a queued reply (an outbound action and its followup)."""
+    post(client, channel, load("incoming_text"))
+    run_jobs()
+    admin = token_for("admin")
+    with db.session_scope() as s:
+        admin_token_id = s.scalars(select(ApiToken.id).order_by(ApiToken.id)).first()
+    with db.session_scope() as s:
+        ticket_id = s.scalars(select(Ticket.id)).one()
+    sent = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", json={"text": "Thanks!"},
+                       headers={"Authorization": f"Bearer {admin}"})
+    assert sent.status_code in (200, 202), sent.get_data(as_text=True)
+    with db.session_scope() as s:
+        action_id = s.scalars(select(OutboundAction.id)).first()
+        followup_id = s.scalars(select(Followup.id)).first()
+    return {"ticket_id": ticket_id, "channel_id": channel["id"], "action_id": action_id,
+            "followup_id": followup_id, "provider": "getloo",
+            "token": channel["webhook_url"].rstrip("/").rsplit("/", 1)[1],
+            "kind": "archive", "action": "archive", "filename": "vendor/htmx.min.js",
+            "token_id": admin_token_id, "user_id": users["agent"].id,
+            "rid": "0" * 24, "aid": "0" * 24, "rest": "nothing-here", "tokens": {
+                role: token_for(role) for role in ("agent", "supervisor", "admin")}}
+
+
+def _path(rule: str, world: dict) -> str:
+    def fill(match: re.Match) -> str:
+        name = match.group(1).split(":")[-1]
+        if name == "action" and rule.startswith("/api/v1/channels"):
+            return "inject"
+        return str(world[name] if name != "ticket_id" or not rule.startswith("/api2") else "0" * 24)
+    return re.sub(r"<([^>]+)>", fill, rule)
+
+
+def _call(app, key: str, role: str, world: dict) -> int:
+    method, rule = key.split(" ", 1)
+    path = _path(rule, world)
+    client = app.test_client()
+    headers, kwargs = {}, {}
+    if role != "anon":
+        if rule.startswith("/api/v1"):
+            headers["Authorization"] = f"Bearer {world['tokens'][role]}"
+        else:
+            assert login(client, role).status_code == 302
+    if rule.startswith(("/api", "/webhooks")):
+        if method != "GET":
+            kwargs["json"] = JSON_BODIES.get(key, {})
+    elif method != "GET":
+        token = csrf_of(client, "/auth/login")
+        headers["X-CSRFToken"] = token
+        kwargs["data"] = {"csrf_token": token, **FORM_BODIES.get(key, {})}
+        if "email" in kwargs["data"]:
+            kwargs["data"]["email"] = f"{role}-{kwargs['data']['email']}"
+    response = client.open(path, method=method, headers=headers, **kwargs)
+    if response.status_code == 302 and "/auth/login" not in response.headers.get("Location", ""):
+        return 303   # let in and sent on somewhere else (not the login page)
+    return response.status_code
+
+
+@pytest.mark.parametrize("key", sorted(MATRIX))
+def test_route_answers_each_role_as_the_table_says(app, world, key):
+    # Roles in this order so that an admin's destructive call (DELETE) runs last.
+    got = tuple(_call(app, key, role, world) for role in ROLES)
+    assert got == MATRIX[key], f"{key}: got {dict(zip(ROLES, got))}"
