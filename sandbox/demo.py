@@ -92,11 +92,13 @@ def seed(inbox: str, sandbox_url: str, state_file: Path) -> Iterator[str]:
             if body["provider"] == "getloo":
                 yield from _getloo_traffic(api, body, channels[0], new)
             elif body["provider"] == "custom":
-                if new:
-                    state["custom_access_token"] = channels[0]["access_token"]
+                if new or not state.get("custom_access_token"):
+                    # The token is shown once (at creation); an operator who lost it rotates it.
+                    state["custom_access_token"] = channels[0]["access_token"] if new else _rotate_token(
+                        api, channels[0]["id"])
                     state_file.parent.mkdir(parents=True, exist_ok=True)
                     state_file.write_text(json.dumps(state))
-                token = state.get("custom_access_token") or channels[0].get("access_token")
+                token = state["custom_access_token"]
                 yield from _custom_traffic(inbox, sandbox_url, token, new)
 
 
@@ -156,11 +158,14 @@ def _getloo_traffic(api: httpx.Client, body: dict, channel: dict, new: bool) -> 
     yield f"  traffic    {len(GETLOO_TRAFFIC)} Instagram messages and comments sent by webhook"
 
 
-def _custom_traffic(inbox: str, sandbox_url: str, access_token: str | None, new: bool) -> Iterator[str]:
+def _rotate_token(api: httpx.Client, channel_id: int) -> str:
+    response = api.post(f"/api/v1/channels/{channel_id}/rotate", json={"secrets": ["access_token"]})
+    response.raise_for_status()
+    return response.json()["access_token"]
+
+
+def _custom_traffic(inbox: str, sandbox_url: str, access_token: str, new: bool) -> Iterator[str]:
     """Install the example integration with the channel's token; push the demo tickets once."""
-    if not access_token:
-        yield f"  custom     no access token in the seed's state file: the integration is not installed"
-        return
     control = f"{sandbox_url}{custom.SANDBOX.prefix}/_sandbox"
     with httpx.Client(timeout=TIMEOUT) as integration:
         integration.post(f"{control}/{CUSTOM_KEY}/install",
