@@ -11,7 +11,7 @@ from inbox.auth.permissions import api_permission
 from inbox.db import get_session
 from inbox.errors import ApiError, register_json_errors
 from inbox.queue.queries import FilterError, Filters, ticket_page
-from inbox.queue.actions import queue_channel_action, queue_ticket_action
+from inbox.queue.actions import NotPermitted, queue_channel_action, queue_ticket_action
 from inbox.queue.pane import find_ticket
 from inbox.replies.service import queue_reply
 from inbox.settings import rotation
@@ -191,9 +191,9 @@ def ticket_action(ticket_id: int, action: str):
         return _reply(ticket, body)
     try:
         row = queue_ticket_action(session, ticket, g.api_user, action, body)
-    except PermissionError as exc:
+    except NotPermitted as exc:
         session.rollback()
-        raise ApiError(403, "insufficient_permissions", f"This needs the {exc.args[0]} permission") from exc
+        raise ApiError(403, "insufficient_permissions", f"This needs the {exc.permission} permission") from exc
     session.commit()
     if row is None:
         return jsonify(serialize.ticket(ticket)), 200
@@ -235,9 +235,9 @@ def channel_action(channel_id: int, action: str):
     body, session, channel = json_body(), get_session(), get_channel(channel_id)
     try:
         row = queue_channel_action(session, channel, g.api_user, action, body)
-    except PermissionError as exc:
+    except NotPermitted as exc:
         session.rollback()
-        raise ApiError(403, "insufficient_permissions", f"This needs the {exc.args[0]} permission") from exc
+        raise ApiError(403, "insufficient_permissions", f"This needs the {exc.permission} permission") from exc
     session.commit()
     return queued_answer(serialize.action(row), workers.send_soon(row.id), 202)
 

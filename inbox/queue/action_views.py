@@ -11,7 +11,7 @@ from inbox.db import get_session
 from models import Channel
 
 from . import bp
-from .actions import queue_channel_action, queue_ticket_action
+from .actions import NotPermitted, queue_channel_action, queue_ticket_action
 from .pane import action_bar, load_ticket
 
 
@@ -37,7 +37,7 @@ def act(ticket_id: int, kind: str):
     except Rejected as exc:
         session.rollback()
         return render_actions(ticket, exc.message, 422)
-    except PermissionError:
+    except NotPermitted:
         session.rollback()
         abort(403)
     session.commit()
@@ -63,7 +63,7 @@ def inject(channel_id: int):
         session.rollback()
         flash(f"Not sent: {exc.message}", "error")
         return redirect(request.referrer or url_for("settings.channels"))
-    except PermissionError:
+    except NotPermitted:
         abort(403)
     session.commit()
     if workers.send_soon(action.id):

@@ -48,13 +48,22 @@ def available_actions(ticket: Ticket) -> list[str]:
     return offered
 
 
+class NotPermitted(Exception):
+    """The user lacks ``permission`` for this action. Our own exception, not the builtin
+    ``PermissionError`` (an ``OSError``), which handlers for I/O failures would also catch."""
+
+    def __init__(self, permission: str):
+        super().__init__(permission)
+        self.permission = permission
+
+
 def queue_ticket_action(session: Session, ticket: Ticket, user: User, kind: str,
                         params: dict[str, Any]) -> OutboundAction | None:
     """Validate and record one action; returns the outbound action to queue (None: local only)."""
     if kind not in PERMISSIONS or kind == "inject":
         raise Rejected("unknown_action", f"Unknown action {kind!r}")
     if not user.can(PERMISSIONS[kind]):
-        raise PermissionError(PERMISSIONS[kind])
+        raise NotPermitted(PERMISSIONS[kind])
     fields.params(params)       # strings within limits, ids in range: before anything is stored
     if kind in LOCAL_ACTIONS:
         ticket.status = TicketStatus.ARCHIVED if kind == "archive" else TicketStatus.OPEN
@@ -126,7 +135,7 @@ def _tag(session: Session, ticket: Ticket, channel: Channel, user: User, params:
 def queue_channel_action(session: Session, channel: Channel, user: User, kind: str,
                          params: dict[str, Any]) -> OutboundAction:
     if not user.can(PERMISSIONS.get(kind, "EditChannels")):
-        raise PermissionError(PERMISSIONS.get(kind, "EditChannels"))
+        raise NotPermitted(PERMISSIONS.get(kind, "EditChannels"))
     fields.params(params)
     for key in ("text", "avatar_name", "real_name", "media_url"):   # a wall post's fields are text
         fields.optional_text(params.get(key), key, fields.PARAM_LIMITS[key])
