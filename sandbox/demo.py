@@ -98,6 +98,7 @@ def seed(inbox: str, sandbox_url: str, state_file: Path) -> Iterator[str]:
                         api, channels[0]["id"])
                     state_file.parent.mkdir(parents=True, exist_ok=True)
                     state_file.write_text(json.dumps(state))
+                    state_file.chmod(0o600)       # it holds the integration's access token
                 token = state["custom_access_token"]
                 yield from _custom_traffic(inbox, sandbox_url, token, new)
 
