@@ -3,6 +3,7 @@ from .base import Base, TimestampMixin, to_utc_naive, utcnow
 from .channel import Channel, ChannelStatus
 from .event import History, RawEvent, RawEventStatus
 from .followup import ActionState, Followup, FollowupStatus, FollowupType, OutboundAction
+from .saved_reply import SavedReply, saved_reply_channels
 from .ticket import (Category, Direction, Interactor, Message, Post, Tag, Ticket, TicketKind, TicketStatus,
                      ticket_categories, ticket_tags)
 from .user import ApiToken, Role, User, hash_token
@@ -10,7 +11,7 @@ from .user import ApiToken, Role, User, hash_token
 __all__ = [
     "ActionState", "ApiToken", "Base", "Category", "Channel", "ChannelStatus", "Direction",
     "Followup", "FollowupStatus", "FollowupType", "History", "Interactor", "Message",
-    "OutboundAction", "Post", "RawEvent", "RawEventStatus", "Role", "Tag", "Ticket", "TicketKind",
-    "TicketStatus", "TimestampMixin", "User", "hash_token", "ticket_categories", "ticket_tags",
+    "OutboundAction", "Post", "RawEvent", "RawEventStatus", "Role", "SavedReply", "Tag", "Ticket", "TicketKind",
+    "TicketStatus", "TimestampMixin", "User", "hash_token", "saved_reply_channels", "ticket_categories", "ticket_tags",
     "to_utc_naive", "utcnow",
 ]
