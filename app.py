@@ -63,6 +63,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import inbox.api.saved_replies  # noqa: F401  (routes on the api blueprint)
+    import inbox.api.users  # noqa: F401
     from inbox.api.public import bp as public_api
     from inbox.api.views import bp as api
     from inbox.auth.account import bp as account
@@ -72,11 +74,12 @@ def _register_blueprints(app: Flask) -> None:
     from inbox.queue import bp as queue
     from inbox.replies.views import bp as replies
     from inbox.settings.resont_oauth import bp as resont_oauth
+    from inbox.settings.saved_reply_views import bp as saved_replies
     from inbox.settings.tokens import bp as tokens
     from inbox.settings.users import bp as users
     from inbox.settings.views import bp as settings
 
-    for bp in (auth, account, queue, replies, settings, tokens, users, resont_oauth, ingest, api, public_api):
+    for bp in (auth, account, queue, replies, settings, tokens, users, saved_replies, resont_oauth, ingest, api, public_api):
         app.register_blueprint(bp)
     # Providers and API clients authenticate by URL token, bearer token or accesstoken, not by cookie.
     for bp in (ingest, api, public_api):
