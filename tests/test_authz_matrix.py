@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from helpers import csrf_of, load, login, post, run_jobs
 from inbox import db
-from models import ApiToken, Followup, OutboundAction, Ticket
+from models import ApiToken, Followup, OutboundAction, SavedReply, Ticket
 
 ROLES = ("anon", "agent", "supervisor", "admin")
 
@@ -46,6 +46,16 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "GET /settings/users": (302, 403, 403, 200),
     "POST /settings/users/<int:user_id>/deactivate": (302, 403, 403, 303),
     "POST /settings/users/<int:user_id>/activate": (302, 403, 403, 303),
+    "POST /settings/users": (302, 403, 403, 422),
+    "POST /settings/users/<int:user_id>": (302, 403, 403, 422),
+    "POST /settings/users/<int:user_id>/password": (302, 403, 403, 422),
+    "GET /settings/saved-replies": (302, 200, 200, 200),
+    "POST /settings/saved-replies": (302, 422, 422, 422),
+    "POST /settings/saved-replies/<int:reply_id>": (302, 403, 403, 422),     # a shared reply: EditTemplates
+    "POST /settings/saved-replies/<int:reply_id>/delete": (302, 403, 403, 303),
+    "GET /tickets/<int:ticket_id>/saved-replies": (302, 200, 200, 200),
+    "GET /tickets/<int:ticket_id>/saved-replies/<int:reply_id>": (302, 200, 200, 200),
+    "POST /settings/account/time-zone": (302, 422, 422, 422),
     "GET /settings/account": (302, 200, 200, 200),
     "POST /settings/account": (302, 422, 422, 422),
     "GET /auth/login": (200, 200, 200, 200),
@@ -64,6 +74,15 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "GET /api/v1/tickets/<int:ticket_id>": (401, 200, 200, 200),
     "POST /api/v1/tickets/<int:ticket_id>/actions/<action>": (401, 200, 200, 200),
     "GET /api/v1/actions/<int:action_id>": (401, 200, 200, 200),
+    "GET /api/v1/users": (401, 403, 200, 200),
+    "POST /api/v1/users": (401, 403, 403, 422),
+    "GET /api/v1/users/<int:user_id>": (401, 403, 200, 200),
+    "PATCH /api/v1/users/<int:user_id>": (401, 403, 403, 200),
+    "GET /api/v1/saved-replies": (401, 200, 200, 200),
+    "POST /api/v1/saved-replies": (401, 422, 422, 422),
+    "GET /api/v1/saved-replies/<int:reply_id>": (401, 200, 200, 200),
+    "PATCH /api/v1/saved-replies/<int:reply_id>": (401, 403, 403, 200),   # a shared reply: EditTemplates
+    "DELETE /api/v1/saved-replies/<int:reply_id>": (401, 403, 403, 204),
     # -- provider webhooks and the custom channels' public API (not users' credentials) -----------
     "POST /webhooks/<provider>/<token>": (400, 400, 400, 400),
     "GET /api2/public": (401, 401, 401, 401),
@@ -124,11 +143,15 @@ def world(client, channel, token_for, users):
     with db.session_scope() as s:
         action_id = s.scalars(select(OutboundAction.id)).first()
         followup_id = s.scalars(select(Followup.id)).first()
+        shared = SavedReply(name="Thanks", text="Thanks {{author.name}}!", shared=True, owner_id=users["admin"].id)
+        s.add(shared)
+        s.flush()
+        reply_id = shared.id
     return {"ticket_id": ticket_id, "channel_id": channel["id"], "action_id": action_id,
             "followup_id": followup_id, "provider": "getloo",
             "token": channel["webhook_url"].rstrip("/").rsplit("/", 1)[1],
             "kind": "archive", "action": "archive", "filename": "vendor/htmx.min.js",
-            "token_id": admin_token_id, "user_id": users["agent"].id,
+            "token_id": admin_token_id, "user_id": users["agent"].id, "reply_id": reply_id,
             "rid": "0" * 24, "aid": "0" * 24, "rest": "nothing-here", "tokens": {
                 role: token_for(role) for role in ("agent", "supervisor", "admin")}}
 

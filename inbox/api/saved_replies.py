@@ -60,6 +60,7 @@ def show_saved_reply(reply_id: int):
 def update_saved_reply(reply_id: int):
     session, reply = get_session(), _reply(reply_id)
     try:
+        service.check_may_edit(g.api_user, reply)
         service.update(session, g.api_user, reply, service.values(json_body(), partial=True))
     except service.NotAllowed as exc:
         raise _forbidden(exc) from None

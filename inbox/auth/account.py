@@ -1,10 +1,12 @@
-"""The logged-in user's own account page: change the password."""
+"""The logged-in user's own account page: change the password, set the time zone."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from inbox import fields
 from inbox.db import get_session
+from inbox.settings.user_accounts import check_time_zone, time_zones
 
 from . import sessions, throttle
 from .accounts import MIN_PASSWORD_LENGTH, AccountError, WrongPassword, change_password
@@ -40,5 +42,22 @@ def account():
     return redirect(url_for("account.account"))
 
 
-def _form(error: str | None, status: int = 200):
-    return render_template("settings/account.html", error=error, min_length=MIN_PASSWORD_LENGTH), status
+@bp.post("/account/time-zone")
+@login_required
+def time_zone():
+    """Snooze presets and times are shown in this zone; an IANA name, checked with zoneinfo."""
+    value = request.form.get("time_zone", "")
+    try:
+        current_user.time_zone = check_time_zone(value)
+    except fields.Rejected as exc:
+        get_session().rollback()
+        return _form(None, 422, tz_error=exc.message, tz_value=value)
+    get_session().commit()
+    flash(f"Time zone set to {current_user.time_zone}.")
+    return redirect(url_for("account.account"))
+
+
+def _form(error: str | None, status: int = 200, tz_error: str | None = None, tz_value: str | None = None):
+    return render_template("settings/account.html", error=error, min_length=MIN_PASSWORD_LENGTH,
+                           tz_error=tz_error, tz_value=current_user.time_zone if tz_value is None else tz_value,
+                           time_zones=sorted(time_zones())), status

@@ -79,9 +79,14 @@ def may_edit(user: User, reply: SavedReply) -> bool:
     return reply.owner_id == user.id or (reply.shared and user.can("EditTemplates"))
 
 
-def update(session: Session, user: User, reply: SavedReply, checked: ReplyValues) -> SavedReply:
+def check_may_edit(user: User, reply: SavedReply) -> None:
+    """Callers check this before reading the values, so a refusal is a 403 whatever was sent."""
     if not may_edit(user, reply):
         raise NotAllowed("Only its owner, or someone with EditTemplates for a shared one, may change it")
+
+
+def update(session: Session, user: User, reply: SavedReply, checked: ReplyValues) -> SavedReply:
+    check_may_edit(user, reply)
     if checked.shared and not reply.shared and not user.can("EditTemplates"):
         raise NotAllowed("Sharing a saved reply needs the EditTemplates permission")
     if checked.name is not None:
@@ -97,8 +102,7 @@ def update(session: Session, user: User, reply: SavedReply, checked: ReplyValues
 
 
 def delete(session: Session, user: User, reply: SavedReply) -> None:
-    if not may_edit(user, reply):
-        raise NotAllowed("Only its owner, or someone with EditTemplates for a shared one, may delete it")
+    check_may_edit(user, reply)
     session.delete(reply)
     session.flush()
 

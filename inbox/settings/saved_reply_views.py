@@ -78,6 +78,7 @@ def create_saved_reply():
 def update_saved_reply(reply_id: int):
     session, reply = get_session(), _reply(reply_id)
     try:
+        service.check_may_edit(current_user, reply)
         service.update(session, current_user, reply, service.values(_form_values(), partial=False))
     except (fields.Rejected, service.NotAllowed) as exc:
         session.rollback()

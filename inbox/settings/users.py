@@ -1,21 +1,30 @@
-"""The users page (EditUsers): who has an account, their role, and deactivating or reactivating them."""
+"""The users page (EditUsers): who has an account and their role; creating users, renaming them,
+changing their role, setting a new password (which ends their sessions), deactivating and
+reactivating them. The rules live in ``inbox.settings.user_accounts`` (shared with the API)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from inbox.auth.accounts import AccountError, activate, deactivate
+from inbox import fields
+from inbox.auth.accounts import MIN_PASSWORD_LENGTH, AccountError, activate, deactivate
 from inbox.auth.permissions import permission_required
 from inbox.db import get_session
-from models import User
+from models import Role, User
+
+from . import user_accounts
 
 bp = Blueprint("users", __name__, url_prefix="/settings")
 
 
-def _page(status: int = 200, error: str | None = None):
+def _page(status: int = 200, error: str | None = None, error_for: int | str | None = None,
+          draft: Any = None):
     users = get_session().scalars(select(User).order_by(User.email)).all()
-    return render_template("settings/users.html", users=users, error=error), status
+    return render_template("settings/users.html", users=users, roles=list(Role), error=error,
+                           error_for=error_for, draft=draft or {}, min_length=MIN_PASSWORD_LENGTH), status
 
 
 @bp.get("/users")
@@ -31,6 +40,52 @@ def _user(user_id: int) -> User:
     return user
 
 
+@bp.post("/users")
+@permission_required("EditUsers")
+def create_user():
+    session, form = get_session(), request.form
+    data = {key: form.get(key, "") for key in ("email", "name", "role", "password")}
+    try:
+        user = user_accounts.create_user(session, data)
+    except fields.Rejected as exc:
+        session.rollback()
+        return _page(422, error=exc.message, error_for="new", draft={k: v for k, v in data.items() if k != "password"})
+    session.commit()
+    flash(f"Created {user.email} ({user.role}).")
+    return redirect(url_for("users.users"))
+
+
+@bp.post("/users/<int:user_id>")
+@permission_required("EditUsers")
+def update_user(user_id: int):
+    """Name and role (the row's edit form)."""
+    session, user = get_session(), _user(user_id)
+    data = {key: request.form.get(key, "") for key in ("name", "role")}
+    try:
+        user_accounts.update_user(session, user, data, by=current_user._get_current_object())
+    except fields.Rejected as exc:
+        session.rollback()
+        return _page(422, error=exc.message, error_for=user_id)
+    session.commit()
+    flash(f"Saved {user.email}.")
+    return redirect(url_for("users.users"))
+
+
+@bp.post("/users/<int:user_id>/password")
+@permission_required("EditUsers")
+def set_user_password(user_id: int):
+    session, user = get_session(), _user(user_id)
+    try:
+        user_accounts.update_user(session, user, {"password": request.form.get("password", "")},
+                                  by=current_user._get_current_object())
+    except fields.Rejected as exc:
+        session.rollback()
+        return _page(422, error=exc.message, error_for=user_id)
+    session.commit()
+    flash(f"New password set for {user.email}: they were logged out everywhere.")
+    return redirect(url_for("users.users"))
+
+
 @bp.post("/users/<int:user_id>/deactivate")
 @permission_required("EditUsers")
 def deactivate_user(user_id: int):
@@ -39,7 +94,7 @@ def deactivate_user(user_id: int):
         deactivate(user, by=current_user._get_current_object())
     except AccountError as exc:
         session.rollback()
-        return _page(422, error=exc.message)
+        return _page(422, error=exc.message, error_for=user_id)
     session.commit()
     flash(f"Deactivated {user.email}: logged out everywhere, and their API tokens stopped working.")
     return redirect(url_for("users.users"))
