@@ -63,8 +63,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    import inbox.api.saved_replies  # noqa: F401  (routes on the api blueprint)
-    import inbox.api.users  # noqa: F401
     from inbox.api.public import bp as public_api
     from inbox.api.views import bp as api
     from inbox.auth.account import bp as account

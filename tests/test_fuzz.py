@@ -87,7 +87,8 @@ def _api_v1(world: World) -> list[tuple[str, str, str]]:
             ("PATCH", f"/api/v1/channels/{world.channel_ids['custom']}", "admin"),
             *[("POST", f"/api/v1/tickets/{ticket}/actions/{a}", "admin")
               for a in ("reply", "tag", "archive", "like", "hide", "delete", "close", "reschedule", "custom_action")],
-            ("POST", f"/api/v1/channels/{wall}/actions/inject", "admin")]
+            ("POST", f"/api/v1/channels/{wall}/actions/inject", "admin"),
+            ("POST", "/api/v1/saved-replies", "admin"), ("POST", "/api/v1/users", "admin")]
 
 
 def _api2(world: World) -> list[tuple[str, str]]:

@@ -256,3 +256,7 @@ def json_body_or_empty() -> dict:
     if not request.get_data():
         return {}
     return json_body()
+
+
+# The settings resources add their routes to ``bp`` (``app.py`` registers only ``bp``).
+from . import saved_replies, users  # noqa: E402,F401
