@@ -61,3 +61,31 @@ def test_tags_and_categories_from_the_pickers(page, live, users, resont):
     page.click('#ticket-categories [aria-label="Remove the category Sizes"]')
     expect(page.locator("#ticket-categories .chip.category")).to_have_count(0)
     page.screenshot(path="docs/screenshots/pane-taxonomy.png")
+
+
+def test_settings_pages_work_under_the_csp(page, live, users, resont):
+    """An admin creates a tag, imports a tree and moves a node: no CSP refusal on the way."""
+    page.goto(f"{live}/settings/tags")
+    page.fill("input[name=email]", "admin@example.test")
+    page.fill("input[name=password]", PASSWORDS["admin"])
+    page.click("button[type=submit]")
+    page.goto(f"{live}/settings/tags")
+    page.fill("#new-tag input[name=name]", "Complaint")
+    page.click("#new-tag button")
+    expect(page.locator("#tags")).to_contain_text("Complaint")
+    page.fill("#new-tag input[name=name]", "complaint")
+    page.click("#new-tag button")
+    expect(page.locator("#new-tag .field-error")).to_contain_text("already exists")
+    page.screenshot(path="docs/screenshots/settings-tags.png", full_page=True)
+
+    page.goto(f"{live}/settings/categories")
+    page.fill("#import textarea", "Product\n  Sizes\n  Shipping\n    Late\nPraise")
+    page.click("#import button")
+    expect(page.locator("#categories > li")).to_have_count(5)
+    shipping = page.locator("#categories > li").filter(has=page.locator("summary", has_text="Shipping"))
+    shipping.locator("summary").click()
+    shipping.locator('button[value="up"]').click()
+    expect(page.locator("#categories > li summary").nth(1)).to_contain_text("Shipping")   # before Sizes now
+    expect(page.locator("#categories > li summary").nth(2)).to_contain_text("Late")       # its subtree with it
+    expect(page.locator("#categories > li summary").nth(3)).to_contain_text("Sizes")
+    page.screenshot(path="docs/screenshots/settings-categories.png", full_page=True)
