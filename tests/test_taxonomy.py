@@ -489,3 +489,48 @@ def test_categories_page_sets_force_tagging_per_channel(client, users, tickets):
     client.post("/settings/categories/required", data={"csrf_token": token})
     with db.session_scope() as s:
         assert s.get(Channel, tickets["channel_id"]).settings["require_category"] is False
+
+
+# -- more bad input, and what lists cost -------------------------------------------------------
+
+def test_bodies_that_are_not_json_objects_are_refused(api, tickets):
+    admin = api("admin")
+    tag = admin.post("/api/v1/tags", json={"name": "VIP"}).get_json()["id"]
+    assert admin.post("/api/v1/tags", data="name=VIP", content_type="application/x-www-form-urlencoded").status_code == 400
+    assert admin.post("/api/v1/categories", json=["Product"]).status_code == 400
+    assert admin.patch(f"/api/v1/tags/{tag}", data=b"\xff", content_type="application/json").status_code == 400
+    assert error_code(admin.patch(f"/api/v1/categories/1", json={"name": "x"})) == "not_found"
+    assert admin.delete("/api/v1/tags/4242").status_code == 404
+    assert admin.post("/api/v1/tags/4242/merge", json={"into_id": tag}).status_code == 404
+    assert admin.get("/api/v1/tags?q=" + "x" * 81).status_code == 400
+    assert error_code(admin.patch(f"/api/v1/tags/{tag}", json={"name": "VIP", "extra": 1})) == "unknown_field"
+
+
+def test_ticket_json_carries_the_tag_colour(api, tickets):
+    admin = api("admin")
+    tag = admin.post("/api/v1/tags", json={"name": "VIP", "color": "#16a34a"}).get_json()["id"]
+    body = admin.post(f"/api/v1/tickets/{tickets['ids'][0]}/actions/tag", json={"tag_ids": [tag]}).get_json()
+    assert body["tags"] == [{"id": tag, "name": "VIP", "color": "#16a34a"}]
+
+
+def test_lists_cost_the_same_for_a_small_and_a_large_tree(api, tickets, client):
+    from statements import recorded
+
+    admin = api("admin")
+
+    def cost(path: str) -> int:
+        admin.get(path)
+        with recorded() as statements:
+            assert admin.get(path).status_code == 200
+        return len(statements)
+
+    admin.post("/api/v1/categories/import", json={"text": "A\n  B\nC"})
+    admin.post("/api/v1/tags", json={"name": "t0"})
+    admin.post(f"/api/v1/tickets/{tickets['ids'][0]}/actions/categorize", json={"category_ids": [2]})
+    small = (cost("/api/v1/categories"), cost("/api/v1/tags"), cost("/api/v1/tickets?category=1"))
+    admin.post("/api/v1/categories/import", json={"text": "\n".join(f"N{i}\n  M{i}\n    O{i}" for i in range(30))})
+    for i in range(1, 30):
+        admin.post("/api/v1/tags", json={"name": f"t{i}"})
+    for tid in tickets["ids"]:
+        admin.post(f"/api/v1/tickets/{tid}/actions/categorize", json={"category_ids": [1, 2, 5, 6]})
+    assert (cost("/api/v1/categories"), cost("/api/v1/tags"), cost("/api/v1/tickets?category=1")) == small
