@@ -534,3 +534,22 @@ def test_lists_cost_the_same_for_a_small_and_a_large_tree(api, tickets, client):
     for tid in tickets["ids"]:
         admin.post(f"/api/v1/tickets/{tid}/actions/categorize", json={"category_ids": [1, 2, 5, 6]})
     assert (cost("/api/v1/categories"), cost("/api/v1/tags"), cost("/api/v1/tickets?category=1")) == small
+
+
+def test_reply_and_archive_on_a_force_tagging_channel_refuses_both(api, tickets):
+    from models import Followup
+
+    api("admin").patch(f"/api/v1/channels/{tickets['channel_id']}", json={"settings": {"require_category": True}})
+    tid = tickets["ids"][0]
+    response = api("agent").post(f"/api/v1/tickets/{tid}/actions/reply", json={"text": "Thanks!", "archive": True})
+    assert response.status_code == 422 and error_code(response) == "category_required"
+    with db.session_scope() as s:
+        assert s.scalars(select(Followup).where(Followup.ticket_id == tid)).all() == []   # nothing half-written
+        assert s.get(Ticket, tid).status == "open"
+
+
+def test_queue_filters_keep_the_category_while_others_change(client, api, tickets):
+    ids = make_tree(api)
+    login(client, "agent")
+    page = client.get(f"/?category={ids['Shipping']}").get_data(as_text=True)
+    assert f'<input type="hidden" name="category" value="{ids["Shipping"]}">' in page
