@@ -553,3 +553,10 @@ def test_queue_filters_keep_the_category_while_others_change(client, api, ticket
     login(client, "agent")
     page = client.get(f"/?category={ids['Shipping']}").get_data(as_text=True)
     assert f'<input type="hidden" name="category" value="{ids["Shipping"]}">' in page
+
+
+def test_tagging_by_name_finds_a_tag_regardless_of_case(api, tickets):
+    vip = api("admin").post("/api/v1/tags", json={"name": "VIP"}).get_json()["id"]
+    body = api("agent").post(f"/api/v1/tickets/{tickets['ids'][0]}/actions/tag", json={"tags": ["vip", "Vip", "new"]}).get_json()
+    assert sorted(t["name"] for t in body["tags"]) == ["VIP", "new"] and vip in {t["id"] for t in body["tags"]}
+    assert len(api("admin").get("/api/v1/tags").get_json()["data"]) == 2

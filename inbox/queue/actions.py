@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inbox import fields
@@ -129,6 +129,13 @@ def _categorize(session: Session, ticket: Ticket, user: User, params: dict[str, 
     return None
 
 
+def _tag_named(session: Session, name: str) -> Tag:
+    """The tag of that name regardless of case (tag names are unique that way: see
+    inbox.settings.taxonomy), created when there is none."""
+    found = session.scalars(select(Tag).where(func.lower(Tag.name) == name.lower())).first()
+    return found or get_or_create(session, Tag, {"name": name}, {})[0]
+
+
 def _tag(session: Session, ticket: Ticket, channel: Channel, user: User, params: dict[str, Any]) -> OutboundAction | None:
     """Set our tags; where the provider has tags too, send the new set so both stay in sync.
 
@@ -143,7 +150,7 @@ def _tag(session: Session, ticket: Ticket, channel: Channel, user: User, params:
         if len(names) > fields.TAGS_MAX:
             raise Rejected("too_many", f"A ticket takes at most {fields.TAGS_MAX} tags at a time "
                                        f"(these are {len(names)}).")
-        tags = [get_or_create(session, Tag, {"name": name}, {})[0] for name in names]
+        tags = list({tag.id: tag for tag in (_tag_named(session, name) for name in names)}.values())
     else:
         ids = params.get("tag_ids")
         if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
