@@ -64,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from inbox.api.public import bp as public_api
+    from inbox.api.taxonomy import bp as api_taxonomy
     from inbox.api.views import bp as api
     from inbox.auth.account import bp as account
     from inbox.auth.views import bp as auth
@@ -74,13 +75,15 @@ def _register_blueprints(app: Flask) -> None:
     from inbox.settings.resont_oauth import bp as resont_oauth
     from inbox.settings.saved_reply_views import bp as saved_replies
     from inbox.settings.tokens import bp as tokens
+    from inbox.settings.taxonomy_views import bp as taxonomy_pages
     from inbox.settings.users import bp as users
     from inbox.settings.views import bp as settings
 
-    for bp in (auth, account, queue, replies, settings, tokens, users, saved_replies, resont_oauth, ingest, api, public_api):
+    for bp in (auth, account, queue, replies, settings, tokens, users, saved_replies, resont_oauth, ingest, api,
+               public_api, api_taxonomy, taxonomy_pages):
         app.register_blueprint(bp)
     # Providers and API clients authenticate by URL token, bearer token or accesstoken, not by cookie.
-    for bp in (ingest, api, public_api):
+    for bp in (ingest, api, public_api, api_taxonomy):
         csrf.exempt(bp)
     app.jinja_env.globals["reply_capable"] = lambda ticket: connector_class(ticket.channel.provider).ACTIONS
     from inbox.links import http_url_filter

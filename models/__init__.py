@@ -4,8 +4,8 @@ from .channel import Channel, ChannelStatus
 from .event import History, RawEvent, RawEventStatus
 from .followup import ActionState, Followup, FollowupStatus, FollowupType, OutboundAction
 from .saved_reply import SavedReply, saved_reply_channels
-from .ticket import (Category, Direction, Interactor, Message, Post, Tag, Ticket, TicketKind, TicketStatus,
-                     ticket_categories, ticket_tags)
+from .taxonomy import Category, Tag, ticket_categories, ticket_tags
+from .ticket import Direction, Interactor, Message, Post, Ticket, TicketKind, TicketStatus
 from .user import ApiToken, Role, User, hash_token
 
 __all__ = [

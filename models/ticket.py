@@ -5,10 +5,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, TimestampMixin, utcnow
+from .taxonomy import Category, Tag, ticket_categories, ticket_tags  # noqa: F401  (moved; old imports keep working)
 
 
 class TicketKind(enum.StrEnum):
@@ -29,43 +30,6 @@ class TicketStatus(enum.StrEnum):
 class Direction(enum.StrEnum):
     IN = "in"
     OUT = "out"
-
-
-ticket_tags = Table(
-    "ticket_tag", Base.metadata,
-    Column("ticket_id", ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True),
-    Column("tag_id", ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True),
-)
-ticket_categories = Table(
-    "ticket_category", Base.metadata,
-    Column("ticket_id", ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True),
-    Column("category_id", ForeignKey("category.id", ondelete="CASCADE"), primary_key=True),
-)
-
-
-class Tag(Base):
-    """A flat coloured label, synced to providers that have tags."""
-
-    __tablename__ = "tag"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
-    color: Mapped[str] = mapped_column(String(20), default="#888888")
-    # The provider's ids for this tag, per channel ({"<channel_id>": "<provider tag id>"}), for sync.
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-class Category(Base):
-    """A node of the reporting taxonomy (SocialHub's category tree)."""
-
-    __tablename__ = "category"
-    __table_args__ = (UniqueConstraint("parent_id", "name"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("category.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(120))
-    position: Mapped[int] = mapped_column(default=0)
-
-    parent: Mapped["Category | None"] = relationship(remote_side=[id], back_populates="children")
-    children: Mapped[list["Category"]] = relationship(back_populates="parent")
 
 
 class Interactor(TimestampMixin, Base):

@@ -10,3 +10,10 @@ document.addEventListener("click", (event) => {
   list.querySelectorAll(".row.active").forEach((r) => r.classList.remove("active"));
   row.classList.add("active");
 });
+
+// Settings forms whose button carries data-confirm ask first (deleting a tag or a category).
+document.addEventListener("submit", (event) => {
+  const button = event.submitter;
+  const question = button && button.dataset && button.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});

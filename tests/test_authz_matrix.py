@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from helpers import csrf_of, load, login, post, run_jobs
 from inbox import db
-from models import ApiToken, Followup, OutboundAction, SavedReply, Ticket
+from models import ApiToken, Category, Followup, OutboundAction, SavedReply, Tag, Ticket
 
 ROLES = ("anon", "agent", "supervisor", "admin")
 
@@ -58,6 +58,26 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "POST /settings/account/time-zone": (302, 422, 422, 422),
     "GET /settings/account": (302, 200, 200, 200),
     "POST /settings/account": (302, 422, 422, 422),
+    # tags and the category tree (settings: EditCategories; force tagging: EditChannels; pickers: ViewTickets)
+    "GET /settings/tags": (302, 403, 403, 200),
+    "POST /settings/tags": (302, 403, 403, 422),
+    "POST /settings/tags/<int:tag_id>": (302, 403, 403, 303),
+    "POST /settings/tags/<int:tag_id>/merge": (302, 403, 403, 422),
+    "POST /settings/tags/<int:tag_id>/delete": (302, 403, 403, 303),
+    "GET /settings/categories": (302, 403, 403, 200),
+    "POST /settings/categories": (302, 403, 403, 422),
+    "POST /settings/categories/<int:category_id>": (302, 403, 403, 422),
+    "POST /settings/categories/<int:category_id>/move": (302, 403, 403, 422),
+    "POST /settings/categories/<int:category_id>/delete": (302, 403, 403, 303),
+    "POST /settings/categories/import": (302, 403, 403, 422),
+    "POST /settings/categories/required": (302, 403, 403, 303),
+    "GET /tickets/<int:ticket_id>/taxonomy": (302, 200, 200, 200),
+    "GET /tickets/<int:ticket_id>/tag-options": (302, 200, 200, 200),
+    "GET /tickets/<int:ticket_id>/category-options": (302, 200, 200, 200),
+    "POST /tickets/<int:ticket_id>/tags": (302, 422, 422, 422),
+    "POST /tickets/<int:ticket_id>/tags/<int:tag_id>/remove": (302, 200, 200, 200),
+    "POST /tickets/<int:ticket_id>/categories": (302, 422, 422, 422),
+    "POST /tickets/<int:ticket_id>/categories/<int:category_id>/remove": (302, 200, 200, 200),
     "GET /auth/login": (200, 200, 200, 200),
     "POST /auth/login": (401, 401, 401, 401),
     "POST /auth/logout": (302, 302, 302, 302),
@@ -83,6 +103,18 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "GET /api/v1/saved-replies/<int:reply_id>": (401, 200, 200, 200),
     "PATCH /api/v1/saved-replies/<int:reply_id>": (401, 403, 403, 200),   # a shared reply: EditTemplates
     "DELETE /api/v1/saved-replies/<int:reply_id>": (401, 403, 403, 204),
+    "GET /api/v1/tags": (401, 200, 200, 200),
+    "GET /api/v1/tags/<int:tag_id>": (401, 200, 200, 200),
+    "POST /api/v1/tags": (401, 403, 403, 422),
+    "PATCH /api/v1/tags/<int:tag_id>": (401, 403, 403, 200),
+    "DELETE /api/v1/tags/<int:tag_id>": (401, 403, 403, 204),
+    "POST /api/v1/tags/<int:tag_id>/merge": (401, 403, 403, 422),
+    "GET /api/v1/categories": (401, 200, 200, 200),
+    "GET /api/v1/categories/<int:category_id>": (401, 200, 200, 200),
+    "POST /api/v1/categories": (401, 403, 403, 422),
+    "PATCH /api/v1/categories/<int:category_id>": (401, 403, 403, 200),
+    "DELETE /api/v1/categories/<int:category_id>": (401, 403, 403, 204),
+    "POST /api/v1/categories/import": (401, 403, 403, 422),
     # -- provider webhooks and the custom channels' public API (not users' credentials) -----------
     "POST /webhooks/<provider>/<token>": (400, 400, 400, 400),
     "GET /api2/public": (401, 401, 401, 401),
@@ -140,6 +172,11 @@ def world(client, channel, token_for, users):
     sent = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", json={"text": "Thanks!"},
                        headers={"Authorization": f"Bearer {admin}"})
     assert sent.status_code in (200, 202), sent.get_data(as_text=True)
+    with db.session_scope() as s:       # a tag and a category for their routes
+        tag, category = Tag(name="VIP"), Category(name="Product")
+        s.add_all([tag, category])
+        s.flush()
+        tag_id, category_id = tag.id, category.id
     with db.session_scope() as s:
         action_id = s.scalars(select(OutboundAction.id)).first()
         followup_id = s.scalars(select(Followup.id)).first()
@@ -151,7 +188,8 @@ def world(client, channel, token_for, users):
             "followup_id": followup_id, "provider": "getloo",
             "token": channel["webhook_url"].rstrip("/").rsplit("/", 1)[1],
             "kind": "archive", "action": "archive", "filename": "vendor/htmx.min.js",
-            "token_id": admin_token_id, "user_id": users["agent"].id, "reply_id": reply_id,
+            "token_id": admin_token_id, "tag_id": tag_id, "category_id": category_id, "user_id": users["agent"].id,
+            "reply_id": reply_id,
             "rid": "0" * 24, "aid": "0" * 24, "rest": "nothing-here", "tokens": {
                 role: token_for(role) for role in ("agent", "supervisor", "admin")}}
 

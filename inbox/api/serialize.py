@@ -57,7 +57,7 @@ def ticket(t: Ticket) -> dict[str, Any]:
         if author else None,
         "created_at": iso(t.created_at), "updated_at": iso(t.updated_at),
         "last_activity_at": iso(t.last_activity_at), "assignee_id": t.assignee_id,
-        "tags": [{"id": tag.id, "name": tag.name} for tag in t.tags],
+        "tags": [{"id": tag.id, "name": tag.name, "color": tag.color} for tag in t.tags],
         "categories": [{"id": c.id, "name": c.name} for c in t.categories],
         "priority": t.priority, "sentiment": t.sentiment, "parent_id": t.parent_id,
         "post_external_id": t.post_external_id, "data": t.data,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inbox import fields
@@ -21,7 +21,7 @@ from models import Channel, ChannelStatus, History, OutboundAction, Tag, Ticket,
 PERMISSIONS = {
     "archive": "ArchiveTicket", "reopen": "ArchiveTicket", "close": "ArchiveTicket",
     "like": "LikeTicket", "unlike": "LikeTicket", "hide": "HideTicket", "delete": "DeleteTicket",
-    "tag": "ViewTickets", "reschedule": "EditPosts", "custom_action": "ReplyTicket", "inject": "ReplyTicket",
+    "tag": "ViewTickets", "categorize": "ViewTickets", "reschedule": "EditPosts", "custom_action": "ReplyTicket", "inject": "ReplyTicket",
 }
 LOCAL_ACTIONS = {"archive", "reopen"}
 LABELS = {"like": "Like", "unlike": "Unlike", "hide": "Hide", "delete": "Delete on the network", "close": "Close",
@@ -65,6 +65,8 @@ def queue_ticket_action(session: Session, ticket: Ticket, user: User, kind: str,
     if not user.can(PERMISSIONS[kind]):
         raise NotPermitted(PERMISSIONS[kind])
     fields.params(params)       # strings within limits, ids in range: before anything is stored
+    if kind == "archive":
+        _check_category_required(session, ticket)
     if kind in LOCAL_ACTIONS:
         ticket.status = TicketStatus.ARCHIVED if kind == "archive" else TicketStatus.OPEN
         session.add(History(ticket_id=ticket.id, user_id=user.id, action=kind))
@@ -72,6 +74,8 @@ def queue_ticket_action(session: Session, ticket: Ticket, user: User, kind: str,
     channel = session.get(Channel, ticket.channel_id)
     if kind == "tag":
         return _tag(session, ticket, channel, user, params)
+    if kind == "categorize":
+        return _categorize(session, ticket, user, params)
     if kind == "custom_action":
         _check_manifest_action(channel, params)
     cls = connector_class(channel.provider)
@@ -103,14 +107,50 @@ def custom_actions(ticket: Ticket) -> dict[str, str]:
     return {aid: label_text(label) for aid, label in manifest_actions(ticket.channel.settings).items()}
 
 
+def _check_category_required(session: Session, ticket: Ticket) -> None:
+    """SocialHub's "force tagging": a channel with ``settings.require_category`` archives a ticket
+    only once it has a category, so every closed ticket is counted somewhere in the reports."""
+    channel = session.get(Channel, ticket.channel_id)
+    if channel is not None and (channel.settings or {}).get("require_category") is True and not ticket.categories:
+        raise Rejected("category_required", "This channel requires a category before a ticket is archived.")
+
+
+def _categorize(session: Session, ticket: Ticket, user: User, params: dict[str, Any]) -> None:
+    """Replace the ticket's categories (ours only: no provider has our tree)."""
+    from inbox.settings.taxonomy import categories_by_ids
+
+    ids = params.get("category_ids")
+    if not isinstance(ids, list):
+        raise Rejected("invalid_value", "category_ids must be a list of category ids")
+    found = categories_by_ids(session, ids)
+    ticket.categories = sorted(found, key=lambda c: c.id)
+    session.add(History(ticket_id=ticket.id, user_id=user.id, action="categorized",
+                        data={"categories": [c.name for c in ticket.categories]}))
+    return None
+
+
+def _tag_named(session: Session, name: str) -> Tag:
+    """The tag of that name regardless of case (tag names are unique that way: see
+    inbox.settings.taxonomy), created when there is none."""
+    found = session.scalars(select(Tag).where(func.lower(Tag.name) == name.lower())).first()
+    return found or get_or_create(session, Tag, {"name": name}, {})[0]
+
+
 def _tag(session: Session, ticket: Ticket, channel: Channel, user: User, params: dict[str, Any]) -> OutboundAction | None:
-    """Set our tags; where the provider has tags too, send the new set so both stay in sync."""
+    """Set our tags; where the provider has tags too, send the new set so both stay in sync.
+
+    ``tags`` (the contract's name) is a list of names, new ones created; the pane's form sends
+    ``tag_names`` (comma-separated); ``tag_ids`` names existing tags."""
+    if isinstance(params.get("tags"), list):
+        if not all(isinstance(n, str) for n in params["tags"]):
+            raise Rejected("invalid_value", "tags must be a list of tag names")
+        params = {**params, "tag_names": ",".join(n.replace(",", " ") for n in params["tags"])}
     if isinstance(params.get("tag_names"), str):   # the pane's form: names, new ones created
         names = sorted({n.strip()[:80] for n in params["tag_names"].split(",") if n.strip()})
         if len(names) > fields.TAGS_MAX:
             raise Rejected("too_many", f"A ticket takes at most {fields.TAGS_MAX} tags at a time "
                                        f"(these are {len(names)}).")
-        tags = [get_or_create(session, Tag, {"name": name}, {})[0] for name in names]
+        tags = list({tag.id: tag for tag in (_tag_named(session, name) for name in names)}.values())
     else:
         ids = params.get("tag_ids")
         if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):

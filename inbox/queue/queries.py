@@ -110,8 +110,11 @@ def ticket_page(session: Session, filters: Filters) -> tuple[list[Ticket], str |
     if filters.tag:
         query = query.where(Ticket.id.in_(select(ticket_tags.c.ticket_id).where(ticket_tags.c.tag_id == filters.tag)))
     if filters.category:
+        # The node and its subtree (a recursive CTE inside this one query).
+        from inbox.settings.taxonomy import subtree_select
+
         query = query.where(Ticket.id.in_(select(ticket_categories.c.ticket_id)
-                                          .where(ticket_categories.c.category_id == filters.category)))
+                                          .where(ticket_categories.c.category_id.in_(subtree_select(filters.category)))))
     if filters.q:
         # Substring search for now; full-text search (FTS5 / tsvector) comes with the queue workspace.
         escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
