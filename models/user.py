@@ -54,6 +54,8 @@ class User(UserMixin, TimestampMixin, Base):
     # Part of the login cookie's id: raising it (logout, password change, deactivation) makes every
     # session and "remember me" cookie issued before refuse to load, on every device.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # IANA name (checked with zoneinfo): snooze presets ("this evening", "tomorrow 9:00") are its times.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
