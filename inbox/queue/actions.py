@@ -15,6 +15,7 @@ from inbox import fields
 from inbox.connectors import connector_class
 from inbox.connectors.base import Rejected
 from inbox.ingest.store import get_or_create
+from . import triage
 from models import Channel, ChannelStatus, History, OutboundAction, Tag, Ticket, TicketStatus, User
 
 # The permission each action needs (SocialHub's names).
@@ -22,6 +23,8 @@ PERMISSIONS = {
     "archive": "ArchiveTicket", "reopen": "ArchiveTicket", "close": "ArchiveTicket",
     "like": "LikeTicket", "unlike": "LikeTicket", "hide": "HideTicket", "delete": "DeleteTicket",
     "tag": "ViewTickets", "reschedule": "EditPosts", "custom_action": "ReplyTicket", "inject": "ReplyTicket",
+    "assign": "AssignTicket", "priority": "ViewTickets", "sentiment": "ViewTickets", "status": "ArchiveTicket",
+    "snooze": "ArchiveTicket",
 }
 LOCAL_ACTIONS = {"archive", "reopen"}
 LABELS = {"like": "Like", "unlike": "Unlike", "hide": "Hide", "delete": "Delete on the network", "close": "Close",
@@ -59,14 +62,31 @@ class NotPermitted(Exception):
 
 def queue_ticket_action(session: Session, ticket: Ticket, user: User, kind: str,
                         params: dict[str, Any]) -> OutboundAction | None:
-    """Validate and record one action; returns the outbound action to queue (None: local only)."""
+    """Validate and record one action; returns the outbound action to queue (None: local only).
+
+    ``params["version"]``, when given, is the ticket's version its author saw: ``triage.Stale``
+    if it has changed since. Every accepted action raises the version.
+    """
     if kind not in PERMISSIONS or kind == "inject":
         raise Rejected("unknown_action", f"Unknown action {kind!r}")
     if not user.can(PERMISSIONS[kind]):
         raise NotPermitted(PERMISSIONS[kind])
+    params = dict(params)
+    seen = triage.parse_version(params.pop("version", None))
     fields.params(params)       # strings within limits, ids in range: before anything is stored
+    triage.check_version(ticket, seen)
+    action = _apply(session, ticket, user, kind, params)
+    triage.bump_version(session, ticket)
+    return action
+
+
+def _apply(session: Session, ticket: Ticket, user: User, kind: str, params: dict[str, Any]) -> OutboundAction | None:
+    if kind in triage.TRIAGE_ACTIONS:
+        triage.apply(session, ticket, user, kind, params)
+        return None
     if kind in LOCAL_ACTIONS:
         ticket.status = TicketStatus.ARCHIVED if kind == "archive" else TicketStatus.OPEN
+        ticket.snoozed_until = None
         session.add(History(ticket_id=ticket.id, user_id=user.id, action=kind))
         return None
     channel = session.get(Channel, ticket.channel_id)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, make_response, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from inbox import hx
@@ -26,7 +27,7 @@ def _page_context(filters: Filters) -> dict:
 
 def _filters_or_400() -> Filters:
     try:
-        return Filters.from_args(request.args)
+        return Filters.from_args(request.args, me=current_user.id)
     except FilterError as exc:
         abort(400, exc.message)
 
