@@ -15,6 +15,11 @@ from .pane import load_ticket, pane_context
 from .queries import FilterError, Filters, ticket_page
 
 
+def page_context() -> dict:
+    """The queue beside a pane rendered by another view (the triage answers without htmx)."""
+    return _page_context(_filters_or_400())
+
+
 def _page_context(filters: Filters) -> dict:
     session = get_session()
     tickets, next_cursor = ticket_page(session, filters)
