@@ -326,3 +326,15 @@ def test_pane_refuses_a_stale_form_with_409_and_shows_the_current_state(client, 
     assert "Someone changed this ticket" in bar.get_data(as_text=True)
     with db.session_scope() as s:
         assert s.get(Ticket, ticket_id).status == TicketStatus.OPEN
+
+
+def test_time_zones_are_checked_with_zoneinfo_and_used_for_local_snooze_times(client, users, token_for, ticket_id):
+    from models.user import valid_time_zone
+
+    assert valid_time_zone("Europe/Berlin") and valid_time_zone("UTC")
+    assert not any(valid_time_zone(v) for v in ("Mars/Olympus", "", "../etc/passwd", None, "x" * 65))
+    with db.session_scope() as s:
+        s.get(User, users["agent"].id).time_zone = "Asia/Tokyo"
+    # No offset in `until`: the agent's local time (Tokyo is UTC+9, no daylight saving).
+    answer = act(client, ticket_id, "snooze", {"until": "2099-01-01T09:00:00"}, auth(token_for("agent")))
+    assert answer.status_code == 200 and answer.get_json()["snoozed_until"] == "2099-01-01T00:00:00Z"
