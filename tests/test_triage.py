@@ -83,6 +83,7 @@ def test_each_action_changes_the_ticket_raises_its_version_and_records_who(clien
                                            "snoozed"]
     assert {who for _, who, _ in recorded} == {supervisor}
     assert recorded[0][2]["user_id"] == agent and recorded[5][2]["user_id"] is None
+    assert all(data["via"] == "api" for _, _, data in recorded)     # a token did it, not the pane
     detail = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers).get_json()
     assert [h["action"] for h in detail["history"]][-1] == "snoozed"
 
@@ -106,6 +107,7 @@ def test_archive_and_reopen_take_a_version_too(client, token_for, ticket_id):
     ("snooze", {"until": "next tuesday"}, "invalid_until"),
     ("snooze", {}, "missing_field"),
     ("sentiment", {"value": "furious"}, "invalid_sentiment"),
+    ("sentiment", {"value": []}, "invalid_sentiment"),
     ("status", {"value": "snoozed"}, "invalid_status"),
     ("status", {"value": "closed"}, "invalid_status"),
     ("priority", {"on": "yes please"}, "invalid_value"),
@@ -290,7 +292,7 @@ def test_pane_shows_the_sidebar_and_its_forms_carry_csrf_and_the_version(client,
     html = answer.get_data(as_text=True)
     assert f'<option value="{users["agent"].id}" selected>' in html
     assert f'name="version" value="{version + 1}"' in html
-    assert 'data-history="assigned"' in html and "Agent" in html
+    assert 'data-history="assigned"' in html and "Agent" in html and "(API token)" not in html
 
     snoozed = client.post(f"/tickets/{ticket_id}/triage/snooze", headers={"HX-Request": "true"},
                           data={"csrf_token": token, "version": version + 1, "preset": "tomorrow"})

@@ -195,7 +195,7 @@ def ticket_action(ticket_id: int, action: str):
     try:
         if action == "reply":
             return _reply(ticket, body)
-        row = queue_ticket_action(session, ticket, g.api_user, action, body)
+        row = queue_ticket_action(session, ticket, g.api_user, action, body, via="api")
     except NotPermitted as exc:
         session.rollback()
         raise ApiError(403, "insufficient_permissions", f"This needs the {exc.permission} permission") from exc
@@ -249,7 +249,7 @@ def _reply(ticket, body: dict):
     followup, action_row = queue_reply(session, ticket, g.api_user, body["text"], attachment_url=attachment_url,
                                        **choice)
     if body.get("archive"):      # answered and done: out of the open queue (a new message reopens it)
-        queue_ticket_action(session, ticket, g.api_user, "archive", {})
+        queue_ticket_action(session, ticket, g.api_user, "archive", {}, via="api")
     else:
         triage.bump_version(session, ticket)
     session.commit()

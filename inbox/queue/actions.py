@@ -61,11 +61,12 @@ class NotPermitted(Exception):
 
 
 def queue_ticket_action(session: Session, ticket: Ticket, user: User, kind: str,
-                        params: dict[str, Any]) -> OutboundAction | None:
+                        params: dict[str, Any], via: str | None = None) -> OutboundAction | None:
     """Validate and record one action; returns the outbound action to queue (None: local only).
 
     ``params["version"]``, when given, is the ticket's version its author saw: ``triage.Stale``
-    if it has changed since. Every accepted action raises the version.
+    if it has changed since. Every accepted action raises the version. ``via="api"``: a token made
+    the change (the history says so beside the user).
     """
     if kind not in PERMISSIONS or kind == "inject":
         raise Rejected("unknown_action", f"Unknown action {kind!r}")
@@ -75,19 +76,20 @@ def queue_ticket_action(session: Session, ticket: Ticket, user: User, kind: str,
     seen = triage.parse_version(params.pop("version", None))
     fields.params(params)       # strings within limits, ids in range: before anything is stored
     triage.check_version(ticket, seen)
-    action = _apply(session, ticket, user, kind, params)
+    action = _apply(session, ticket, user, kind, params, via)
     triage.bump_version(session, ticket)
     return action
 
 
-def _apply(session: Session, ticket: Ticket, user: User, kind: str, params: dict[str, Any]) -> OutboundAction | None:
+def _apply(session: Session, ticket: Ticket, user: User, kind: str, params: dict[str, Any],
+           via: str | None) -> OutboundAction | None:
     if kind in triage.TRIAGE_ACTIONS:
-        triage.apply(session, ticket, user, kind, params)
+        triage.apply(session, ticket, user, kind, params, via=via)
         return None
     if kind in LOCAL_ACTIONS:
         ticket.status = TicketStatus.ARCHIVED if kind == "archive" else TicketStatus.OPEN
         ticket.snoozed_until = None
-        session.add(History(ticket_id=ticket.id, user_id=user.id, action=kind))
+        session.add(History(ticket_id=ticket.id, user_id=user.id, action=kind, data={"via": via} if via else {}))
         return None
     channel = session.get(Channel, ticket.channel_id)
     if kind == "tag":

@@ -7,7 +7,9 @@ the sweep wakes any snoozed ticket whose time has passed, so a lost job cannot k
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta, timezone
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -68,35 +70,39 @@ def bump_version(session: Session, ticket: Ticket) -> None:
     set_committed_value(ticket, "version", ticket.version + 1)
 
 
-def apply(session: Session, ticket: Ticket, user: User, kind: str, params: dict[str, Any]) -> datetime | None:
-    """Validate and apply one triage action; returns the wake-up time when it snoozed the ticket."""
+def apply(session: Session, ticket: Ticket, user: User, kind: str, params: dict[str, Any],
+          via: str | None = None) -> datetime | None:
+    """Validate and apply one triage action; returns the wake-up time when it snoozed the ticket.
+    ``via``: "api" when a token made the change, recorded in the history beside the user."""
+    record = partial(_history, session, ticket, user, via=via)
+
     if kind == "assign":
-        _assign(session, ticket, user, params)
+        _assign(session, params, ticket, record)
     elif kind == "priority":
         on = _flag(params.get("on"), "on")
         ticket.priority = on
-        _history(session, ticket, user, "priority", {"on": on})
+        record("priority", {"on": on})
     elif kind == "sentiment":
-        value = params.get("value") or None
+        value = None if params.get("value") in (None, "") else params.get("value")   # "": the pane's "Not set"
         if value is not None and value not in SENTIMENTS:
             raise Rejected("invalid_sentiment", f"sentiment must be one of {', '.join(SENTIMENTS)}, or null")
         ticket.sentiment = value
-        _history(session, ticket, user, "sentiment", {"value": value})
+        record("sentiment", {"value": value})
     elif kind == "status":
         value = params.get("value")
         if value not in {s.value for s in SETTABLE_STATUSES}:
             raise Rejected("invalid_status", "status must be open, pending or archived (snooze with the snooze action)")
         ticket.status, ticket.snoozed_until = TicketStatus(value), None
-        _history(session, ticket, user, "status", {"value": value})
+        record("status", {"value": value})
     elif kind == "snooze":
         until = snooze_time(params, user)
         ticket.status, ticket.snoozed_until = TicketStatus.SNOOZED, until
-        _history(session, ticket, user, "snoozed", {"until": until.isoformat() + "Z"})
+        record("snoozed", {"until": until.isoformat() + "Z"})
         return until
     return None
 
 
-def _assign(session: Session, ticket: Ticket, user: User, params: dict[str, Any]) -> None:
+def _assign(session: Session, params: dict[str, Any], ticket: Ticket, record: Callable[..., None]) -> None:
     if "user_id" not in params:
         raise Rejected("missing_field", "user_id is required (null unassigns)")
     raw = params["user_id"]
@@ -104,14 +110,14 @@ def _assign(session: Session, ticket: Ticket, user: User, params: dict[str, Any]
         raw = int(raw) if raw.strip().isdigit() and len(raw.strip()) <= 10 else (None if not raw.strip() else raw)
     if raw is None:
         ticket.assignee_id = None
-        _history(session, ticket, user, "assigned", {"user_id": None})
+        record("assigned", {"user_id": None})
         return
     fields.whole_id(raw, "user_id")
     assignee = session.get(User, raw)
     if assignee is None or not assignee.active:
         raise Rejected("unknown_user", f"There is no active user {raw} to assign this ticket to")
     ticket.assignee_id = assignee.id
-    _history(session, ticket, user, "assigned", {"user_id": assignee.id, "name": assignee.display_name})
+    record("assigned", {"user_id": assignee.id, "name": assignee.display_name})
 
 
 def _flag(value: Any, name: str) -> bool:
@@ -178,5 +184,6 @@ def wake(session: Session, ticket: Ticket, by: str) -> bool:
     return True
 
 
-def _history(session: Session, ticket: Ticket, user: User, action: str, data: dict[str, Any]) -> None:
-    session.add(History(ticket_id=ticket.id, user_id=user.id, action=action, data=data))
+def _history(session: Session, ticket: Ticket, user: User, action: str, data: dict[str, Any],
+             via: str | None = None) -> None:
+    session.add(History(ticket_id=ticket.id, user_id=user.id, action=action, data={**data, "via": via} if via else data))
