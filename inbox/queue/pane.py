@@ -72,8 +72,9 @@ def sidebar(session: Session, ticket: Ticket, message: str | None = None, error:
     users = session.scalars(select(User).order_by(User.name, User.email)).all()
     entries = session.scalars(select(History).filter_by(ticket_id=ticket.id)
                               .order_by(History.created_at.desc(), History.id.desc()).limit(100)).all()
-    return {"ticket": ticket, "assignable": [u for u in users if u.active], "names": {u.id: u.display_name for u in users},
-            "history": entries, "sentiments": triage.SENTIMENTS, "statuses": [s.value for s in triage.SETTABLE_STATUSES],
+    return {"ticket": ticket, "assignable": [u for u in users if u.active],
+            "names": {u.id: u.display_name for u in users}, "history": entries, "sentiments": triage.SENTIMENTS,
+            "statuses": [s.value for s in triage.SETTABLE_STATUSES],
             "presets": triage.SNOOZE_PRESETS, "message": message, "error": error}
 
 

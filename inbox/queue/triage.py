@@ -165,7 +165,8 @@ def snooze_time(params: dict[str, Any], user: User) -> datetime:
         try:
             parsed = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise Rejected("invalid_until", "until must be an ISO 8601 date and time, e.g. 2030-01-31T09:00:00Z") from None
+            raise Rejected("invalid_until",
+                           "until must be an ISO 8601 date and time, e.g. 2030-01-31T09:00:00Z") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=zone)
         until = parsed.astimezone(timezone.utc).replace(tzinfo=None)
@@ -186,4 +187,5 @@ def wake(session: Session, ticket: Ticket, by: str) -> bool:
 
 def _history(session: Session, ticket: Ticket, user: User, action: str, data: dict[str, Any],
              via: str | None = None) -> None:
-    session.add(History(ticket_id=ticket.id, user_id=user.id, action=action, data={**data, "via": via} if via else data))
+    session.add(History(ticket_id=ticket.id, user_id=user.id, action=action,
+                        data={**data, "via": via} if via else data))
