@@ -52,6 +52,12 @@ class Ticket(TimestampMixin, Base):
         # The queue's default order (newest activity first) and its keyset cursor.
         Index("ix_ticket_activity", "last_activity_at", "id"),
         Index("ix_ticket_status_activity", "status", "last_activity_at", "id"),
+        # The triage filters (assignee, priority, sentiment), each in the queue's order.
+        Index("ix_ticket_assignee_activity", "assignee_id", "last_activity_at", "id"),
+        Index("ix_ticket_priority_activity", "priority", "last_activity_at", "id"),
+        Index("ix_ticket_sentiment_activity", "sentiment", "last_activity_at", "id"),
+        # The wake-up sweep: snoozed tickets whose time has come.
+        Index("ix_ticket_status_snoozed_until", "status", "snoozed_until"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,9 +75,13 @@ class Ticket(TimestampMixin, Base):
     sentiment: Mapped[str | None] = mapped_column(String(20))
     snoozed_until: Mapped[datetime | None]
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Raised by every change a user makes and by every new inbound message: a mutation that carries
+    # the version its author saw is refused (409) when it is no longer the current one.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)   # provider extras (comment id ...)
 
     channel = relationship("Channel")
+    assignee = relationship("User", foreign_keys=[assignee_id])
     interactor: Mapped[Interactor | None] = relationship()
     messages: Mapped[list["Message"]] = relationship(
         back_populates="ticket", order_by="Message.created_at, Message.id")
@@ -81,10 +91,13 @@ class Ticket(TimestampMixin, Base):
     categories: Mapped[list[Category]] = relationship(secondary=ticket_categories)
 
     def touch(self, at: datetime) -> None:
-        """New activity: bump the queue position and reopen an archived or snoozed item."""
+        """New activity: bump the queue position and the version, and reopen an archived, pending or
+        snoozed item (they are waiting for exactly this: the other side wrote again)."""
         self.last_activity_at = max(self.last_activity_at or at, at)
-        if self.status in (TicketStatus.ARCHIVED, TicketStatus.SNOOZED):
-            self.status, self.snoozed_until = TicketStatus.OPEN, None
+        self.version = (self.version or 1) + 1
+        if self.status in (TicketStatus.ARCHIVED, TicketStatus.PENDING, TicketStatus.SNOOZED):
+            self.status = TicketStatus.OPEN
+        self.snoozed_until = None
 
 
 class Message(Base):

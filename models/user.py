@@ -89,6 +89,20 @@ class User(UserMixin, TimestampMixin, Base):
         return self.name or self.email
 
 
+def valid_time_zone(name: object) -> bool:
+    """An IANA time zone name zoneinfo knows ("Europe/Berlin", "UTC"): what ``User.time_zone`` takes.
+    Check it before storing; a stored name that stops being known reads as UTC (``triage.user_zone``)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(name, str) or not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def hash_token(token: str) -> str:
     """Tokens are long random strings, so a plain SHA-256 is enough (no salt or slow hash needed)."""
     return hashlib.sha256(token.encode()).hexdigest()

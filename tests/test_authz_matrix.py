@@ -30,6 +30,7 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "GET /tickets/<int:ticket_id>": (302, 200, 200, 200),
     "GET /tickets/<int:ticket_id>/actions": (302, 200, 200, 200),
     "POST /tickets/<int:ticket_id>/actions/<kind>": (302, 200, 200, 200),
+    "POST /tickets/<int:ticket_id>/triage/<kind>": (302, 422, 422, 422),   # priority without "on": let in, refused
     "POST /tickets/<int:ticket_id>/reply": (302, 422, 422, 422),
     "GET /tickets/<int:ticket_id>/reply-templates/<action_id>": (302, 404, 404, 404),
     "GET /followups/<int:followup_id>": (302, 200, 200, 200),
@@ -199,6 +200,8 @@ def _path(rule: str, world: dict) -> str:
         name = match.group(1).split(":")[-1]
         if name == "action" and rule.startswith("/api/v1/channels"):
             return "inject"
+        if name == "kind" and "/triage/" in rule:
+            return "priority"
         return str(world[name] if name != "ticket_id" or not rule.startswith("/api2") else "0" * 24)
     return re.sub(r"<([^>]+)>", fill, rule)
 

@@ -97,3 +97,27 @@ def test_queue_page_costs_the_same_for_5_and_50_tickets(client, users):
     _add_tickets(45, 5)
     fifty = _count(client, "/")
     assert fifty == five <= BOUND
+
+
+def test_filtered_queue_costs_the_same_for_5_and_50_tickets(client, users, token_for):
+    """The triage filters (assignee, priority, sentiment, status) add conditions, not queries; the
+    rows' assignees are loaded with the page."""
+    headers = {"Authorization": f"Bearer {token_for('agent')}"}
+    login(client, "agent")
+
+    def triage(start: int, n: int) -> None:
+        with db.session_scope() as s:
+            for ticket in s.query(Ticket).filter(Ticket.external_id.in_([f"c{i}" for i in range(start, start + n)])):
+                ticket.assignee_id, ticket.priority, ticket.sentiment = users["agent"].id, True, "negative"
+
+    _add_tickets(5, 0)
+    triage(0, 5)
+    query = "assignee=me&priority=1&sentiment=negative&status=open"
+    page_five, api_five = _count(client, f"/?{query}"), _count(client, f"/api/v1/tickets?{query}&limit=50", headers)
+    _add_tickets(45, 5)
+    triage(5, 45)
+    body = client.get(f"/api/v1/tickets?{query}&limit=50", headers=headers).get_json()
+    assert len(body["data"]) == 50 and all(t["assignee_id"] == users["agent"].id for t in body["data"])
+    assert "Agent" in client.get(f"/?{query}").get_data(as_text=True)
+    assert _count(client, f"/?{query}") == page_five <= BOUND
+    assert _count(client, f"/api/v1/tickets?{query}&limit=50", headers) == api_five <= BOUND

@@ -12,6 +12,7 @@ from inbox.db import get_session
 from inbox.errors import ApiError, register_json_errors
 from inbox.queue.queries import FilterError, Filters, ticket_page
 from inbox.queue.actions import NotPermitted, queue_channel_action, queue_ticket_action
+from inbox.queue import triage
 from inbox.queue.pane import find_ticket
 from inbox.replies.service import queue_reply
 from inbox.settings import rotation
@@ -160,7 +161,7 @@ def delete_channel(channel_id: int):
 @api_permission("ViewTickets")
 def list_tickets():
     try:
-        filters = Filters.from_args(request.args)
+        filters = Filters.from_args(request.args, me=g.api_user.id)
     except FilterError as exc:
         raise ApiError(400, f"invalid_{exc.field}", exc.message) from exc
     tickets, next_cursor = ticket_page(get_session(), filters)
@@ -185,19 +186,42 @@ def show_ticket(ticket_id: int):
 @bp.post("/tickets/<int:ticket_id>/actions/<action>")
 @api_permission("ViewTickets")
 def ticket_action(ticket_id: int, action: str):
+    """One action. ``version`` in the body or an ``If-Match`` header (the ticket's version as last
+    read) makes it conditional: 409 ``stale`` with the current ticket when someone changed it since."""
     body, session = json_body_or_empty(), get_session()
     ticket = _ticket_or_404(ticket_id)
-    if action == "reply":
-        return _reply(ticket, body)
+    if body.get("version") is None and request.headers.get("If-Match"):
+        body = {**body, "version": request.headers["If-Match"]}
     try:
-        row = queue_ticket_action(session, ticket, g.api_user, action, body)
+        if action == "reply":
+            return _reply(ticket, body)
+        row = queue_ticket_action(session, ticket, g.api_user, action, body, via="api")
     except NotPermitted as exc:
         session.rollback()
         raise ApiError(403, "insufficient_permissions", f"This needs the {exc.permission} permission") from exc
+    except triage.Stale:
+        session.rollback()
+        return _stale(ticket_id)
     session.commit()
+    if action == "snooze":
+        triage_wake_soon(ticket)
     if row is None:
         return jsonify(serialize.ticket(ticket)), 200
     return queued_answer(serialize.action(row), workers.send_soon(row.id), 202)
+
+
+def triage_wake_soon(ticket) -> None:
+    """Schedule a committed snooze's wake-up (the sweep wakes it if this cannot be queued)."""
+    from workers.triage import wake_soon
+
+    wake_soon(ticket.id, ticket.snoozed_until)
+
+
+def _stale(ticket_id: int):
+    """409 with the ticket as it is now, so the caller can look again before acting."""
+    current = _ticket_or_404(ticket_id)
+    return jsonify(error={"code": "stale", "message": triage.STALE_MESSAGE},
+                   ticket=serialize.ticket(current)), 409
 
 
 def _reply(ticket, body: dict):
@@ -221,10 +245,13 @@ def _reply(ticket, body: dict):
         raise ApiError(422, "invalid_field", "action_id and option must be strings")
     fields.text(body["text"], "text")
     fields.params(choice)
+    triage.check_version(ticket, triage.parse_version(body.get("version")))
     followup, action_row = queue_reply(session, ticket, g.api_user, body["text"], attachment_url=attachment_url,
                                        **choice)
     if body.get("archive"):      # answered and done: out of the open queue (a new message reopens it)
-        queue_ticket_action(session, ticket, g.api_user, "archive", {})
+        queue_ticket_action(session, ticket, g.api_user, "archive", {}, via="api")
+    else:
+        triage.bump_version(session, ticket)
     session.commit()
     return queued_answer(serialize.followup(followup), workers.send_soon(action_row.id), 202)
 

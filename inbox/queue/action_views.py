@@ -1,18 +1,19 @@
 """The ticket pane's action bar (like, hide, delete, close, reschedule, archive) and wall injection."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 import workers
+from inbox import hx
 from inbox.auth.permissions import permission_required
 from inbox.connectors.base import Rejected
 from inbox.db import get_session
 from models import Channel
 
-from . import bp
+from . import bp, triage
 from .actions import NotPermitted, queue_channel_action, queue_ticket_action
-from .pane import action_bar, load_ticket
+from .pane import action_bar, load_ticket, pane_context, sidebar
 
 
 def render_actions(ticket, error: str | None = None, status: int = 200):
@@ -37,6 +38,9 @@ def act(ticket_id: int, kind: str):
     except Rejected as exc:
         session.rollback()
         return render_actions(ticket, exc.message, 422)
+    except triage.Stale:
+        session.rollback()
+        return render_pane(ticket_id, message=triage.STALE_MESSAGE, status=409, retarget=True)
     except NotPermitted:
         session.rollback()
         abort(403)
@@ -44,7 +48,59 @@ def act(ticket_id: int, kind: str):
     if action is not None and not workers.send_soon(action.id):   # saved: the sweep queues it
         action.error = workers.QUEUE_DOWN_NOTICE                   # shown in the action log meanwhile
         session.commit()
-    return render_actions(load_ticket(ticket_id))
+    # The whole pane: the action raised the ticket's version, which every form in it carries.
+    return render_pane(ticket_id, retarget=True)
+
+
+def render_pane(ticket_id: int, *, message: str | None = None, error: str | None = None, status: int = 200,
+                retarget: bool = False):
+    """The whole pane with the ticket as it is now (htmx swaps it into #pane; without htmx, the page).
+
+    ``retarget``: the request came from a control that swaps only a part (the action bar), but
+    a stale answer must show everything afresh.
+    """
+    get_session().expire_all()
+    ticket = load_ticket(ticket_id)
+    pane = pane_context(get_session(), ticket)
+    pane["side"] = sidebar(get_session(), ticket, message=message, error=error)
+    if hx.is_htmx():
+        response = current_app.response_class(hx.fragment("queue/index.html", "pane", **pane), status=status)
+        if retarget:
+            response.headers["HX-Retarget"], response.headers["HX-Reswap"] = "#pane", "innerHTML"
+        return response
+    from .views import page_context
+
+    return render_template("queue/index.html", **pane, **page_context()), status
+
+
+@bp.post("/tickets/<int:ticket_id>/triage/<kind>")
+@permission_required("ViewTickets")
+def triage_action(ticket_id: int, kind: str):
+    """The sidebar's controls (assign, priority, sentiment, status, snooze): each answers the whole
+    pane, so the sidebar, the header and the history all show the change."""
+    if kind not in triage.TRIAGE_ACTIONS:
+        abort(404)
+    session, ticket = get_session(), load_ticket(ticket_id)
+    params = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    try:
+        queue_ticket_action(session, ticket, current_user, kind, params)
+    except Rejected as exc:
+        session.rollback()
+        return render_pane(ticket_id, error=exc.message, status=422)
+    except triage.Stale:
+        session.rollback()
+        return render_pane(ticket_id, message=triage.STALE_MESSAGE, status=409)
+    except NotPermitted:
+        session.rollback()
+        abort(403)
+    session.commit()
+    if kind == "snooze":
+        from workers.triage import wake_soon
+
+        if not wake_soon(ticket.id, ticket.snoozed_until):
+            return render_pane(ticket_id, message="Snoozed. The queue is unreachable: the ticket wakes up "
+                                                  "within a minute of its time once it is back.")
+    return render_pane(ticket_id)
 
 
 @bp.post("/channels/<int:channel_id>/inject")

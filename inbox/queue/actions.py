@@ -15,6 +15,7 @@ from inbox import fields
 from inbox.connectors import connector_class
 from inbox.connectors.base import Rejected
 from inbox.ingest.store import get_or_create
+from . import triage
 from models import Channel, ChannelStatus, History, OutboundAction, Tag, Ticket, TicketStatus, User
 
 # The permission each action needs (SocialHub's names).
@@ -22,6 +23,8 @@ PERMISSIONS = {
     "archive": "ArchiveTicket", "reopen": "ArchiveTicket", "close": "ArchiveTicket",
     "like": "LikeTicket", "unlike": "LikeTicket", "hide": "HideTicket", "delete": "DeleteTicket",
     "tag": "ViewTickets", "categorize": "ViewTickets", "reschedule": "EditPosts", "custom_action": "ReplyTicket", "inject": "ReplyTicket",
+    "assign": "AssignTicket", "priority": "ViewTickets", "sentiment": "ViewTickets", "status": "ArchiveTicket",
+    "snooze": "ArchiveTicket",
 }
 LOCAL_ACTIONS = {"archive", "reopen"}
 LABELS = {"like": "Like", "unlike": "Unlike", "hide": "Hide", "delete": "Delete on the network", "close": "Close",
@@ -58,18 +61,37 @@ class NotPermitted(Exception):
 
 
 def queue_ticket_action(session: Session, ticket: Ticket, user: User, kind: str,
-                        params: dict[str, Any]) -> OutboundAction | None:
-    """Validate and record one action; returns the outbound action to queue (None: local only)."""
+                        params: dict[str, Any], via: str | None = None) -> OutboundAction | None:
+    """Validate and record one action; returns the outbound action to queue (None: local only).
+
+    ``params["version"]``, when given, is the ticket's version its author saw: ``triage.Stale``
+    if it has changed since. Every accepted action raises the version. ``via="api"``: a token made
+    the change (the history says so beside the user).
+    """
     if kind not in PERMISSIONS or kind == "inject":
         raise Rejected("unknown_action", f"Unknown action {kind!r}")
     if not user.can(PERMISSIONS[kind]):
         raise NotPermitted(PERMISSIONS[kind])
+    params = dict(params)
+    seen = triage.parse_version(params.pop("version", None))
     fields.params(params)       # strings within limits, ids in range: before anything is stored
-    if kind == "archive":
+    triage.check_version(ticket, seen)
+    if kind == "archive" or (kind == "status" and params.get("value") == "archived"):
         _check_category_required(session, ticket)
+    action = _apply(session, ticket, user, kind, params, via)
+    triage.bump_version(session, ticket)
+    return action
+
+
+def _apply(session: Session, ticket: Ticket, user: User, kind: str, params: dict[str, Any],
+           via: str | None) -> OutboundAction | None:
+    if kind in triage.TRIAGE_ACTIONS:
+        triage.apply(session, ticket, user, kind, params, via=via)
+        return None
     if kind in LOCAL_ACTIONS:
         ticket.status = TicketStatus.ARCHIVED if kind == "archive" else TicketStatus.OPEN
-        session.add(History(ticket_id=ticket.id, user_id=user.id, action=kind))
+        ticket.snoozed_until = None
+        session.add(History(ticket_id=ticket.id, user_id=user.id, action=kind, data={"via": via} if via else {}))
         return None
     channel = session.get(Channel, ticket.channel_id)
     if kind == "tag":

@@ -12,8 +12,9 @@ from flask import abort
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from models import ActionState, Followup, OutboundAction, Post, Ticket
+from models import ActionState, Followup, History, OutboundAction, Post, Ticket, User
 
+from . import triage
 from .actions import LABELS, available_actions, custom_actions
 
 PENDING = (ActionState.QUEUED, ActionState.SENDING)
@@ -24,7 +25,7 @@ def find_ticket(session: Session, ticket_id: int) -> Ticket | None:
     return session.scalars(
         select(Ticket).where(Ticket.id == ticket_id).options(
             selectinload(Ticket.messages), selectinload(Ticket.interactor), selectinload(Ticket.channel),
-            selectinload(Ticket.tags), selectinload(Ticket.categories),
+            selectinload(Ticket.tags), selectinload(Ticket.categories), selectinload(Ticket.assignee),
             selectinload(Ticket.followups).selectinload(Followup.author),
             selectinload(Ticket.followups).selectinload(Followup.actions))).first()
 
@@ -60,7 +61,21 @@ def pane_context(session: Session, ticket: Ticket) -> dict[str, Any]:
                                                       external_id=str(ticket.data["post_id"]))).first()
     parent = session.get(Ticket, ticket.parent_id) if ticket.parent_id else None
     return {"ticket": ticket, "thread": thread_of(ticket), "post": post, "parent": parent,
-            "bar": action_bar(session, ticket)}
+            "bar": action_bar(session, ticket), "side": sidebar(session, ticket)}
+
+
+def sidebar(session: Session, ticket: Ticket, message: str | None = None, error: str | None = None) -> dict[str, Any]:
+    """What ``queue/_triage.html`` needs: the triage controls' choices and the history, newest first.
+
+    ``message`` explains a refused stale action; ``error`` a refused value (both shown inline).
+    """
+    users = session.scalars(select(User).order_by(User.name, User.email)).all()
+    entries = session.scalars(select(History).filter_by(ticket_id=ticket.id)
+                              .order_by(History.created_at.desc(), History.id.desc()).limit(100)).all()
+    return {"ticket": ticket, "assignable": [u for u in users if u.active],
+            "names": {u.id: u.display_name for u in users}, "history": entries, "sentiments": triage.SENTIMENTS,
+            "statuses": [s.value for s in triage.SETTABLE_STATUSES],
+            "presets": triage.SNOOZE_PRESETS, "message": message, "error": error}
 
 
 def thread_of(ticket: Ticket) -> list[tuple[str, object]]:

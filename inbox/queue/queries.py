@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import Ticket, TicketKind, TicketStatus, ticket_categories, ticket_tags
 
+SENTIMENTS = ("positive", "neutral", "negative")
 MAX_LIMIT = 100
 MAX_ID = 2**31 - 1      # our 32-bit keys: a larger filter value overflowed SQLite (a 500)
 TEXT_ARG_MAX = 200      # q and network
@@ -31,7 +32,10 @@ class Filters:
     kind: str | None = None
     channel_id: int | None = None
     network: str | None = None
-    assignee: int | None = None
+    assignee: str | None = None     # "me", "none" or a user id (digits)
+    priority: bool | None = None
+    sentiment: str | None = None
+    me: int | None = None            # who "me" is (the viewer); not a query argument
     tag: int | None = None
     category: int | None = None
     q: str | None = None
@@ -40,12 +44,16 @@ class Filters:
 
     def as_args(self) -> dict[str, str]:
         """The filters as query arguments (without the cursor), for links and the address bar."""
-        keys = ("status", "kind", "channel_id", "network", "assignee", "tag", "category", "q")
-        return {k: str(getattr(self, k)) for k in keys if getattr(self, k) not in (None, "")}
+        keys = ("status", "kind", "channel_id", "network", "assignee", "sentiment", "tag", "category", "q")
+        found = {k: str(getattr(self, k)) for k in keys if getattr(self, k) not in (None, "")}
+        if self.priority is not None:
+            found["priority"] = "1" if self.priority else "0"
+        return found
 
     @classmethod
-    def from_args(cls, args) -> "Filters":
-        """Parse query arguments; bad values raise FilterError (a 400, never a 500)."""
+    def from_args(cls, args, me: int | None = None) -> "Filters":
+        """Parse query arguments; bad values raise FilterError (a 400, never a 500). ``me`` is the
+        viewer's id, for ``assignee=me``."""
         def as_int(name: str) -> int | None:
             value = args.get(name)
             if value in (None, ""):
@@ -72,8 +80,18 @@ class Filters:
         for name in ("q", "network"):
             if len(args.get(name) or "") > TEXT_ARG_MAX:
                 raise FilterError(name, f"{name} must be at most {TEXT_ARG_MAX} characters")
+        assignee = args.get("assignee") or None
+        if assignee not in (None, "me", "none"):
+            assignee = str(as_int("assignee"))
+        priority = args.get("priority") or None
+        if priority not in (None, "0", "1", "true", "false"):
+            raise FilterError("priority", "priority must be 1 or 0")
+        sentiment = args.get("sentiment") or None
+        if sentiment not in (None, "none", *SENTIMENTS):
+            raise FilterError("sentiment", f"sentiment must be one of {', '.join(SENTIMENTS)} or none")
         return cls(status=status, kind=kind, channel_id=as_int("channel_id"), network=args.get("network") or None,
-                   assignee=as_int("assignee"), tag=as_int("tag"), category=as_int("category"), q=(args.get("q") or "").strip() or None,
+                   assignee=assignee, me=me, sentiment=sentiment,
+                   priority=None if priority is None else priority in ("1", "true"), tag=as_int("tag"), category=as_int("category"), q=(args.get("q") or "").strip() or None,
                    cursor=cursor, limit=limit)
 
 
@@ -96,6 +114,7 @@ def ticket_page(session: Session, filters: Filters) -> tuple[list[Ticket], str |
     """One page of the queue; what a row shows (and the API's ticket shape) is loaded with it, so a
     page costs the same number of queries whatever its size."""
     query = select(Ticket).options(selectinload(Ticket.interactor), selectinload(Ticket.channel),
+                                   selectinload(Ticket.assignee),
                                    selectinload(Ticket.tags), selectinload(Ticket.categories))
     if filters.status:
         query = query.where(Ticket.status == filters.status)
@@ -105,8 +124,18 @@ def ticket_page(session: Session, filters: Filters) -> tuple[list[Ticket], str |
         query = query.where(Ticket.channel_id == filters.channel_id)
     if filters.network:
         query = query.where(Ticket.network == filters.network)
-    if filters.assignee:
-        query = query.where(Ticket.assignee_id == filters.assignee)
+    if filters.assignee == "none":
+        query = query.where(Ticket.assignee_id.is_(None))
+    elif filters.assignee == "me":
+        query = query.where(Ticket.assignee_id == (filters.me or 0))
+    elif filters.assignee:
+        query = query.where(Ticket.assignee_id == int(filters.assignee))
+    if filters.priority is not None:
+        query = query.where(Ticket.priority == filters.priority)
+    if filters.sentiment == "none":
+        query = query.where(Ticket.sentiment.is_(None))
+    elif filters.sentiment:
+        query = query.where(Ticket.sentiment == filters.sentiment)
     if filters.tag:
         query = query.where(Ticket.id.in_(select(ticket_tags.c.ticket_id).where(ticket_tags.c.tag_id == filters.tag)))
     if filters.category:

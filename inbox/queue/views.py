@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, make_response, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from inbox import hx
@@ -12,6 +13,11 @@ from models import Channel, ChannelStatus
 from . import bp
 from .pane import load_ticket, pane_context
 from .queries import FilterError, Filters, ticket_page
+
+
+def page_context() -> dict:
+    """The queue beside a pane rendered by another view (the triage answers without htmx)."""
+    return _page_context(_filters_or_400())
 
 
 def _page_context(filters: Filters) -> dict:
@@ -26,7 +32,7 @@ def _page_context(filters: Filters) -> dict:
 
 def _filters_or_400() -> Filters:
     try:
-        return Filters.from_args(request.args)
+        return Filters.from_args(request.args, me=current_user.id)
     except FilterError as exc:
         abort(400, exc.message)
 
