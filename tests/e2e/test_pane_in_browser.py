@@ -13,7 +13,8 @@ from models import Channel, Interactor, Message, Ticket, utcnow
 
 def test_media_and_the_interactors_other_tickets(page, live, users):
     with db.session_scope() as s:
-        shop = Channel(provider="getloo", network="instagram", name="Shop", base_url="http://shop.test", account_ref="a")
+        shop = Channel(provider="getloo", network="instagram", name="Shop", base_url="http://shop.test",
+                       account_ref="a")
         outlet = Channel(provider="getloo", network="instagram", name="Outlet", base_url="http://outlet.test",
                          account_ref="b")
         s.add_all([shop, outlet])
