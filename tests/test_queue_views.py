@@ -56,7 +56,7 @@ def test_reply_card_polls_until_delivered_then_stops(client, users, channel, san
     login(client)
     created = client.post("/tickets/1/reply", data={"text": "Спасибо!"},
                           headers={"HX-Request": "true", "X-CSRFToken": csrf_of(client)}).get_data(as_text=True)
-    assert 'hx-swap-oob="beforeend:#thread"' in created and 'data-status="queued"' in created
+    assert 'id="followup-1"' in created and 'data-status="queued"' in created
     assert 'hx-trigger="load delay:1s"' in created
     run_jobs()
     card = client.get("/followups/1", headers={"HX-Request": "true"}).get_data(as_text=True)

@@ -1,11 +1,10 @@
 """The ticket pane's action bar (like, hide, delete, close, reschedule, archive) and wall injection."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 import workers
-from inbox import hx
 from inbox.auth.permissions import permission_required
 from inbox.connectors.base import Rejected
 from inbox.db import get_session
@@ -13,7 +12,7 @@ from models import Channel
 
 from . import bp, triage
 from .actions import NotPermitted, queue_channel_action, queue_ticket_action
-from .pane import action_bar, load_ticket, pane_context, sidebar
+from .pane import action_bar, load_ticket, render_pane
 
 
 def render_actions(ticket, error: str | None = None, status: int = 200):
@@ -50,27 +49,6 @@ def act(ticket_id: int, kind: str):
         session.commit()
     # The whole pane: the action raised the ticket's version, which every form in it carries.
     return render_pane(ticket_id, retarget=True)
-
-
-def render_pane(ticket_id: int, *, message: str | None = None, error: str | None = None, status: int = 200,
-                retarget: bool = False):
-    """The whole pane with the ticket as it is now (htmx swaps it into #pane; without htmx, the page).
-
-    ``retarget``: the request came from a control that swaps only a part (the action bar), but
-    a stale answer must show everything afresh.
-    """
-    get_session().expire_all()
-    ticket = load_ticket(ticket_id)
-    pane = pane_context(get_session(), ticket)
-    pane["side"] = sidebar(get_session(), ticket, message=message, error=error)
-    if hx.is_htmx():
-        response = current_app.response_class(hx.fragment("queue/index.html", "pane", **pane), status=status)
-        if retarget:
-            response.headers["HX-Retarget"], response.headers["HX-Reswap"] = "#pane", "innerHTML"
-        return response
-    from .views import page_context
-
-    return render_template("queue/index.html", **pane, **page_context()), status
 
 
 @bp.post("/tickets/<int:ticket_id>/triage/<kind>")

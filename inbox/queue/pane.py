@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from flask import abort, current_app, render_template
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
-from models import ActionState, Followup, History, OutboundAction, Post, Ticket, User
+from inbox.links import http_url
+from models import ActionState, Followup, History, Interactor, OutboundAction, Post, Ticket, User
 
 from . import triage
 from .actions import LABELS, available_actions, custom_actions
 
 PENDING = (ActionState.QUEUED, ActionState.SENDING)
+OTHER_TICKETS_SHOWN = 10
+# A network's public profile address from a username, where the network has a stable one.
+PROFILE_URLS = {"instagram": "https://www.instagram.com/{}/", "twitter": "https://x.com/{}",
+                "x": "https://x.com/{}", "telegram": "https://t.me/{}", "tiktok": "https://www.tiktok.com/@{}"}
 
 
 def find_ticket(session: Session, ticket_id: int) -> Ticket | None:
@@ -61,7 +66,44 @@ def pane_context(session: Session, ticket: Ticket) -> dict[str, Any]:
                                                       external_id=str(ticket.data["post_id"]))).first()
     parent = session.get(Ticket, ticket.parent_id) if ticket.parent_id else None
     return {"ticket": ticket, "thread": thread_of(ticket), "post": post, "parent": parent,
-            "bar": action_bar(session, ticket), "side": sidebar(session, ticket)}
+            "bar": action_bar(session, ticket), "side": sidebar(session, ticket),
+            "who": interactor_card(session, ticket)}
+
+
+def interactor_card(session: Session, ticket: Ticket) -> dict[str, Any] | None:
+    """What ``queue/_interactor.html`` needs: who wrote, and their other tickets in every channel.
+
+    An interactor row belongs to one channel, so the same person on two channels is two rows: "the
+    same network user" is the same ``network`` and the same network user id, or the same non-empty
+    username (ids differ between providers that carry the same network). One query, the newest
+    ``OTHER_TICKETS_SHOWN`` first, their channels joined in (the pane's cost stays fixed).
+    """
+    person = ticket.interactor
+    if person is None:
+        return None
+    same = [Interactor.external_id == person.external_id]
+    if person.username:
+        same.append(Interactor.username == person.username)
+    others = session.scalars(
+        select(Ticket).join(Ticket.interactor).join(Ticket.channel)
+        .where(Ticket.network == ticket.network, Ticket.id != ticket.id, or_(*same))
+        .options(contains_eager(Ticket.channel))
+        .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(OTHER_TICKETS_SHOWN)).all()
+    data = ticket.data or {}
+    return {"person": person, "network": ticket.network, "others": others,
+            "avatar": http_url(data.get("avatar_url")), "profile": profile_url(ticket.network, person.username, data)}
+
+
+def profile_url(network: str, username: str, data: dict[str, Any]) -> str | None:
+    """The provider's profile link when it gave one, else the network's address for the username."""
+    given = http_url(data.get("profile_url"))
+    if given:
+        return given
+    pattern = PROFILE_URLS.get((network or "").lower())
+    name = (username or "").lstrip("@")
+    if pattern is None or not name or any(c in name for c in "/?#%") or any(c.isspace() for c in name):
+        return None
+    return http_url(pattern.format(name))
 
 
 def sidebar(session: Session, ticket: Ticket, message: str | None = None, error: str | None = None) -> dict[str, Any]:
@@ -90,3 +132,28 @@ def thread_of(ticket: Ticket) -> list[tuple[str, object]]:
                if not (m.direction == "out" and (m.external_id in ours or (m.data or {}).get("replyId") in ours))]
     entries += [("followup", f.created_at, f) for f in ticket.followups]
     return [(kind, obj) for kind, _, obj in sorted(entries, key=lambda e: (e[1], e[0] == "followup"))]
+
+
+def render_pane(ticket_id: int, *, message: str | None = None, error: str | None = None, status: int = 200,
+                retarget: bool = False):
+    """The whole pane with the ticket as it is now (htmx swaps it into #pane; without htmx, the page).
+
+    Here rather than in a view module because the queue's controls and the reply composer (another
+    package's views) both answer with it. ``retarget``: the request came from a control that swaps
+    only a part (the action bar, the composer), but a changed version must show everything afresh.
+    """
+    from inbox import hx
+    from inbox.db import get_session
+
+    get_session().expire_all()
+    ticket = load_ticket(ticket_id)
+    pane = pane_context(get_session(), ticket)
+    pane["side"] = sidebar(get_session(), ticket, message=message, error=error)
+    if hx.is_htmx():
+        response = current_app.response_class(hx.fragment("queue/index.html", "pane", **pane), status=status)
+        if retarget:
+            response.headers["HX-Retarget"], response.headers["HX-Reswap"] = "#pane", "innerHTML"
+        return response
+    from .views import page_context
+
+    return render_template("queue/index.html", **pane, **page_context()), status

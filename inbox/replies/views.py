@@ -10,7 +10,8 @@ import workers
 from inbox.auth.permissions import permission_required
 from inbox.connectors.base import Rejected
 from inbox.db import get_session
-from inbox.queue.pane import load_ticket
+from inbox.queue import triage
+from inbox.queue.pane import load_ticket, render_pane
 from models import Followup
 
 from .service import attachments_allowed, queue_reply
@@ -31,18 +32,26 @@ def reply(ticket_id: int):
     ticket = load_ticket(ticket_id)
     text, attachment_url = request.form.get("text", ""), request.form.get("attachment_url") or None
     try:
+        # The version the agent saw: a reply written to a ticket that changed meanwhile (a new
+        # message, someone else's reply or triage) is refused like the triage controls are.
+        triage.check_version(ticket, triage.parse_version(request.form.get("version")))
         followup, action = queue_reply(session, ticket, current_user, text, attachment_url=attachment_url,
                                        **custom_choice(request.form))
+        triage.bump_version(session, ticket)
     except Rejected as exc:
         session.rollback()
         return render_template("replies/_composer.html", ticket=ticket, text=text, error=exc.message,
                                attachment_url=attachment_url or ""), 422
+    except triage.Stale:
+        session.rollback()
+        return render_pane(ticket_id, message=triage.STALE_MESSAGE, status=409, retarget=True)
     session.commit()
     if not workers.send_soon(action.id):   # saved: the sweep queues it; the card says so meanwhile
         followup.error = workers.QUEUE_DOWN_NOTICE
         session.commit()
-    return (render_template("replies/_composer.html", ticket=ticket, text="", error=None, attachment_url="")
-            + render_template("replies/_followup.html", followup=followup, oob=True))
+    # The whole pane: the reply raised the ticket's version, which every form in it carries (the new
+    # card is in the thread and polls its delivery from there).
+    return render_pane(ticket_id, retarget=True)
 
 
 @bp.get("/followups/<int:followup_id>")
