@@ -211,4 +211,35 @@ def test_pane_shows_no_edit_controls_on_anothers_note_and_refuses_them(client, t
     assert refused.status_code == 403
     with db.session_scope() as s:
         assert s.get(Followup, note["id"]) is not None
-        assert s.get(User, 1) is not None
+
+
+def test_mentions_filter_costs_the_same_for_5_and_50_tickets(client, users, token_for):
+    """``mentions=me`` is one sub-select on the indexed mention table, not a query per ticket."""
+    from statements import recorded
+    from test_queries_count import BOUND, _add_tickets
+
+    headers = auth(token_for("agent"))
+    login(client, "agent")
+
+    def mention(start: int, n: int) -> None:
+        with db.session_scope() as s:
+            agent = s.get(User, users["agent"].id)
+            for ticket in s.scalars(select(Ticket).where(Ticket.external_id.in_([f"c{i}" for i in range(start, start + n)]))):
+                s.add(Followup(ticket_id=ticket.id, type="note", status="saved", text="@agent look",
+                               author_id=users["supervisor"].id, mentioned=[agent]))
+
+    def count(path: str, with_headers: dict | None = None) -> int:
+        client.get(path, headers=with_headers)
+        with recorded() as statements:
+            assert client.get(path, headers=with_headers).status_code == 200
+        return len(statements)
+
+    _add_tickets(5, 0)
+    mention(0, 5)
+    page_five, api_five = count("/?mentions=me"), count("/api/v1/tickets?mentions=me&limit=50", headers)
+    _add_tickets(45, 5)
+    mention(5, 45)
+    body = client.get("/api/v1/tickets?mentions=me&limit=50", headers=headers).get_json()
+    assert len(body["data"]) == 50
+    assert count("/?mentions=me") == page_five <= BOUND
+    assert count("/api/v1/tickets?mentions=me&limit=50", headers) == api_five <= BOUND
