@@ -209,6 +209,10 @@ def test_pane_shows_no_edit_controls_on_anothers_note_and_refuses_them(client, t
     token = csrf_of(client, f"/tickets/{ticket_id}")
     refused = client.post(f"/tickets/{ticket_id}/notes/{note['id']}/delete", data={"csrf_token": token})
     assert refused.status_code == 403
+    # nor through the action bar's generic route: a 4xx, never a 500
+    generic = client.post(f"/tickets/{ticket_id}/actions/note_delete",
+                          data={"csrf_token": token, "followup_id": str(note["id"])})
+    assert generic.status_code == 422
     with db.session_scope() as s:
         assert s.get(Followup, note["id"]) is not None
 

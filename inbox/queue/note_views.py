@@ -27,15 +27,15 @@ def _note_action(ticket_id: int, kind: str, followup_id: int | None = None):
         params["followup_id"] = followup_id
     try:
         notes.act(session, ticket, current_user, kind, params)
+    except notes.NoteRefused as exc:     # before Rejected, its base class
+        session.rollback()
+        abort(exc.status, exc.message)
     except Rejected as exc:
         session.rollback()
         return render_pane(ticket_id, error=exc.message, status=422)
     except triage.Stale:
         session.rollback()
         return render_pane(ticket_id, message=triage.STALE_MESSAGE, status=409)
-    except notes.NoteRefused as exc:
-        session.rollback()
-        abort(exc.status, exc.message)
     session.commit()
     return render_pane(ticket_id)
 

@@ -27,13 +27,14 @@ NOTE_ACTIONS = ("note", "note_edit", "note_delete")
 MENTION = re.compile(r"(?<![\w.@])@([\w.+-]*\w)")
 
 
-class NoteRefused(Exception):
-    """A note that is not there (404) or not the caller's (403): the pane and the API both answer
-    with this status, so its own exception rather than a 422 ``Rejected``."""
+class NoteRefused(Rejected):
+    """A note that is not there (404) or not the caller's (403). The note routes answer with this
+    ``status``; being a ``Rejected``, it is still a 4xx (never a 500) wherever else it surfaces,
+    e.g. through the pane's generic action route."""
 
     def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        super().__init__(code, message)
+        self.status = status
 
 
 def handles(user: User) -> set[str]:
