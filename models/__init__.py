@@ -2,13 +2,13 @@
 from .base import Base, TimestampMixin, to_utc_naive, utcnow
 from .channel import Channel, ChannelStatus
 from .event import History, RawEvent, RawEventStatus
-from .followup import ActionState, Followup, FollowupStatus, FollowupType, OutboundAction
+from .followup import ActionState, Followup, FollowupStatus, FollowupType, OutboundAction, note_mentions
 from .saved_reply import SavedReply, saved_reply_channels
 from .taxonomy import Category, Tag, ticket_categories, ticket_tags
 from .ticket import Direction, Interactor, Message, Post, Ticket, TicketKind, TicketStatus
 from .user import ApiToken, Role, User, hash_token
 
-__all__ = [
+__all__ = ["note_mentions", 
     "ActionState", "ApiToken", "Base", "Category", "Channel", "ChannelStatus", "Direction",
     "Followup", "FollowupStatus", "FollowupType", "History", "Interactor", "Message",
     "OutboundAction", "Post", "RawEvent", "RawEventStatus", "Role", "SavedReply", "Tag", "Ticket", "TicketKind",

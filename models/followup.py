@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, TimestampMixin, utcnow
@@ -40,6 +40,15 @@ FINAL_STATUSES = {FollowupStatus.DELIVERED, FollowupStatus.READ, FollowupStatus.
                   FollowupStatus.UNKNOWN, FollowupStatus.SAVED, FollowupStatus.REJECTED}
 
 
+# Who a note @mentions: one row per (note, user), indexed by user for the "mentions me" filter.
+note_mentions = Table(
+    "note_mention", Base.metadata,
+    Column("followup_id", ForeignKey("followup.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_note_mention_user", "user_id"),
+)
+
+
 class Followup(TimestampMixin, Base):
     __tablename__ = "followup"
 
@@ -56,6 +65,7 @@ class Followup(TimestampMixin, Base):
     ticket = relationship("Ticket", back_populates="followups")
     author = relationship("User", foreign_keys=[author_id])
     actions: Mapped[list["OutboundAction"]] = relationship(back_populates="followup")
+    mentioned = relationship("User", secondary=note_mentions, order_by="User.id")   # notes only
 
     @property
     def is_final(self) -> bool:

@@ -32,6 +32,11 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "POST /tickets/<int:ticket_id>/actions/<kind>": (302, 200, 200, 200),
     "POST /tickets/<int:ticket_id>/triage/<kind>": (302, 422, 422, 422),   # priority without "on": let in, refused
     "POST /tickets/<int:ticket_id>/reply": (302, 422, 422, 422),
+    # internal notes: any viewer adds (an empty one is refused); edit/delete one's own (the world's
+    # followup is a reply, not a note: 404 once let in)
+    "POST /tickets/<int:ticket_id>/notes": (302, 422, 422, 422),
+    "POST /tickets/<int:ticket_id>/notes/<int:followup_id>": (302, 404, 404, 404),
+    "POST /tickets/<int:ticket_id>/notes/<int:followup_id>/delete": (302, 404, 404, 404),
     "GET /tickets/<int:ticket_id>/reply-templates/<action_id>": (302, 404, 404, 404),
     "GET /followups/<int:followup_id>": (302, 200, 200, 200),
     "POST /channels/<int:channel_id>/inject": (302, 303, 303, 303),   # EditPosts: agents post to walls

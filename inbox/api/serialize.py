@@ -73,7 +73,8 @@ def message(m: Message) -> dict[str, Any]:
 
 def followup(f: Followup) -> dict[str, Any]:
     return {"id": f.id, "type": f.type, "status": f.status, "text": f.text, "author_id": f.author_id,
-            "error": f.error, "created_at": iso(f.created_at), "status_at": iso(f.status_at)}
+            "error": f.error, "created_at": iso(f.created_at), "status_at": iso(f.status_at),
+            **({"mention_ids": [u.id for u in f.mentioned]} if f.type == "note" else {})}
 
 
 def history(h: History) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from inbox.db import get_session
 from inbox.errors import ApiError, register_json_errors
 from inbox.queue.queries import FilterError, Filters, ticket_page
 from inbox.queue.actions import NotPermitted, queue_channel_action, queue_ticket_action
-from inbox.queue import triage
+from inbox.queue import notes, triage
 from inbox.queue.pane import find_ticket
 from inbox.replies.service import queue_reply
 from inbox.settings import rotation
@@ -195,6 +195,8 @@ def ticket_action(ticket_id: int, action: str):
     try:
         if action == "reply":
             return _reply(ticket, body)
+        if action in notes.NOTE_ACTIONS:
+            return _note(ticket, action, body)
         row = queue_ticket_action(session, ticket, g.api_user, action, body, via="api")
     except NotPermitted as exc:
         session.rollback()
@@ -208,6 +210,21 @@ def ticket_action(ticket_id: int, action: str):
     if row is None:
         return jsonify(serialize.ticket(ticket)), 200
     return queued_answer(serialize.action(row), workers.send_soon(row.id), 202)
+
+
+def _note(ticket, action: str, body: dict):
+    """``note {text}`` answers 201 with the note; ``note_edit {followup_id, text}`` 200 with it;
+    ``note_delete {followup_id}`` 204. Only the author edits or deletes (403 ``not_your_note``)."""
+    session = get_session()
+    try:
+        note = notes.act(session, ticket, g.api_user, action, body, via="api")
+    except notes.NoteRefused as exc:
+        session.rollback()
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+    session.commit()
+    if note is None:
+        return "", 204
+    return jsonify(serialize.followup(note)), 201 if action == "note" else 200
 
 
 def triage_wake_soon(ticket) -> None:

@@ -9,4 +9,4 @@ from flask import Blueprint
 
 bp = Blueprint("queue", __name__)
 
-from . import action_views, views  # noqa: E402,F401  (they register routes on bp)
+from . import action_views, note_views, views  # noqa: E402,F401  (they register routes on bp)

@@ -15,7 +15,7 @@ from inbox import fields
 from inbox.connectors import connector_class
 from inbox.connectors.base import Rejected
 from inbox.ingest.store import get_or_create
-from . import triage
+from . import notes, triage
 from models import Channel, ChannelStatus, History, OutboundAction, Tag, Ticket, TicketStatus, User
 
 # The permission each action needs (SocialHub's names).
@@ -24,7 +24,7 @@ PERMISSIONS = {
     "like": "LikeTicket", "unlike": "LikeTicket", "hide": "HideTicket", "delete": "DeleteTicket",
     "tag": "ViewTickets", "categorize": "ViewTickets", "reschedule": "EditPosts", "custom_action": "ReplyTicket", "inject": "ReplyTicket",
     "assign": "AssignTicket", "priority": "ViewTickets", "sentiment": "ViewTickets", "status": "ArchiveTicket",
-    "snooze": "ArchiveTicket",
+    "snooze": "ArchiveTicket", "note": "ViewTickets", "note_edit": "ViewTickets", "note_delete": "ViewTickets",
 }
 LOCAL_ACTIONS = {"archive", "reopen"}
 LABELS = {"like": "Like", "unlike": "Unlike", "hide": "Hide", "delete": "Delete on the network", "close": "Close",
@@ -87,6 +87,9 @@ def _apply(session: Session, ticket: Ticket, user: User, kind: str, params: dict
            via: str | None) -> OutboundAction | None:
     if kind in triage.TRIAGE_ACTIONS:
         triage.apply(session, ticket, user, kind, params, via=via)
+        return None
+    if kind in notes.NOTE_ACTIONS:     # ours only: a note never reaches a network
+        notes.apply(session, ticket, user, kind, params, via=via)
         return None
     if kind in LOCAL_ACTIONS:
         ticket.status = TicketStatus.ARCHIVED if kind == "archive" else TicketStatus.OPEN

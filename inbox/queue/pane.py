@@ -32,7 +32,8 @@ def find_ticket(session: Session, ticket_id: int) -> Ticket | None:
             selectinload(Ticket.messages), selectinload(Ticket.interactor), selectinload(Ticket.channel),
             selectinload(Ticket.tags), selectinload(Ticket.categories), selectinload(Ticket.assignee),
             selectinload(Ticket.followups).selectinload(Followup.author),
-            selectinload(Ticket.followups).selectinload(Followup.actions))).first()
+            selectinload(Ticket.followups).selectinload(Followup.actions),
+            selectinload(Ticket.followups).selectinload(Followup.mentioned))).first()
 
 
 def load_ticket(ticket_id: int) -> Ticket:

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from models import Ticket, TicketKind, TicketStatus, ticket_categories, ticket_tags
+from models import Followup, Ticket, TicketKind, TicketStatus, note_mentions, ticket_categories, ticket_tags
 
 SENTIMENTS = ("positive", "neutral", "negative")
 MAX_LIMIT = 100
@@ -35,6 +35,7 @@ class Filters:
     assignee: str | None = None     # "me", "none" or a user id (digits)
     priority: bool | None = None
     sentiment: str | None = None
+    mentions: str | None = None     # "me": tickets with a note that @mentions the viewer
     me: int | None = None            # who "me" is (the viewer); not a query argument
     tag: int | None = None
     category: int | None = None
@@ -44,7 +45,7 @@ class Filters:
 
     def as_args(self) -> dict[str, str]:
         """The filters as query arguments (without the cursor), for links and the address bar."""
-        keys = ("status", "kind", "channel_id", "network", "assignee", "sentiment", "tag", "category", "q")
+        keys = ("status", "kind", "channel_id", "network", "assignee", "mentions", "sentiment", "tag", "category", "q")
         found = {k: str(getattr(self, k)) for k in keys if getattr(self, k) not in (None, "")}
         if self.priority is not None:
             found["priority"] = "1" if self.priority else "0"
@@ -83,6 +84,9 @@ class Filters:
         assignee = args.get("assignee") or None
         if assignee not in (None, "me", "none"):
             assignee = str(as_int("assignee"))
+        mentions = args.get("mentions") or None
+        if mentions not in (None, "me"):
+            raise FilterError("mentions", "mentions must be me")
         priority = args.get("priority") or None
         if priority not in (None, "0", "1", "true", "false"):
             raise FilterError("priority", "priority must be 1 or 0")
@@ -90,7 +94,7 @@ class Filters:
         if sentiment not in (None, "none", *SENTIMENTS):
             raise FilterError("sentiment", f"sentiment must be one of {', '.join(SENTIMENTS)} or none")
         return cls(status=status, kind=kind, channel_id=as_int("channel_id"), network=args.get("network") or None,
-                   assignee=assignee, me=me, sentiment=sentiment,
+                   assignee=assignee, mentions=mentions, me=me, sentiment=sentiment,
                    priority=None if priority is None else priority in ("1", "true"), tag=as_int("tag"), category=as_int("category"), q=(args.get("q") or "").strip() or None,
                    cursor=cursor, limit=limit)
 
@@ -130,6 +134,11 @@ def ticket_page(session: Session, filters: Filters) -> tuple[list[Ticket], str |
         query = query.where(Ticket.assignee_id == (filters.me or 0))
     elif filters.assignee:
         query = query.where(Ticket.assignee_id == int(filters.assignee))
+    if filters.mentions == "me":
+        # One indexed sub-select (ix_note_mention_user), so the page's query count stays fixed.
+        query = query.where(Ticket.id.in_(
+            select(Followup.ticket_id).join(note_mentions, note_mentions.c.followup_id == Followup.id)
+            .where(note_mentions.c.user_id == (filters.me or 0))))
     if filters.priority is not None:
         query = query.where(Ticket.priority == filters.priority)
     if filters.sentiment == "none":
