@@ -44,6 +44,9 @@ def test_triage_from_the_sidebar(page, live, users):
     with db.session_scope() as s:
         changed = s.get(Ticket, ticket_id)
         changed.sentiment, changed.version = "negative", changed.version + 1
+    # The priority answer's swap must have settled (htmx wires the new form up then): under load
+    # a change fired earlier went nowhere.
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     side.locator("select[name=value][aria-label=Sentiment]").select_option("positive")
     expect(page.locator(".stale-notice")).to_contain_text("Someone changed this ticket")
     expect(page.locator("#ticket-side select[aria-label=Sentiment]")).to_have_value("negative")
