@@ -4,6 +4,7 @@ from .channel import Channel, ChannelStatus
 from .event import History, RawEvent, RawEventStatus
 from .followup import ActionState, Followup, FollowupStatus, FollowupType, OutboundAction, note_mentions
 from .saved_reply import SavedReply, saved_reply_channels
+from .team import Team, team_channels, team_members
 from .taxonomy import Category, Tag, ticket_categories, ticket_tags
 from .ticket import Direction, Interactor, Message, Post, Ticket, TicketKind, TicketStatus
 from .user import ApiToken, Role, User, hash_token
@@ -11,7 +12,7 @@ from .user import ApiToken, Role, User, hash_token
 __all__ = ["note_mentions", 
     "ActionState", "ApiToken", "Base", "Category", "Channel", "ChannelStatus", "Direction",
     "Followup", "FollowupStatus", "FollowupType", "History", "Interactor", "Message",
-    "OutboundAction", "Post", "RawEvent", "RawEventStatus", "Role", "SavedReply", "Tag", "Ticket", "TicketKind",
-    "TicketStatus", "TimestampMixin", "User", "hash_token", "saved_reply_channels", "ticket_categories", "ticket_tags",
+    "OutboundAction", "Post", "RawEvent", "RawEventStatus", "Role", "SavedReply", "Tag", "Team", "Ticket", "TicketKind",
+    "TicketStatus", "TimestampMixin", "User", "hash_token", "saved_reply_channels", "ticket_categories", "team_channels", "team_members", "ticket_tags",
     "to_utc_naive", "utcnow",
 ]

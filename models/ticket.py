@@ -54,6 +54,7 @@ class Ticket(TimestampMixin, Base):
         Index("ix_ticket_status_activity", "status", "last_activity_at", "id"),
         # The triage filters (assignee, priority, sentiment), each in the queue's order.
         Index("ix_ticket_assignee_activity", "assignee_id", "last_activity_at", "id"),
+        Index("ix_ticket_team_activity", "team_id", "last_activity_at", "id"),
         Index("ix_ticket_priority_activity", "priority", "last_activity_at", "id"),
         Index("ix_ticket_sentiment_activity", "sentiment", "last_activity_at", "id"),
         # The wake-up sweep: snoozed tickets whose time has come.
@@ -71,6 +72,8 @@ class Ticket(TimestampMixin, Base):
     post_external_id: Mapped[str | None] = mapped_column(String(200))       # the post a comment is on
     text: Mapped[str] = mapped_column(Text, default="")      # the latest inbound text, for the list
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # The team the ticket is handed to (``assign {team_id}``), independent of the assignee.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="SET NULL"))
     priority: Mapped[bool] = mapped_column(default=False)
     sentiment: Mapped[str | None] = mapped_column(String(20))
     snoozed_until: Mapped[datetime | None]
@@ -82,6 +85,7 @@ class Ticket(TimestampMixin, Base):
 
     channel = relationship("Channel")
     assignee = relationship("User", foreign_keys=[assignee_id])
+    team = relationship("Team")
     interactor: Mapped[Interactor | None] = relationship()
     messages: Mapped[list["Message"]] = relationship(
         back_populates="ticket", order_by="Message.created_at, Message.id")
