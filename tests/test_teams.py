@@ -2,7 +2,10 @@
 ``team_ids``, deleting a team (its tickets go back to no team), and the ``/settings/teams`` page."""
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 
 from helpers import csrf_of, login
@@ -189,6 +192,29 @@ def test_deleting_a_team_hands_its_tickets_back_and_keeps_their_history(api, wor
         kept = s.scalars(select(History).where(History.ticket_id == world["tickets"][0])).all()
         assert [(h.action, h.data) for h in kept] == [("assign", {"team_id": team["id"]})]
     assert api("admin").get(f"/api/v1/users/{world['agent']}").get_json()["team_ids"] == []
+
+
+# Bodies shaped like a team's or a user's, with every JSON type in the values.
+VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.sampled_from([2**31, 2**63, 1e308, -1, 0])
+                      | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=130),
+                      lambda inner: st.lists(inner, max_size=60) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                      max_leaves=70)
+BODIES = st.dictionaries(st.sampled_from(["name", "member_ids", "channel_ids", "team_ids", "role", "email"]),
+                         VALUES, max_size=4)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large])
+@given(body=BODIES)
+def test_generated_bodies_get_an_answer_never_a_crash(api, world, body):
+    admin = api("admin")
+    for method, path in (("POST", API), ("PATCH", f"/api/v1/users/{world['supervisor']}")):
+        answer = getattr(admin, method.lower())(path, data=json.dumps(body), content_type="application/json")
+        assert answer.status_code in (200, 201, 422), answer.get_data(as_text=True)[:300]
+        if answer.status_code == 422:
+            error = answer.get_json()["error"]
+            assert isinstance(error["code"], str) and isinstance(error["message"], str)
 
 
 # -- users' team_ids -----------------------------------------------------------------------------
