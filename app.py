@@ -76,11 +76,12 @@ def _register_blueprints(app: Flask) -> None:
     from inbox.settings.saved_reply_views import bp as saved_replies
     from inbox.settings.tokens import bp as tokens
     from inbox.settings.taxonomy_views import bp as taxonomy_pages
+    from inbox.settings.team_views import bp as team_pages
     from inbox.settings.users import bp as users
     from inbox.settings.views import bp as settings
 
     for bp in (auth, account, queue, replies, settings, tokens, users, saved_replies, resont_oauth, ingest, api,
-               public_api, api_taxonomy, taxonomy_pages):
+               public_api, api_taxonomy, taxonomy_pages, team_pages):
         app.register_blueprint(bp)
     # Providers and API clients authenticate by URL token, bearer token or accesstoken, not by cookie.
     for bp in (ingest, api, public_api, api_taxonomy):

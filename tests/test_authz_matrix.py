@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from helpers import csrf_of, load, login, post, run_jobs
 from inbox import db
-from models import ApiToken, Category, Followup, OutboundAction, SavedReply, Tag, Ticket
+from models import ApiToken, Category, Followup, OutboundAction, SavedReply, Tag, Team, Ticket
 
 ROLES = ("anon", "agent", "supervisor", "admin")
 
@@ -55,6 +55,11 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "POST /settings/users": (302, 403, 403, 422),
     "POST /settings/users/<int:user_id>": (302, 403, 403, 422),
     "POST /settings/users/<int:user_id>/password": (302, 403, 403, 422),
+    # teams: supervisors see the page (ViewUsers), admins change teams (EditUsers)
+    "GET /settings/teams": (302, 403, 200, 200),
+    "POST /settings/teams": (302, 403, 403, 422),
+    "POST /settings/teams/<int:team_id>": (302, 403, 403, 422),
+    "POST /settings/teams/<int:team_id>/delete": (302, 403, 403, 303),
     "GET /settings/saved-replies": (302, 200, 200, 200),
     "POST /settings/saved-replies": (302, 422, 422, 422),
     "POST /settings/saved-replies/<int:reply_id>": (302, 403, 403, 422),     # a shared reply: EditTemplates
@@ -104,6 +109,11 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "POST /api/v1/users": (401, 403, 403, 422),
     "GET /api/v1/users/<int:user_id>": (401, 403, 200, 200),
     "PATCH /api/v1/users/<int:user_id>": (401, 403, 403, 200),
+    "GET /api/v1/teams": (401, 403, 200, 200),
+    "POST /api/v1/teams": (401, 403, 403, 422),
+    "GET /api/v1/teams/<int:team_id>": (401, 403, 200, 200),
+    "PATCH /api/v1/teams/<int:team_id>": (401, 403, 403, 200),
+    "DELETE /api/v1/teams/<int:team_id>": (401, 403, 403, 204),
     "GET /api/v1/saved-replies": (401, 200, 200, 200),
     "POST /api/v1/saved-replies": (401, 422, 422, 422),
     "GET /api/v1/saved-replies/<int:reply_id>": (401, 200, 200, 200),
@@ -178,11 +188,11 @@ def world(client, channel, token_for, users):
     sent = client.post(f"/api/v1/tickets/{ticket_id}/actions/reply", json={"text": "Thanks!"},
                        headers={"Authorization": f"Bearer {admin}"})
     assert sent.status_code in (200, 202), sent.get_data(as_text=True)
-    with db.session_scope() as s:       # a tag and a category for their routes
-        tag, category = Tag(name="VIP"), Category(name="Product")
-        s.add_all([tag, category])
+    with db.session_scope() as s:       # a tag, a category and a team for their routes
+        tag, category, team = Tag(name="VIP"), Category(name="Product"), Team(name="Support")
+        s.add_all([tag, category, team])
         s.flush()
-        tag_id, category_id = tag.id, category.id
+        tag_id, category_id, team_id = tag.id, category.id, team.id
     with db.session_scope() as s:
         action_id = s.scalars(select(OutboundAction.id)).first()
         followup_id = s.scalars(select(Followup.id)).first()
@@ -195,7 +205,7 @@ def world(client, channel, token_for, users):
             "token": channel["webhook_url"].rstrip("/").rsplit("/", 1)[1],
             "kind": "archive", "action": "archive", "filename": "vendor/htmx.min.js",
             "token_id": admin_token_id, "tag_id": tag_id, "category_id": category_id, "user_id": users["agent"].id,
-            "reply_id": reply_id,
+            "reply_id": reply_id, "team_id": team_id,
             "rid": "0" * 24, "aid": "0" * 24, "rest": "nothing-here", "tokens": {
                 role: token_for(role) for role in ("agent", "supervisor", "admin")}}
 

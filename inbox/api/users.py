@@ -1,6 +1,7 @@
 """``/api/v1/users``: read with ViewUsers, create and change with EditUsers. Shape:
 ``{id, email, name, role, active, time_zone, team_ids[], reply_requires_approval}``; create takes
-``password``. Deactivating (``active: false``) or a new ``password`` ends the user's sessions."""
+``password``; ``team_ids`` (create and PATCH) replaces the user's teams (422 ``unknown_team``).
+Deactivating (``active: false``) or a new ``password`` ends the user's sessions."""
 from __future__ import annotations
 
 from flask import g, jsonify
@@ -10,7 +11,7 @@ from inbox import fields
 from inbox.auth.permissions import api_permission
 from inbox.db import get_session
 from inbox.errors import ApiError
-from inbox.settings import user_accounts
+from inbox.settings import teams, user_accounts
 from models import User
 
 from .views import bp, json_body
@@ -26,8 +27,10 @@ def _user(user_id: int) -> User:
 @bp.get("/users")
 @api_permission("ViewUsers")
 def list_users():
-    users = get_session().scalars(select(User).order_by(User.id)).all()
-    return jsonify(data=[user_accounts.as_json(u) for u in users])
+    session = get_session()
+    users = session.scalars(select(User).order_by(User.id)).all()
+    team_ids = teams.team_ids_by_user(session)
+    return jsonify(data=[user_accounts.as_json(u, team_ids.get(u.id, [])) for u in users])
 
 
 @bp.get("/users/<int:user_id>")

@@ -14,9 +14,10 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from inbox import fields
+from inbox.settings import teams
 from inbox.auth.accounts import AccountError, activate, deactivate, set_password, validate_password
 from models import Role, User
 
@@ -71,23 +72,27 @@ def _password(value: Any) -> str:
 
 
 def create_user(session: Session, data: dict[str, Any]) -> User:
-    """A new active user; ``email``, ``role`` and ``password`` are required, ``name`` and
-    ``time_zone`` optional."""
+    """A new active user; ``email``, ``role`` and ``password`` are required, ``name``,
+    ``time_zone`` and ``team_ids`` optional."""
     for key in ("email", "role", "password"):
         if data.get(key) in (None, ""):
             raise fields.Rejected("missing_field", f"{key} is required")
+    team_ids = teams.check_team_ids(session, data["team_ids"]) if data.get("team_ids") is not None else []
     user = User(email=_email(session, data["email"]), role=_role(data["role"]),
                 name=_name(data.get("name") or ""),
                 time_zone=check_time_zone(data["time_zone"]) if data.get("time_zone") else "UTC")
     user.set_password(_password(data["password"]))
     session.add(user)
     session.flush()
+    if team_ids:
+        teams.set_user_teams(session, user, team_ids)
     return user
 
 
 def update_user(session: Session, user: User, data: dict[str, Any], by: User) -> User:
-    """Change what ``data`` names (email, name, role, active, password, time_zone); all checked
-    before anything changes, so a refusal leaves the user as they were."""
+    """Change what ``data`` names (email, name, role, active, password, time_zone, team_ids: the
+    user's teams, replaced); all checked before anything changes, so a refusal leaves the user as
+    they were."""
     changes: dict[str, Any] = {}
     if "email" in data:
         changes["email"] = _email(session, data["email"], user)
@@ -105,6 +110,8 @@ def update_user(session: Session, user: User, data: dict[str, Any], by: User) ->
         changes["password"] = _password(data["password"])
     if "time_zone" in data:
         changes["time_zone"] = check_time_zone(data["time_zone"])
+    if "team_ids" in data:
+        changes["team_ids"] = teams.check_team_ids(session, data["team_ids"])
     for key in ("email", "name", "role", "time_zone"):
         if key in changes:
             setattr(user, key, changes[key])
@@ -115,6 +122,8 @@ def update_user(session: Session, user: User, data: dict[str, Any], by: User) ->
     elif changes.get("active") is True and not user.active:
         activate(user)
     session.flush()
+    if "team_ids" in changes:
+        teams.set_user_teams(session, user, changes["team_ids"])
     return user
 
 
@@ -124,8 +133,12 @@ def _still_edits_users(role: Role) -> bool:
     return "EditUsers" in ROLE_PERMISSIONS[role]
 
 
-def as_json(user: User) -> dict[str, Any]:
+def as_json(user: User, team_ids: list[int] | None = None) -> dict[str, Any]:
+    """``team_ids``: pass them when listing many users (``teams.team_ids_by_user``, one query);
+    otherwise they are read for this user."""
+    if team_ids is None:
+        team_ids = teams.team_ids_by_user(object_session(user), [user.id]).get(user.id, [])
     return {"id": user.id, "email": user.email, "name": user.name, "role": str(Role(user.role)),
             "active": user.active, "time_zone": user.time_zone or "UTC",
-            "team_ids": [],                    # teams come in a later round
+            "team_ids": team_ids,
             "reply_requires_approval": False}  # not stored yet

@@ -15,15 +15,17 @@ from inbox.auth.permissions import permission_required
 from inbox.db import get_session
 from models import Role, User
 
-from . import user_accounts
+from . import teams, user_accounts
 
 bp = Blueprint("users", __name__, url_prefix="/settings")
 
 
 def _page(status: int = 200, error: str | None = None, error_for: int | str | None = None,
           draft: Any = None):
-    users = get_session().scalars(select(User).order_by(User.email)).all()
+    session = get_session()
+    users = session.scalars(select(User).order_by(User.email)).all()
     return render_template("settings/users.html", users=users, roles=list(Role), error=error,
+                           user_teams=teams.teams_by_user(session),
                            error_for=error_for, draft=draft or {}, min_length=MIN_PASSWORD_LENGTH), status
 
 
