@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from redis import RedisError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from inbox.connectors.base import ProviderError, Rejected
@@ -137,7 +138,23 @@ def unauthorized():
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+CONFLICT_MESSAGE = "Someone saved a conflicting change at the same moment. Nothing was saved: try again."
+
+
+def handle_conflict(exc: IntegrityError):
+    """Two requests raced past the same check (two admins creating the tag "VIP" at once): the
+    database's unique constraint refused the second. A 409 in the caller's format, never a 500;
+    the session is rolled back, so nothing of the request is kept."""
+    _rollback()
+    if _wants_json():
+        return json_error(409, "conflict", CONFLICT_MESSAGE)
+    if hx.is_htmx():
+        return f'<div class="flash error" role="alert">{_escape(CONFLICT_MESSAGE)}</div>', 409
+    return render_template("errors/error.html", status=409, message=CONFLICT_MESSAGE), 409
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(IntegrityError, handle_conflict)
     if not app.testing and not app.debug:
         app.register_error_handler(Exception, handle_unexpected)
