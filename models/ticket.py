@@ -36,7 +36,13 @@ class Interactor(TimestampMixin, Base):
     """A person on a network. Keyed by the network's stable user id; usernames can change."""
 
     __tablename__ = "interactor"
-    __table_args__ = (UniqueConstraint("channel_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel_id", "external_id"),
+        # The pane's "other tickets of this person": the same network user on every channel, by
+        # network user id or by username (inbox/queue/pane.py, interactor_card).
+        Index("ix_interactor_external_id", "external_id"),
+        Index("ix_interactor_username", "username"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"))
@@ -67,7 +73,8 @@ class Ticket(TimestampMixin, Base):
     status: Mapped[TicketStatus] = mapped_column(String(20), default=TicketStatus.OPEN)
     network: Mapped[str] = mapped_column(String(30))
     external_id: Mapped[str] = mapped_column(String(200))
-    interactor_id: Mapped[int | None] = mapped_column(ForeignKey("interactor.id"))
+    # Indexed: from the interactors found above to their tickets, without scanning every ticket.
+    interactor_id: Mapped[int | None] = mapped_column(ForeignKey("interactor.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))   # comment threads
     post_external_id: Mapped[str | None] = mapped_column(String(200))       # the post a comment is on
     text: Mapped[str] = mapped_column(Text, default="")      # the latest inbound text, for the list

@@ -284,3 +284,38 @@ def test_reply_and_archive_in_one_call(client, channel, sandbox, token_for):
     detail = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers).get_json()
     assert detail["status"] == "archived" and [f["status"] for f in detail["followups"]] == ["sent"]
     assert [m["caption"] for m in sandbox.state.sent] == ["Done!"]
+
+
+def test_patching_a_channels_settings_merges_them(client, channel, token_for):
+    """A key sent replaces that key, null removes it, the others stay; bad values change nothing."""
+    headers, url = auth(token_for("admin")), f"/api/v1/channels/{channel['id']}"
+    before = client.get(url, headers=headers).get_json()["settings"]
+    first = client.patch(url, headers=headers, json={"settings": {"require_category": True, "signature": "— Shop"}})
+    assert first.status_code == 200
+    assert first.get_json()["settings"] == {**before, "require_category": True, "signature": "— Shop"}
+    second = client.patch(url, headers=headers, json={"settings": {"signature": None, "require_category": False}})
+    assert second.get_json()["settings"] == {**before, "require_category": False}
+
+    for bad in ({"signature": "x" * 5000}, {"deep": [[[[[[[[["x"]]]]]]]]]}, "require_category"):
+        refused = client.patch(url, headers=headers, json={"settings": bad, "name": "Renamed"})
+        assert refused.status_code == 422 and set(refused.get_json()["error"]) == {"code", "message"}
+    shown = client.get(url, headers=headers).get_json()
+    assert shown["settings"] == {**before, "require_category": False} and shown["name"] == "Shop"   # nothing half-written
+
+
+def test_patching_a_custom_channels_settings_keeps_its_manifest(client, token_for):
+    headers = auth(token_for("admin"))
+    manifest = {"inbox": {"ticketActions": [{"id": "refund", "type": "button", "label": "Refund"}]}}
+    created = client.post("/api/v1/channels", headers=headers, json={
+        "provider": "custom", "name": "Shop", "settings": {"webhook_url": "https://hooks.example/h", "manifest": manifest}})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    url = f"/api/v1/channels/{created.get_json()['id']}"
+    stored = created.get_json()["settings"]
+    patched = client.patch(url, headers=headers, json={"settings": {"require_category": True}})
+    assert patched.status_code == 200
+    assert patched.get_json()["settings"] == {**stored, "require_category": True}
+    refused = client.patch(url, headers=headers, json={"settings": {"webhook_url": "http://hooks.example/plain"}})
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "invalid_webhook_url"
+    assert client.get(url, headers=headers).get_json()["settings"] == {**stored, "require_category": True}
+    gone = client.patch(url, headers=headers, json={"settings": {"require_category": None}})
+    assert gone.get_json()["settings"] == stored

@@ -6,6 +6,8 @@ API: ``note {text}`` (201 with the note), ``note_edit {followup_id, text}`` (200
 """
 from __future__ import annotations
 
+import html
+import json
 import re
 
 import pytest
@@ -14,6 +16,7 @@ from sqlalchemy import func, select
 from helpers import csrf_of, load, login, post, run_jobs
 from inbox import db
 from models import Channel, Followup, History, OutboundAction, Ticket, User
+from inbox.queue import notes
 
 
 def auth(token: str) -> dict:
@@ -247,3 +250,36 @@ def test_mentions_filter_costs_the_same_for_5_and_50_tickets(client, users, toke
     assert len(body["data"]) == 50
     assert count("/?mentions=me") == page_five <= BOUND
     assert count("/api/v1/tickets?mentions=me&limit=50", headers) == api_five <= BOUND
+
+
+# -- @mention autocomplete ---------------------------------------------------------------------------
+
+def test_the_handle_offered_by_the_autocomplete_is_read_back_as_a_mention(app, users):
+    """Whatever the composer inserts after "@" must store the mention; a user no handle can reach
+    is not offered rather than offered with a handle that would silently mention nobody."""
+    with db.session_scope() as s:
+        made = {
+            "ana": User(email="ana.lopez+cm@example.test", name="Ana López", role="agent", password_hash="-"),
+            "dash": User(email="dash-@example.test", name="Dash Řezník", role="agent", password_hash="-"),
+            "nope": User(email="x-@example.test", name="O'Brien-", role="agent", password_hash="-"),
+        }
+        s.add_all(made.values())
+        s.flush()
+        handles = {key: notes.mention_handle(user) for key, user in made.items()}
+        assert handles == {"ana": "ana.lopez+cm", "dash": "DashŘezník", "nope": None}
+        for key in ("ana", "dash"):
+            assert notes.mentioned_users(s, f"Please look, @{handles[key]} thanks") == [made[key]]
+
+
+def test_the_note_box_carries_the_active_teammates_to_mention(client, users, ticket_id):
+    with db.session_scope() as s:
+        s.add(User(email="gone@example.test", name="Gone Away", role="agent", active=False, password_hash="-"))
+    login(client, "agent")
+    page = client.get(f"/tickets/{ticket_id}").get_data(as_text=True)
+    raw = re.search(r'data-mentionables="([^"]*)"', page).group(1)
+    offered = json.loads(html.unescape(raw))
+    # the writer is not offered, nor an inactive user; each with the name shown and the handle inserted
+    assert {"name": "Supervisor", "handle": "supervisor"} in offered
+    assert {"name": "Admin", "handle": "admin"} in offered
+    assert all(o["handle"] not in ("agent", "gone") for o in offered)
+    assert 'role="listbox"' in page and 'aria-controls="note-text-mentions"' in page

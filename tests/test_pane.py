@@ -157,6 +157,43 @@ def test_the_pane_costs_the_same_whatever_the_number_of_other_tickets(client, us
     assert cost() == few
 
 
+def test_the_other_tickets_lookup_uses_the_interactor_indexes(app):
+    """The "other tickets" query finds the person's interactors by id or username and their tickets
+    through indexes (ix_interactor_external_id, ix_interactor_username, ix_ticket_interactor_id),
+    never by reading every interactor or ticket: the database's own plan for the pane's statement."""
+    from sqlalchemy import event
+
+    from inbox.queue.pane import interactor_card
+
+    with db.session_scope() as s:
+        shop = _channel(s, "Shop")
+        ada = Interactor(channel_id=shop.id, external_id="u-1", username="ada", name="Ada")
+        ticket_id = _ticket(s, shop, ada, "t0", "now").id
+    seen: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, parameters, *_args):
+        if "JOIN interactor" in statement:
+            seen.append((statement, parameters))
+
+    engine = db.engine()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with db.session_scope() as s:
+            interactor_card(s, s.get(Ticket, ticket_id))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    [(statement, parameters)] = seen
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            plan = " | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+        else:       # tiny tables: PostgreSQL would rightly scan them; asked not to, it must find an index
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = " | ".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+    for index in ("ix_interactor_external_id", "ix_interactor_username", "ix_ticket_interactor_id"):
+        assert index in plan, plan
+    assert "SCAN interactor" not in plan and "SCAN ticket" not in plan, plan
+
+
 # -- a reply from the pane carries the version --------------------------------------------------------
 
 def _seed_dm(client, channel) -> int:

@@ -247,6 +247,24 @@ def test_an_update_changes_the_message_and_interactor(client, custom, token_for)
         == "Edited: where is order 4821?"
 
 
+def test_an_integrations_update_makes_a_users_earlier_view_stale(client, custom, token_for):
+    """The integration changed the ticket after the agent read it: the agent's action, made on what
+    they saw, is refused (409 stale) rather than applied to a ticket they have not seen."""
+    token, agent = custom["access_token"], auth(token_for("agent"))
+    ticket_id = push(client, token).get_json()["_id"]
+    seen = client.get(f"/api/v1/tickets/{int(ticket_id)}", headers=agent).get_json()["version"]
+    updated = api2(client, "PATCH", f"/inbox/tickets/{ticket_id}", token,
+                   json={"interaction": {"message": "Actually, cancel my order"}})
+    assert updated.status_code == 200
+    stale = client.post(f"/api/v1/tickets/{int(ticket_id)}/actions/archive", headers=agent, json={"version": seen})
+    assert stale.status_code == 409 and stale.get_json()["error"]["code"] == "stale"
+    assert stale.get_json()["ticket"]["text"] == "Actually, cancel my order" and stale.get_json()["ticket"]["status"] == "open"
+    fresh = stale.get_json()["ticket"]["version"]
+    assert fresh > seen
+    done = client.post(f"/api/v1/tickets/{int(ticket_id)}/actions/archive", headers=agent, json={"version": fresh})
+    assert done.status_code == 200 and done.get_json()["status"] == "archived"
+
+
 def test_reset_true_reopens_an_archived_ticket_and_false_does_not(client, custom):
     token = custom["access_token"]
     ticket_id = push(client, token).get_json()["_id"]

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from helpers import csrf_of, load, login, post, run_jobs
 from inbox import db
-from models import Followup, FollowupStatus, Ticket
+from models import Channel, Followup, FollowupStatus, Ticket
 
 
 
@@ -104,3 +104,29 @@ def test_the_composer_offers_an_attachment_only_where_it_can_go(client, users, c
     assert sent.status_code == 200 and "📎 attachment" in sent.get_data(as_text=True)
     run_jobs()
     assert [(m["caption"], m["file"]) for m in sandbox.state.sent] == [(None, "https://cdn.example.com/menu.pdf")]
+
+
+def test_send_and_archive_from_the_pane_does_both_or_neither(client, users, channel, sandbox):
+    seed(client, channel)
+    login(client)
+    hx = {"HX-Request": "true", "X-CSRFToken": csrf_of(client)}
+    assert 'data-action="reply-archive"' in client.get("/tickets/1").get_data(as_text=True)
+
+    # A force-tagging channel wants a category first: the reply is not sent either (inline error).
+    with db.session_scope() as s:
+        s.get(Channel, channel["id"]).settings = {**s.get(Channel, channel["id"]).settings, "require_category": True}
+    refused = client.post("/tickets/1/reply", data={"text": "Done!", "archive": "1"}, headers=hx)
+    assert refused.status_code == 422 and "requires a category" in refused.get_data(as_text=True)
+    with db.session_scope() as s:
+        assert s.scalars(select(Followup)).all() == [] and s.get(Ticket, 1).status == "open"
+        s.get(Channel, channel["id"]).settings = {k: v for k, v in s.get(Channel, channel["id"]).settings.items()
+                                               if k != "require_category"}
+
+    done = client.post("/tickets/1/reply", data={"text": "Done!", "archive": "1"}, headers=hx)
+    assert done.status_code == 200 and 'data-status="queued"' in done.get_data(as_text=True)
+    assert 'data-action="reply-archive"' not in done.get_data(as_text=True)     # archived already
+    with db.session_scope() as s:
+        assert s.get(Ticket, 1).status == "archived"
+    assert 'id="ticket-1"' not in client.get("/queue/rows?status=open", headers={"HX-Request": "true"}).get_data(as_text=True)
+    run_jobs()
+    assert [m["caption"] for m in sandbox.state.sent] == ["Done!"]

@@ -130,13 +130,34 @@ def update_channel(channel_id: int):
     if "settings" in body:
         if not isinstance(body["settings"], dict):
             raise ApiError(422, "invalid_field", "settings must be an object")
-        channel.settings = _checked_settings(channel, body["settings"])
+        channel.settings = _checked_settings(channel, merge_settings(channel.settings, body["settings"]))
     get_session().commit()
     return jsonify(serialize.channel(channel, webhook_url=True))
 
 
+def merge_settings(current: dict | None, patch: dict) -> dict:
+    """``PATCH`` semantics for a channel's settings: a key sent replaces that key, a key sent as
+    null removes it, keys not sent are kept. Replacing the whole object would silently drop what
+    the caller did not know about (the force-tagging flag, a custom channel's manifest).
+
+    A new manifest that brings its own ``webhook.url`` replaces the stored ``webhook_url`` unless
+    the patch names one too (the stored one would otherwise win over it)."""
+    merged = dict(current or {})
+    manifest = patch.get("manifest")
+    if "webhook_url" not in patch and isinstance(manifest, dict) and isinstance(manifest.get("webhook"), dict) \
+            and manifest["webhook"].get("url"):
+        merged.pop("webhook_url", None)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
 def _checked_settings(channel: Channel, settings: dict) -> dict:
-    """Custom channels' settings carry a webhook URL and a manifest: check them like at creation."""
+    """Custom channels' settings carry a webhook URL and a manifest: check them like at creation;
+    their other keys (e.g. ``require_category``) are checked like any channel's and kept."""
     if channel.provider != "custom":
         return fields.params(settings)      # strings within limits, bounded lists and nesting
     from inbox.connectors.custom import clean_settings
@@ -144,7 +165,8 @@ def _checked_settings(channel: Channel, settings: dict) -> dict:
     check_settings_urls(channel.provider, settings)   # 422 invalid_webhook_url: an address we never call
 
     cleaned, _secret = clean_settings(settings)   # SettingsError (Rejected) answers 422
-    return cleaned
+    others = fields.params({k: v for k, v in settings.items() if k not in ("webhook_url", "manifest")})
+    return {**others, **cleaned}
 
 
 @bp.delete("/channels/<int:channel_id>")

@@ -20,6 +20,12 @@ def note_segments(note):
     return notes.segments(note)
 
 
+@bp.app_template_global("mention_choices")
+def mention_choices(users):
+    """The composer's @autocomplete list, from the users the pane's sidebar already loaded."""
+    return notes.mention_choices(users, current_user)
+
+
 def _note_action(ticket_id: int, kind: str, followup_id: int | None = None):
     session, ticket = get_session(), load_ticket(ticket_id)
     params = {k: v for k, v in request.form.items() if k != "csrf_token"}

@@ -11,6 +11,7 @@ from inbox.auth.permissions import permission_required
 from inbox.connectors.base import Rejected
 from inbox.db import get_session
 from inbox.queue import triage
+from inbox.queue.actions import NotPermitted, queue_ticket_action
 from inbox.queue.pane import load_ticket, render_pane
 from models import Followup
 
@@ -37,7 +38,13 @@ def reply(ticket_id: int):
         triage.check_version(ticket, triage.parse_version(request.form.get("version")))
         followup, action = queue_reply(session, ticket, current_user, text, attachment_url=attachment_url,
                                        **custom_choice(request.form))
-        triage.bump_version(session, ticket)
+        if request.form.get("archive") == "1":   # "Send and archive": both or neither (one commit)
+            queue_ticket_action(session, ticket, current_user, "archive", {})
+        else:
+            triage.bump_version(session, ticket)
+    except NotPermitted:
+        session.rollback()
+        abort(403)
     except Rejected as exc:
         session.rollback()
         return render_template("replies/_composer.html", ticket=ticket, text=text, error=exc.message,

@@ -226,3 +226,25 @@ def test_dates(value, tz, expected):
 def test_jalali_new_year():
     assert jalali_to_gregorian(1403, 1, 1) == (2024, 3, 20)
     assert jalali_to_gregorian(1399, 12, 30) == (2021, 3, 20)
+
+
+def test_the_authors_profile_image_is_kept_as_the_tickets_avatar():
+    """SocialUser.image (the docs' "Profile image") is the sidebar's avatar, as ``avatar_url``."""
+    [comment] = ResontConnector.parse(fixture("comment_created"))
+    assert comment.ticket_data["avatar_url"] == "https://cdn.resont.example/avatars/7004.jpg"
+    [message] = ResontConnector.parse(fixture("message_created"))
+    assert message.ticket_data["avatar_url"] == "https://cdn.resont.example/avatars/7002.jpg"
+
+    body = fixture("comment_created")
+    for image in ("javascript:alert(1)", "data:image/png;base64,AAAA", 42, None):
+        body["payload"]["socialUser"]["image"] = image
+        [item] = ResontConnector.parse(body)
+        assert "avatar_url" not in item.ticket_data                  # only http(s) links are kept
+    del body["payload"]["socialUser"]
+    [item] = ResontConnector.parse(body)                             # no expansion: no avatar, no error
+    assert "avatar_url" not in item.ticket_data
+
+    # Our own reply seen again is not the customer: it must not put our picture on their ticket.
+    own = dict(fixture("comment_list")["data"][0], id=1003, **{"from": 1001},
+               socialUser={"id": 9101, "username": "brand.shop", "image": "https://cdn.resont.example/avatars/9101.jpg"})
+    assert "avatar_url" not in comment_item(own, "UTC", SETTINGS).ticket_data

@@ -65,3 +65,30 @@ def test_a_dm_reply_with_an_attachment_from_the_composer(page, live, client, use
     run_jobs()
     assert [(s["caption"], s["file"]) for s in sandbox.state.sent] == [
         ("Каталог во вложении", "https://cdn.example.com/catalogue.jpg")]
+
+
+def test_send_and_archive_in_one_step_from_the_composer(page, live, client, users, channel, sandbox):
+    post(client, channel, load("incoming_text"))
+    run_jobs()
+    page.goto(f"{live}/")
+    page.fill("input[name=email]", "agent@example.test")
+    page.fill("input[name=password]", PASSWORDS["agent"])
+    page.click("button[type=submit]")
+    page.goto(f"{live}/?status=open")
+    expect(page.locator("#ticket-1")).to_be_visible()
+
+    page.click("#ticket-1")
+    page.fill("#reply-text", "Sorted, thanks for waiting!")
+    page.click('#composer button[data-action="reply-archive"]')
+    card = page.locator("#thread .msg.out").last
+    expect(card).to_contain_text("Sorted, thanks for waiting!")
+    expect(card.locator(".delivery")).to_have_attribute("data-status", "queued")
+    expect(page.locator('#ticket-side [data-field="status"]')).to_have_text("archived")
+    expect(page.locator('#ticket-side [data-history="archive"]')).to_be_visible()
+    expect(page.locator('#composer button[data-action="reply-archive"]')).to_have_count(0)
+
+    page.goto(f"{live}/?status=open")                  # out of the open queue
+    expect(page.locator("li.empty")).to_contain_text("Nothing here")
+    expect(page.locator("#ticket-1")).to_have_count(0)
+    run_jobs()                                         # and the reply still goes out
+    assert [s["caption"] for s in sandbox.state.sent] == ["Sorted, thanks for waiting!"]

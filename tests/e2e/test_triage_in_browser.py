@@ -3,11 +3,14 @@ wake-up, a stale change refused with the fresh state shown, and the history."""
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from playwright.sync_api import expect
+from rq import Queue, SimpleWorker
+from rq.registry import ScheduledJobRegistry
 
+import workers
 from helpers import PASSWORDS
 from inbox import db
 from models import Channel, Ticket, utcnow
@@ -63,3 +66,45 @@ def test_triage_from_the_sidebar(page, live, users):
     page.reload()
     expect(page.locator('#ticket-side [data-field="status"]')).to_have_text("open")
     expect(page.locator('#ticket-side .history li').first).to_have_attribute("data-history", "woke")
+
+
+def test_a_snoozed_ticket_is_woken_by_its_scheduled_job(page, live, users):
+    """The test above wakes a ticket with the sweep; this one with the job the snooze scheduled,
+    run by a real RQ worker with its scheduler, the way production does it."""
+    with db.session_scope() as s:
+        channel = Channel(provider="getloo", network="instagram", name="Shop", base_url="http://getloo.test")
+        s.add(channel)
+        s.flush()
+        ticket = Ticket(channel_id=channel.id, network="instagram", kind="conversation", external_id="t1",
+                        text="Call me back later")
+        s.add(ticket)
+        s.flush()
+        ticket_id = ticket.id
+    page.goto(f"{live}/auth/login")
+    page.fill("input[name=email]", "agent@example.test")
+    page.fill("input[name=password]", PASSWORDS["agent"])
+    page.click("button[type=submit]")
+    page.goto(f"{live}/tickets/{ticket_id}")
+    page.locator('#ticket-side button[data-action="snooze-1h"]').click()
+    expect(page.locator('#ticket-side [data-field="status"]')).to_have_text("snoozed")
+    page.goto(f"{live}/?status=open")
+    expect(page.locator(f"#ticket-{ticket_id}")).to_have_count(0)
+
+    queue = Queue(workers.DEFAULT, connection=workers.connection())
+    registry = ScheduledJobRegistry(queue=queue)
+    [job_id] = [j for j in registry.get_job_ids() if j.startswith(f"wake-{ticket_id}-")]
+    # The hour passes: the ticket's time and its job's time are both behind us now.
+    past = datetime.now(timezone.utc) - timedelta(seconds=5)
+    with db.session_scope() as s:
+        s.get(Ticket, ticket_id).snoozed_until = past.replace(tzinfo=None)
+    registry.schedule(queue.fetch_job(job_id), past)
+    SimpleWorker([queue], connection=workers.connection()).work(burst=True, with_scheduler=True,
+                                                                logging_level="WARNING")
+
+    page.reload()
+    expect(page.locator(f"#ticket-{ticket_id}")).to_be_visible()
+    page.goto(f"{live}/tickets/{ticket_id}")
+    expect(page.locator('#ticket-side [data-field="status"]')).to_have_text("open")
+    woke = page.locator('#ticket-side .history li').first
+    expect(woke).to_have_attribute("data-history", "woke")
+    expect(woke).to_contain_text("schedule")

@@ -174,7 +174,8 @@ def create_ticket(session: Session, channel: Channel, interaction: dict[str, Any
 
 
 def update_ticket(session: Session, ticket: Ticket, interaction: dict[str, Any], reset: bool) -> None:
-    """The item changed on the network: refresh what we show; ``reset`` reopens an archived ticket."""
+    """The item changed on the network: refresh what we show; ``reset`` reopens an archived ticket.
+    Any change raises the ticket's version."""
     data = dict(ticket.data or {})
     if "updatedTime" in interaction:
         updated = parse_datetime(interaction["updatedTime"])
@@ -200,11 +201,17 @@ def update_ticket(session: Session, ticket: Ticket, interaction: dict[str, Any],
         if ticket.interactor is not None and interaction["interactor"].get("name"):
             ticket.interactor.name = interaction["interactor"]["name"][:NAME_COLUMN]
     ticket.data = data
+    reopened = reset and ticket.status == TicketStatus.ARCHIVED
     if changed:
         session.add(History(ticket_id=ticket.id, action="updated_on_network", data={"fields": changed}))
-    if reset and ticket.status == TicketStatus.ARCHIVED:
+    if reopened:
         ticket.status, ticket.last_activity_at = TicketStatus.OPEN, utcnow()
         session.add(History(ticket_id=ticket.id, action="reopened", data={"by": "integration"}))
+    if changed or reopened:
+        # What a user decided on is no longer what is stored: an action carrying the version they
+        # saw must be refused (409), like after a new message. Incremented in SQL, so a concurrent
+        # user action's conditional bump and this one can never collapse into one version.
+        ticket.version = Ticket.version + 1
 
 
 def find_action(session: Session, channel: Channel, ticket: Ticket, aid: str,

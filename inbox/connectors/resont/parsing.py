@@ -81,6 +81,13 @@ def author_of(social_user: Any, social_user_id: Any) -> Author:
                   username=_short(user.get("username")), name=_short(user.get("name")))
 
 
+def avatar_of(social_user: Any) -> str | None:
+    """The SocialUser's profile image (``image``), for the pane's sidebar as ``avatar_url`` like
+    the other connectors keep it: http(s) only, anything else is dropped."""
+    user = social_user[0] if isinstance(social_user, list) and social_user else social_user
+    return http_url(user.get("image")) if isinstance(user, dict) else None
+
+
 def _short(value: Any) -> str:
     """A name or username: a string (anything else counts as absent), cut to our 200-character column."""
     return value[:ID_MAX] if isinstance(value, str) else ""
@@ -118,7 +125,8 @@ def comment_item(comment: dict[str, Any], tz: str = "UTC", settings: dict[str, A
         "comment_id": cid, "account_id": opt_id(comment.get("account_id")),
         "network_comment_id": opt_id(comment.get("comment_id")), "post_id": post_id,
         "parent_id": opt_id(comment.get("parent_id")), "social_user_id": opt_id(comment.get("social_user_id")),
-        "username": author.username or None, "liked": truthy(comment.get("like")),
+        "username": author.username or None, "avatar_url": None if own else avatar_of(comment.get("socialUser")),
+        "liked": truthy(comment.get("like")),
         "can_reply": _flag(comment, "can_reply"), "can_delete": _flag(comment, "can_delete"),
         "can_like": _flag(comment, "can_like"), "social": comment.get("social"),
     })
@@ -165,7 +173,7 @@ def message_item(message: dict[str, Any], tz: str = "UTC", settings: dict[str, A
     data = {} if own else compact({
         "conversation_id": conversation, "account_id": opt_id(message.get("account_id")),
         "social_user_id": opt_id(message.get("social_user_id")), "username": author.username or None,
-        "liked": liked, "liked_message_id": mid if liked else None})
+        "avatar_url": avatar_of(message.get("socialUser")), "liked": liked, "liked_message_id": mid if liked else None})
     return InboundItem(ticket_kind=TicketKind.CONVERSATION, ticket_external_id=f"conversation:{conversation}",
                        message_external_id=f"message:{mid}", author=author, text=text_of(message, "text", "message"),
                        created_at=checked_date(message.get("date"), tz, "message"), message_kind=kind, media_url=url,
