@@ -74,6 +74,8 @@ def pane_context(session: Session, ticket: Ticket, viewer: Any) -> dict[str, Any
         post = session.scalars(select(Post).filter_by(channel_id=ticket.channel_id,
                                                       external_id=str(ticket.data["post_id"]))).first()
     parent = session.get(Ticket, ticket.parent_id) if ticket.parent_id else None
+    if parent is not None and not visibility.can_see_ticket(session, viewer, parent):
+        parent = None     # a comment handed over without its thread: the parent stays out of sight
     return {"ticket": ticket, "thread": thread_of(ticket), "post": post, "parent": parent,
             "bar": action_bar(session, ticket), "side": sidebar(session, ticket),
             "who": interactor_card(session, ticket, viewer)}
