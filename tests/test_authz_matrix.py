@@ -172,7 +172,7 @@ OUTSIDER: dict[str, int] = {
     "POST /api/v1/tickets/<int:ticket_id>/actions/<action>": 404,
     "GET /api/v1/actions/<int:action_id>": 404,
 }
-SCOPED = ("<int:ticket_id>", "<int:followup_id>", "<int:action_id>")
+SCOPED = ("<int:ticket_id>", "<int:followup_id>", "<int:action_id>", "<int:channel_id>")
 
 
 def expected(key: str) -> tuple[int, ...]:
@@ -208,7 +208,7 @@ def test_every_route_has_a_row(app):
 
 
 def test_every_ticket_scoped_route_is_a_404_for_the_outsider(app):
-    """A route of a ticket, a followup or an action that lets agents in must shut the outsider out
+    """A route of a ticket, a followup, an action or a channel that lets agents in must shut the outsider out
     with 404: a new such route fails here until its author checks visibility (and says so above)."""
     let_in = [key for key in _routes(app) if any(p in key for p in SCOPED) and not key.split(" ", 1)[1].startswith("/api2")
               and MATRIX[key][ROLES.index("agent")] not in (401, 403)]
