@@ -30,6 +30,8 @@ AGENT_PERMISSIONS = frozenset({
 })
 SUPERVISOR_PERMISSIONS = AGENT_PERMISSIONS | {
     "ApproveSuggestion", "ApproveOwnSuggestion", "ViewAnalytics", "ViewUsers", "ViewHistory",
+    # Every team's tickets and channels, not only their own teams' (inbox/visibility.py).
+    "ViewAllTickets",
 }
 ADMIN_PERMISSIONS = SUPERVISOR_PERMISSIONS | {
     "EditRules", "EditChannels", "EditUsers", "EditTemplates", "EditCategories",

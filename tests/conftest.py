@@ -109,6 +109,12 @@ def users(app) -> dict[str, User]:
             user.set_password(PASSWORDS[role.value])
             s.add(user)
             made[role.value] = user
+        # An agent of another team (the authorization matrix's fifth column): with no teams at all
+        # they see what every agent sees, so tests that do not make teams cannot tell them apart.
+        outsider = User(email="outsider@example.test", role=Role.AGENT, name="Outsider")
+        outsider.set_password(PASSWORDS["outsider"])
+        s.add(outsider)
+        made["outsider"] = outsider
     return made
 
 

@@ -15,7 +15,8 @@ import workers
 from inbox import db
 
 FIXTURES = Path(__file__).parent / "fixtures"
-PASSWORDS = {"admin": "admin-password", "supervisor": "supervisor-password", "agent": "agent-password"}
+PASSWORDS = {"admin": "admin-password", "supervisor": "supervisor-password", "agent": "agent-password",
+             "outsider": "outsider-password"}
 
 
 def load(name: str, folder: str = "getloo"):

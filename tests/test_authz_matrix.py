@@ -1,9 +1,14 @@
-"""Who may call what: every route of the app × anonymous, agent, supervisor and admin, in one table.
+"""Who may call what: every route of the app × anonymous, agent, supervisor, admin and an outsider.
 
 A route added without a row here fails ``test_every_route_has_a_row``, so each new route's author
 decides who may call it. Each cell is the status that role gets for a minimal request (an empty
 form or JSON body, with a valid CSRF token for pages): 302 = sent to the login page, 401/403 =
 refused, anything else = let in (a 4xx then comes from the body, not from the permission check).
+
+The fifth column, the "outsider", is an agent of another team: the world's channel is owned by the
+team of the normal agent, the outsider's team owns another channel. Their status defaults to the
+agent's; ``OUTSIDER`` lists only the routes where it differs: every route scoped to the world's
+ticket, followup, action or channel answers them 404, exactly like a missing one (no existence leak).
 
 Users' credentials are a session cookie for pages and a personal API token for ``/api/v1``.
 Webhooks and ``/api2/public`` take neither: they answer to the channel's own unguessable address
@@ -18,9 +23,10 @@ from sqlalchemy import select
 
 from helpers import csrf_of, load, login, post, run_jobs
 from inbox import db
-from models import ApiToken, Category, Followup, OutboundAction, SavedReply, Tag, Team, Ticket
+from models import ApiToken, Category, Channel, Followup, OutboundAction, SavedReply, Tag, Team, Ticket, User
 
 ROLES = ("anon", "agent", "supervisor", "admin")
+ALL_ROLES = (*ROLES, "outsider")
 
 # "METHOD rule": statuses for (anon, agent, supervisor, admin)
 MATRIX: dict[str, tuple[int, int, int, int]] = {
@@ -150,6 +156,41 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "DELETE /api2/public/<path:rest>": (401, 401, 401, 401),
 }
 
+# The outsider (an agent of another team) where they differ from the agent: the world's ticket, its
+# followup and action, and its channel are not theirs to see, so each answers 404 like a missing one.
+OUTSIDER: dict[str, int] = {
+    "GET /tickets/<int:ticket_id>": 404,
+    "GET /tickets/<int:ticket_id>/actions": 404,
+    "POST /tickets/<int:ticket_id>/actions/<kind>": 404,
+    "POST /tickets/<int:ticket_id>/triage/<kind>": 404,
+    "POST /tickets/<int:ticket_id>/reply": 404,
+    "POST /tickets/<int:ticket_id>/notes": 404,
+    "GET /followups/<int:followup_id>": 404,
+    "POST /channels/<int:channel_id>/inject": 404,
+    "GET /tickets/<int:ticket_id>/saved-replies": 404,
+    "GET /tickets/<int:ticket_id>/saved-replies/<int:reply_id>": 404,
+    "GET /tickets/<int:ticket_id>/taxonomy": 404,
+    "GET /tickets/<int:ticket_id>/tag-options": 404,
+    "GET /tickets/<int:ticket_id>/category-options": 404,
+    "POST /tickets/<int:ticket_id>/tags": 404,
+    "POST /tickets/<int:ticket_id>/tags/<int:tag_id>/remove": 404,
+    "POST /tickets/<int:ticket_id>/categories": 404,
+    "POST /tickets/<int:ticket_id>/categories/<int:category_id>/remove": 404,
+    "GET /api/v1/channels/<int:channel_id>": 404,
+    "POST /api/v1/channels/<int:channel_id>/actions/<action>": 404,
+    "GET /api/v1/tickets/<int:ticket_id>": 404,
+    "POST /api/v1/tickets/<int:ticket_id>/actions/<action>": 404,
+    "GET /api/v1/actions/<int:action_id>": 404,
+}
+SCOPED = ("<int:ticket_id>", "<int:followup_id>", "<int:action_id>", "<int:channel_id>")
+
+
+def expected(key: str) -> tuple[int, ...]:
+    """The row's statuses with the outsider's appended (the agent's unless ``OUTSIDER`` says otherwise)."""
+    row = MATRIX[key]
+    return (*row, OUTSIDER.get(key, row[ROLES.index("agent")]))
+
+
 # Bodies that get past the permission check to a well-defined answer (chosen per route where the
 # empty body would not show that the role was let in).
 JSON_BODIES = {
@@ -173,11 +214,21 @@ def test_every_route_has_a_row(app):
     routes = _routes(app)
     assert sorted(routes - MATRIX.keys()) == [], "routes without a row in MATRIX: decide who may call them"
     assert sorted(MATRIX.keys() - routes) == [], "rows for routes that no longer exist"
+    assert sorted(OUTSIDER.keys() - routes) == [], "OUTSIDER rows for routes that no longer exist"
+
+
+def test_every_ticket_scoped_route_is_a_404_for_the_outsider(app):
+    """A route of a ticket, a followup, an action or a channel that lets agents in must shut the outsider out
+    with 404: a new such route fails here until its author checks visibility (and says so above)."""
+    let_in = [key for key in _routes(app) if any(p in key for p in SCOPED) and not key.split(" ", 1)[1].startswith("/api2")
+              and MATRIX[key][ROLES.index("agent")] not in (401, 403)]
+    assert [key for key in sorted(let_in) if expected(key)[-1] != 404] == []
 
 
 @pytest.fixture
 def world(client, channel, token_for, users):
-    """One channel, one ticket with a queued reply (an outbound action and its followup)."""
+    """One channel, one ticket with a queued reply (an outbound action and its followup). The
+    channel is owned by the agent's team; the outsider's team owns another channel."""
     post(client, channel, load("incoming_text"))
     run_jobs()
     admin = token_for("admin")
@@ -193,6 +244,12 @@ def world(client, channel, token_for, users):
         s.add_all([tag, category, team])
         s.flush()
         tag_id, category_id, team_id = tag.id, category.id, team.id
+    with db.session_scope() as s:       # teams: the agent's owns the world's channel, the outsider's another
+        other = Channel(provider="getloo", network="instagram", name="Elsewhere", base_url="http://getloo.test",
+                        account_ref="elsewhere")
+        s.add_all([Team(name="Shop team", members=[s.get(User, users["agent"].id)],
+                        channels=[s.get(Channel, channel["id"])]),
+                   Team(name="Other team", members=[s.get(User, users["outsider"].id)], channels=[other])])
     with db.session_scope() as s:
         action_id = s.scalars(select(OutboundAction.id)).first()
         followup_id = s.scalars(select(Followup.id)).first()
@@ -207,7 +264,7 @@ def world(client, channel, token_for, users):
             "token_id": admin_token_id, "tag_id": tag_id, "category_id": category_id, "user_id": users["agent"].id,
             "reply_id": reply_id, "team_id": team_id,
             "rid": "0" * 24, "aid": "0" * 24, "rest": "nothing-here", "tokens": {
-                role: token_for(role) for role in ("agent", "supervisor", "admin")}}
+                role: token_for(role) for role in ("agent", "supervisor", "admin", "outsider")}}
 
 
 def _path(rule: str, world: dict) -> str:
@@ -248,6 +305,7 @@ def _call(app, key: str, role: str, world: dict) -> int:
 
 @pytest.mark.parametrize("key", sorted(MATRIX))
 def test_route_answers_each_role_as_the_table_says(app, world, key):
-    # Roles in this order so that an admin's destructive call (DELETE) runs last.
-    got = tuple(_call(app, key, role, world) for role in ROLES)
-    assert got == MATRIX[key], f"{key}: got {dict(zip(ROLES, got))}"
+    # Roles in this order so that an admin's destructive call (DELETE) runs last: the outsider first.
+    order = ("outsider", *ROLES)
+    got = {role: _call(app, key, role, world) for role in order}
+    assert tuple(got[role] for role in ALL_ROLES) == expected(key), f"{key}: got {got}"

@@ -75,7 +75,7 @@ def test_bad_input_on_create_is_refused_and_nothing_is_written(client, tokens, b
     answer = client.post(API, json=body, headers=_auth(tokens["admin"]))
     assert answer.status_code == 422, answer.get_data(as_text=True)
     assert answer.get_json()["error"]["code"] == code
-    assert count(User) == 3
+    assert count(User) == 4   # the users fixture: one per role, and the outsider
 
 
 def test_patch_changes_name_role_and_time_zone_all_or_nothing(client, tokens, users):
@@ -157,7 +157,7 @@ def test_the_page_shows_bad_input_inline(client, users, data, message):
     html = answer.get_data(as_text=True)
     assert message in html and 'role="alert"' in html and "Draft name" in html
     assert "long-enough" not in html          # a password is never echoed back
-    assert count(User) == 3
+    assert count(User) == 4   # the users fixture: one per role, and the outsider
 
 
 def test_the_page_refuses_demoting_oneself_and_bad_roles(client, users):
@@ -192,7 +192,7 @@ def test_agents_and_supervisors_cannot_manage_users(app, users):
         assert answer.status_code == 403
         assert client.post(f"/settings/users/{users[role].id}", data={"csrf_token": token, "role": "admin"}
                            ).status_code == 403
-    assert count(User) == 3
+    assert count(User) == 4   # the users fixture: one per role, and the outsider
     with db.session_scope() as s:
         assert s.get(User, users["agent"].id).role == "agent"
 
@@ -201,7 +201,7 @@ def test_page_forms_need_the_csrf_token(client, users):
     login(client, "admin")
     assert client.post("/settings/users", data={"email": "x@example.test", "role": "agent",
                                                 "password": "long-enough"}).status_code == 400
-    assert count(User) == 3
+    assert count(User) == 4   # the users fixture: one per role, and the outsider
 
 
 # -- own time zone --------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def ticket(t: Ticket) -> dict[str, Any]:
         "author": {"external_id": author.external_id, "username": author.username, "name": author.name}
         if author else None,
         "created_at": iso(t.created_at), "updated_at": iso(t.updated_at),
-        "last_activity_at": iso(t.last_activity_at), "assignee_id": t.assignee_id,
+        "last_activity_at": iso(t.last_activity_at), "assignee_id": t.assignee_id, "team_id": t.team_id,
         # Send it back as ``version`` (or ``If-Match``) with an action: 409 if the ticket changed since.
         "version": t.version, "snoozed_until": iso(t.snoozed_until),
         "tags": [{"id": tag.id, "name": tag.name, "color": tag.color} for tag in t.tags],

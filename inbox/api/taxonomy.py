@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from inbox.auth.permissions import api_permission
 from inbox.db import get_session
@@ -72,7 +72,7 @@ def list_tags():
     q = request.args.get("q", "")
     if len(q) > taxonomy.TAG_NAME_MAX:
         raise ApiError(400, "invalid_q", f"q must be at most {taxonomy.TAG_NAME_MAX} characters")
-    counts = taxonomy.tag_counts(session)
+    counts = taxonomy.tag_counts(session, g.api_user)
     return jsonify(data=[tag_json(t, counts.get(t.id, 0)) for t in taxonomy.all_tags(session, q.strip() or None)])
 
 
@@ -80,7 +80,7 @@ def list_tags():
 @api_permission("ViewCategories")
 def show_tag(tag_id: int):
     tag = _tag(tag_id)
-    return jsonify(tag_json(tag, taxonomy.tag_counts(get_session()).get(tag.id, 0)))
+    return jsonify(tag_json(tag, taxonomy.tag_counts(get_session(), g.api_user).get(tag.id, 0)))
 
 
 @bp.post("/tags")
@@ -125,7 +125,7 @@ def merge_tag(tag_id: int):
         raise ApiError(422, "unknown_tag", f"There is no tag {body['into_id']!r} to merge into")
     taxonomy.merge_tags(session, source, into)
     session.commit()
-    return jsonify(tag_json(into, taxonomy.tag_counts(session).get(into.id, 0)))
+    return jsonify(tag_json(into, taxonomy.tag_counts(session, g.api_user).get(into.id, 0)))
 
 
 # -- categories --------------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def merge_tag(tag_id: int):
 def list_categories():
     """Depth-first, siblings by position; ``ticket_count`` includes the subtree."""
     session = get_session()
-    counts = taxonomy.category_counts(session)
+    counts = taxonomy.category_counts(session, g.api_user)
     return jsonify(data=[category_json(n.category, counts.get(n.category.id, 0)) for n in taxonomy.tree(session)])
 
 
@@ -143,7 +143,7 @@ def list_categories():
 @api_permission("ViewCategories")
 def show_category(category_id: int):
     node = _category(category_id)
-    return jsonify(category_json(node, taxonomy.category_counts(get_session()).get(node.id, 0)))
+    return jsonify(category_json(node, taxonomy.category_counts(get_session(), g.api_user).get(node.id, 0)))
 
 
 @bp.post("/categories")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 import workers
-from inbox import fields, jsonbody
+from inbox import fields, jsonbody, visibility
 from inbox.auth.permissions import api_permission
 from inbox.db import get_session
 from inbox.errors import ApiError, register_json_errors
@@ -17,7 +17,7 @@ from inbox.queue.pane import find_ticket
 from inbox.replies.service import queue_reply
 from inbox.settings import rotation
 from inbox.settings.channels import check_settings_urls, connect_or_reconnect
-from models import Channel, ChannelStatus, History, OutboundAction
+from models import Channel, ChannelStatus, History, OutboundAction, Ticket
 
 from . import serialize
 
@@ -40,8 +40,10 @@ def json_body() -> dict:
 
 
 def get_channel(channel_id: int) -> Channel:
-    channel = get_session().get(Channel, channel_id) if 1 <= channel_id <= fields.MAX_ID else None
-    if channel is None:
+    """The channel, or 404 — also when the caller may not see it (another team's: no existence leak)."""
+    session = get_session()
+    channel = session.get(Channel, channel_id) if 1 <= channel_id <= fields.MAX_ID else None
+    if channel is None or not visibility.can_see_channel(session, g.api_user, channel):
         raise ApiError(404, "not_found", f"No channel {channel_id}")
     return channel
 
@@ -95,7 +97,8 @@ def public_url() -> str:
 @api_permission("ViewChannels")
 def list_channels():
     session = get_session()
-    channels = session.scalars(select(Channel).order_by(Channel.id)).all()
+    channels = session.scalars(visibility.restrict(select(Channel), visibility.visible_channels(g.api_user))
+                               .order_by(Channel.id)).all()
     return jsonify(data=serialize.channels(session, channels, webhook_url=g.api_user.can("EditChannels")))
 
 
@@ -186,12 +189,12 @@ def list_tickets():
         filters = Filters.from_args(request.args, me=g.api_user.id)
     except FilterError as exc:
         raise ApiError(400, f"invalid_{exc.field}", exc.message) from exc
-    tickets, next_cursor = ticket_page(get_session(), filters)
+    tickets, next_cursor = ticket_page(get_session(), filters, viewer=g.api_user)
     return jsonify(data=[serialize.ticket(t) for t in tickets], next_cursor=next_cursor)
 
 
 def _ticket_or_404(ticket_id: int):
-    ticket = find_ticket(get_session(), ticket_id)
+    ticket = find_ticket(get_session(), ticket_id, viewer=g.api_user)   # None also when not visible
     if ticket is None:
         raise ApiError(404, "not_found", f"No ticket {ticket_id}")
     return ticket
@@ -311,10 +314,18 @@ def channel_action(channel_id: int, action: str):
 @bp.get("/actions/<int:action_id>")
 @api_permission("ViewTickets")
 def show_action(action_id: int):
-    row = get_session().get(OutboundAction, action_id)
-    if row is None:
+    session = get_session()
+    row = session.get(OutboundAction, action_id)
+    if row is None or not _action_visible(session, row):     # another team's: the same 404 as a missing one
         raise ApiError(404, "not_found", f"No action {action_id}")
     return jsonify(serialize.action(row))
+
+
+def _action_visible(session, row: OutboundAction) -> bool:
+    """A ticket's action: when its ticket is visible; a channel's (wall injection): its channel."""
+    if row.ticket_id is not None:
+        return visibility.can_see_ticket(session, g.api_user, session.get(Ticket, row.ticket_id))
+    return visibility.can_see_channel(session, g.api_user, session.get(Channel, row.channel_id))
 
 
 def json_body_or_empty() -> dict:

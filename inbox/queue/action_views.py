@@ -5,6 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 import workers
+from inbox import visibility
 from inbox.auth.permissions import permission_required
 from inbox.connectors.base import Rejected
 from inbox.db import get_session
@@ -72,6 +73,8 @@ def triage_action(ticket_id: int, kind: str):
         session.rollback()
         abort(403)
     session.commit()
+    if kind == "assign" and not visibility.can_see_ticket(session, current_user, ticket):
+        return handed_away()
     if kind == "snooze":
         from workers.triage import wake_soon
 
@@ -81,13 +84,25 @@ def triage_action(ticket_id: int, kind: str):
     return render_pane(ticket_id)
 
 
+def handed_away():
+    """The user handed the ticket to a team (or a person) that leaves it out of their sight: the
+    pane says so instead of answering 404 to what they just did."""
+    from inbox import hx
+
+    message = "Handed over: this ticket is no longer in your teams' queue."
+    if hx.is_htmx():
+        return render_template("queue/_handed_away.html", message=message)
+    flash(message)
+    return redirect(url_for("queue.index"))
+
+
 @bp.post("/channels/<int:channel_id>/inject")
 @permission_required("ReplyTicket")
 def inject(channel_id: int):
     """Post a web message into a wall (SocialWall Pro), from the channel page or a wall post."""
     session = get_session()
     channel = session.get(Channel, channel_id)
-    if channel is None:
+    if channel is None or not visibility.can_see_channel(session, current_user, channel):   # no existence leak
         abort(404)
     params = {k: v.strip() for k, v in request.form.items() if k in ("text", "media_url", "avatar_name", "real_name")
               and v.strip()}

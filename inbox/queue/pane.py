@@ -12,8 +12,9 @@ from flask import abort, current_app, render_template
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
+from inbox import visibility
 from inbox.links import http_url
-from models import ActionState, Followup, History, Interactor, OutboundAction, Post, Ticket, User
+from models import ActionState, Followup, History, Interactor, OutboundAction, Post, Team, Ticket, User
 
 from . import triage
 from .actions import LABELS, available_actions, custom_actions
@@ -25,22 +26,28 @@ PROFILE_URLS = {"instagram": "https://www.instagram.com/{}/", "twitter": "https:
                 "x": "https://x.com/{}", "telegram": "https://t.me/{}", "tiktok": "https://www.tiktok.com/@{}"}
 
 
-def find_ticket(session: Session, ticket_id: int) -> Ticket | None:
-    """The ticket with everything its pane and its API detail show, loaded in a fixed number of queries."""
-    return session.scalars(
-        select(Ticket).where(Ticket.id == ticket_id).options(
-            selectinload(Ticket.messages), selectinload(Ticket.interactor), selectinload(Ticket.channel),
-            selectinload(Ticket.tags), selectinload(Ticket.categories), selectinload(Ticket.assignee),
-            selectinload(Ticket.followups).selectinload(Followup.author),
-            selectinload(Ticket.followups).selectinload(Followup.actions),
-            selectinload(Ticket.followups).selectinload(Followup.mentioned))).first()
+def find_ticket(session: Session, ticket_id: int, *, viewer: Any) -> Ticket | None:
+    """The ticket with everything its pane and its API detail show, loaded in a fixed number of
+    queries; None when it does not exist or ``viewer`` may not see it (``inbox.visibility``, in the
+    same statement): callers answer both with the same 404, so no one learns it exists."""
+    query = select(Ticket).where(Ticket.id == ticket_id).options(
+        selectinload(Ticket.messages), selectinload(Ticket.interactor), selectinload(Ticket.channel),
+        selectinload(Ticket.tags), selectinload(Ticket.categories), selectinload(Ticket.assignee),
+        selectinload(Ticket.team),
+        selectinload(Ticket.followups).selectinload(Followup.author),
+        selectinload(Ticket.followups).selectinload(Followup.actions),
+        selectinload(Ticket.followups).selectinload(Followup.mentioned))
+    return session.scalars(visibility.restrict(query, visibility.visible_tickets(viewer))).first()
 
 
 def load_ticket(ticket_id: int) -> Ticket:
-    """``find_ticket`` in the request's session, or a 404 (pages; the API answers its own JSON 404)."""
+    """``find_ticket`` in the request's session for the logged-in user, or a 404 — also when they
+    may not see it (pages; the API answers its own JSON 404). Every ticket-scoped page comes here."""
+    from flask_login import current_user
+
     from inbox.db import get_session
 
-    ticket = find_ticket(get_session(), ticket_id)
+    ticket = find_ticket(get_session(), ticket_id, viewer=current_user)
     if ticket is None:
         abort(404)
     return ticket
@@ -56,8 +63,9 @@ def action_bar(session: Session, ticket: Ticket, error: str | None = None) -> di
             "error": error}
 
 
-def pane_context(session: Session, ticket: Ticket) -> dict[str, Any]:
-    """The ticket, its thread, the post it is on, its parent comment, and the action bar's context."""
+def pane_context(session: Session, ticket: Ticket, viewer: Any) -> dict[str, Any]:
+    """The ticket, its thread, the post it is on, its parent comment, and the action bar's context
+    (the interactor's other tickets: those ``viewer`` may see)."""
     post = None
     if ticket.post_external_id:
         post = session.scalars(select(Post).filter_by(channel_id=ticket.channel_id,
@@ -66,13 +74,16 @@ def pane_context(session: Session, ticket: Ticket) -> dict[str, Any]:
         post = session.scalars(select(Post).filter_by(channel_id=ticket.channel_id,
                                                       external_id=str(ticket.data["post_id"]))).first()
     parent = session.get(Ticket, ticket.parent_id) if ticket.parent_id else None
+    if parent is not None and not visibility.can_see_ticket(session, viewer, parent):
+        parent = None     # a comment handed over without its thread: the parent stays out of sight
     return {"ticket": ticket, "thread": thread_of(ticket), "post": post, "parent": parent,
             "bar": action_bar(session, ticket), "side": sidebar(session, ticket),
-            "who": interactor_card(session, ticket)}
+            "who": interactor_card(session, ticket, viewer)}
 
 
-def interactor_card(session: Session, ticket: Ticket) -> dict[str, Any] | None:
-    """What ``queue/_interactor.html`` needs: who wrote, and their other tickets in every channel.
+def interactor_card(session: Session, ticket: Ticket, viewer: Any) -> dict[str, Any] | None:
+    """What ``queue/_interactor.html`` needs: who wrote, and their other tickets in every channel
+    that ``viewer`` may see (a hidden one is not even counted).
 
     An interactor row belongs to one channel, so the same person on two channels is two rows: "the
     same network user" is the same ``network`` and the same network user id, or the same non-empty
@@ -85,11 +96,12 @@ def interactor_card(session: Session, ticket: Ticket) -> dict[str, Any] | None:
     same = [Interactor.external_id == person.external_id]
     if person.username:
         same.append(Interactor.username == person.username)
-    others = session.scalars(
-        select(Ticket).join(Ticket.interactor).join(Ticket.channel)
-        .where(Ticket.network == ticket.network, Ticket.id != ticket.id, or_(*same))
-        .options(contains_eager(Ticket.channel))
-        .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(OTHER_TICKETS_SHOWN)).all()
+    query = (select(Ticket).join(Ticket.interactor).join(Ticket.channel)
+             .where(Ticket.network == ticket.network, Ticket.id != ticket.id, or_(*same))
+             .options(contains_eager(Ticket.channel)))
+    others = session.scalars(visibility.restrict(query, visibility.visible_tickets(viewer))
+                             .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
+                             .limit(OTHER_TICKETS_SHOWN)).all()
     data = ticket.data or {}
     return {"person": person, "network": ticket.network, "others": others,
             "avatar": http_url(data.get("avatar_url")), "profile": profile_url(ticket.network, person.username, data)}
@@ -113,9 +125,11 @@ def sidebar(session: Session, ticket: Ticket, message: str | None = None, error:
     ``message`` explains a refused stale action; ``error`` a refused value (both shown inline).
     """
     users = session.scalars(select(User).order_by(User.name, User.email)).all()
+    teams = session.scalars(select(Team).order_by(Team.name)).all()
     entries = session.scalars(select(History).filter_by(ticket_id=ticket.id)
                               .order_by(History.created_at.desc(), History.id.desc()).limit(100)).all()
-    return {"ticket": ticket, "assignable": [u for u in users if u.active],
+    return {"ticket": ticket, "assignable": [u for u in users if u.active], "teams": teams,
+            "team_names": {t.id: t.name for t in teams},
             "names": {u.id: u.display_name for u in users}, "history": entries, "sentiments": triage.SENTIMENTS,
             "statuses": [s.value for s in triage.SETTABLE_STATUSES],
             "presets": triage.SNOOZE_PRESETS, "message": message, "error": error}
@@ -146,9 +160,11 @@ def render_pane(ticket_id: int, *, message: str | None = None, error: str | None
     from inbox import hx
     from inbox.db import get_session
 
+    from flask_login import current_user
+
     get_session().expire_all()
     ticket = load_ticket(ticket_id)
-    pane = pane_context(get_session(), ticket)
+    pane = pane_context(get_session(), ticket, current_user)
     pane["side"] = sidebar(get_session(), ticket, message=message, error=error)
     if hx.is_htmx():
         response = current_app.response_class(hx.fragment("queue/index.html", "pane", **pane), status=status)

@@ -8,10 +8,12 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from inbox import visibility
 from models import Followup, Ticket, TicketKind, TicketStatus, note_mentions, ticket_categories, ticket_tags
 
 SENTIMENTS = ("positive", "neutral", "negative")
@@ -37,6 +39,7 @@ class Filters:
     sentiment: str | None = None
     mentions: str | None = None     # "me": tickets with a note that @mentions the viewer
     me: int | None = None            # who "me" is (the viewer); not a query argument
+    team: int | None = None          # tickets handed to this team (ticket.team_id)
     tag: int | None = None
     category: int | None = None
     q: str | None = None
@@ -45,7 +48,8 @@ class Filters:
 
     def as_args(self) -> dict[str, str]:
         """The filters as query arguments (without the cursor), for links and the address bar."""
-        keys = ("status", "kind", "channel_id", "network", "assignee", "mentions", "sentiment", "tag", "category", "q")
+        keys = ("status", "kind", "channel_id", "network", "assignee", "mentions", "sentiment", "team", "tag", "category",
+                "q")
         found = {k: str(getattr(self, k)) for k in keys if getattr(self, k) not in (None, "")}
         if self.priority is not None:
             found["priority"] = "1" if self.priority else "0"
@@ -95,7 +99,7 @@ class Filters:
             raise FilterError("sentiment", f"sentiment must be one of {', '.join(SENTIMENTS)} or none")
         return cls(status=status, kind=kind, channel_id=as_int("channel_id"), network=args.get("network") or None,
                    assignee=assignee, mentions=mentions, me=me, sentiment=sentiment,
-                   priority=None if priority is None else priority in ("1", "true"), tag=as_int("tag"), category=as_int("category"), q=(args.get("q") or "").strip() or None,
+                   priority=None if priority is None else priority in ("1", "true"), team=as_int("team"), tag=as_int("tag"), category=as_int("category"), q=(args.get("q") or "").strip() or None,
                    cursor=cursor, limit=limit)
 
 
@@ -114,12 +118,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise FilterError("cursor", "cursor is not one this server gave out") from None
 
 
-def ticket_page(session: Session, filters: Filters) -> tuple[list[Ticket], str | None]:
-    """One page of the queue; what a row shows (and the API's ticket shape) is loaded with it, so a
-    page costs the same number of queries whatever its size."""
+def ticket_page(session: Session, filters: Filters, *, viewer: Any) -> tuple[list[Ticket], str | None]:
+    """One page of the queue as ``viewer`` may see it (``inbox.visibility``: a sub-select in the
+    same statement); what a row shows (and the API's ticket shape) is loaded with it, so a page
+    costs the same number of queries whatever its size and its filters."""
     query = select(Ticket).options(selectinload(Ticket.interactor), selectinload(Ticket.channel),
-                                   selectinload(Ticket.assignee),
+                                   selectinload(Ticket.assignee), selectinload(Ticket.team),
                                    selectinload(Ticket.tags), selectinload(Ticket.categories))
+    query = visibility.restrict(query, visibility.visible_tickets(viewer))
+    if filters.team:
+        query = query.where(Ticket.team_id == filters.team)
     if filters.status:
         query = query.where(Ticket.status == filters.status)
     if filters.kind:

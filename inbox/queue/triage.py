@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from inbox import fields
 from inbox.connectors.base import Rejected
-from models import History, Ticket, TicketStatus, User, utcnow
+from models import History, Team, Ticket, TicketStatus, User, utcnow
 
 TRIAGE_ACTIONS = ("assign", "priority", "sentiment", "status", "snooze")
 SENTIMENTS = ("positive", "neutral", "negative")
@@ -103,21 +103,43 @@ def apply(session: Session, ticket: Ticket, user: User, kind: str, params: dict[
 
 
 def _assign(session: Session, params: dict[str, Any], ticket: Ticket, record: Callable[..., None]) -> None:
-    if "user_id" not in params:
-        raise Rejected("missing_field", "user_id is required (null unassigns)")
-    raw = params["user_id"]
-    if isinstance(raw, str):     # the pane's select: "" unassigns
+    """``{user_id}``, ``{team_id}`` or both: a key present with null (or the pane's "") clears that
+    one, a key absent leaves it as it is. Every id is checked before anything is written, so an
+    unknown one (422 ``unknown_user`` / ``unknown_team``) changes nothing."""
+    if "user_id" not in params and "team_id" not in params:
+        raise Rejected("missing_field", "user_id or team_id is required (null unassigns)")
+    assignee = team = None
+    if "user_id" in params:
+        raw = _id_or_none(params["user_id"], "user_id")
+        if raw is not None:
+            assignee = session.get(User, raw)
+            if assignee is None or not assignee.active:
+                raise Rejected("unknown_user", f"There is no active user {raw} to assign this ticket to")
+    if "team_id" in params:
+        raw = _id_or_none(params["team_id"], "team_id")
+        if raw is not None:
+            team = session.get(Team, raw)
+            if team is None:
+                raise Rejected("unknown_team", f"There is no team {raw} to hand this ticket to")
+    if "user_id" in params:
+        ticket.assignee_id = assignee.id if assignee else None
+        record("assigned", {"user_id": assignee.id, "name": assignee.display_name} if assignee else {"user_id": None})
+    if "team_id" in params:
+        before = ticket.team
+        ticket.team_id = team.id if team else None
+        ticket.team = team
+        record("assigned_team", {"team_id": team.id if team else None, "name": team.name if team else None,
+                                 "from_team_id": before.id if before else None,
+                                 "from_name": before.name if before else None})
+
+
+def _id_or_none(raw: Any, name: str) -> int | None:
+    """An id from JSON (an integer or null) or from the pane's select (digits, or "" for none)."""
+    if isinstance(raw, str):
         raw = int(raw) if raw.strip().isdigit() and len(raw.strip()) <= 10 else (None if not raw.strip() else raw)
     if raw is None:
-        ticket.assignee_id = None
-        record("assigned", {"user_id": None})
-        return
-    fields.whole_id(raw, "user_id")
-    assignee = session.get(User, raw)
-    if assignee is None or not assignee.active:
-        raise Rejected("unknown_user", f"There is no active user {raw} to assign this ticket to")
-    ticket.assignee_id = assignee.id
-    record("assigned", {"user_id": assignee.id, "name": assignee.display_name})
+        return None
+    return fields.whole_id(raw, name)
 
 
 def _flag(value: Any, name: str) -> bool:

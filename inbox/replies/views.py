@@ -7,6 +7,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
 import workers
+from inbox import visibility
 from inbox.auth.permissions import permission_required
 from inbox.connectors.base import Rejected
 from inbox.db import get_session
@@ -65,8 +66,10 @@ def reply(ticket_id: int):
 @permission_required("ViewTickets")
 def followup(followup_id: int):
     """The card polls this while the reply is on its way; a final status stops the polling."""
-    item = get_session().get(Followup, followup_id)
-    if item is None:
+    session = get_session()
+    item = session.get(Followup, followup_id)
+    # A followup of a ticket the user may not see: the same 404 as a missing one.
+    if item is None or not visibility.can_see_ticket(session, current_user, item.ticket):
         abort(404)
     return render_template("replies/_followup.html", followup=item)
 

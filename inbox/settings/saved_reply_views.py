@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user
 from sqlalchemy import select
 
-from inbox import fields
+from inbox import fields, visibility
 from inbox.auth.permissions import permission_required
 from inbox.db import get_session
 from inbox.queue.pane import load_ticket
@@ -25,7 +25,9 @@ def _page(status: int = 200, error: str | None = None, error_for: int | str | No
           draft: dict[str, Any] | None = None):
     session, user = get_session(), current_user._get_current_object()
     replies = service.visible(session, user)
-    channels = session.scalars(select(Channel).order_by(Channel.name, Channel.id)).all()
+    # The channel picker offers the channels the user sees (another team's are not theirs to name).
+    channels = session.scalars(visibility.restrict(select(Channel), visibility.visible_channels(user))
+                               .order_by(Channel.name, Channel.id)).all()
     return render_template("settings/saved_replies.html", replies=replies, channels=channels,
                            editable={r.id for r in replies if service.may_edit(user, r)},
                            can_share=user.can("EditTemplates"), error=error, error_for=error_for,

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from inbox import fields
+from inbox import fields, visibility
 from inbox.connectors.base import Rejected
 from models import Category, Tag, ticket_categories, ticket_tags
 
@@ -115,8 +115,12 @@ def delete_tag(session: Session, tag: Tag) -> None:
     session.flush()
 
 
-def tag_counts(session: Session) -> dict[int, int]:
-    return dict(session.execute(select(ticket_tags.c.tag_id, func.count()).group_by(ticket_tags.c.tag_id)).all())
+def tag_counts(session: Session, viewer: Any = None) -> dict[int, int]:
+    """Tickets per tag; with ``viewer``, only the tickets they may see (``inbox.visibility``)."""
+    query = select(ticket_tags.c.tag_id, func.count())
+    if viewer is not None and not visibility.sees_all(viewer):
+        query = query.where(ticket_tags.c.ticket_id.in_(visibility.ticket_ids_visible(viewer)))
+    return dict(session.execute(query.group_by(ticket_tags.c.tag_id)).all())
 
 
 def all_tags(session: Session, q: str | None = None, limit: int | None = None) -> list[Tag]:
@@ -272,15 +276,17 @@ def delete_category(session: Session, node: Category, reassign_to: Any = None) -
     session.flush()
 
 
-def category_counts(session: Session) -> dict[int, int]:
+def category_counts(session: Session, viewer: Any = None) -> dict[int, int]:
     """Tickets per node, its subtree included (a ticket in two nodes of a subtree counts once):
-    one recursive query over the (ancestor, descendant) pairs of the tree."""
+    one recursive query over the (ancestor, descendant) pairs of the tree. With ``viewer``, only
+    the tickets they may see (``inbox.visibility``)."""
     closure = select(Category.id.label("ancestor"), Category.id.label("descendant")).cte("closure", recursive=True)
     closure = closure.union_all(select(closure.c.ancestor, Category.id).where(Category.parent_id == closure.c.descendant))
-    rows = session.execute(
-        select(closure.c.ancestor, func.count(func.distinct(ticket_categories.c.ticket_id)))
-        .join(ticket_categories, ticket_categories.c.category_id == closure.c.descendant)
-        .group_by(closure.c.ancestor)).all()
+    query = (select(closure.c.ancestor, func.count(func.distinct(ticket_categories.c.ticket_id)))
+             .join(ticket_categories, ticket_categories.c.category_id == closure.c.descendant))
+    if viewer is not None and not visibility.sees_all(viewer):
+        query = query.where(ticket_categories.c.ticket_id.in_(visibility.ticket_ids_visible(viewer)))
+    rows = session.execute(query.group_by(closure.c.ancestor)).all()
     return dict(rows)
 
 

@@ -5,7 +5,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy import func, select
 
 import workers
-from inbox import crypto, fields
+from flask_login import current_user
+
+from inbox import crypto, fields, visibility
 from inbox.auth.permissions import permission_required
 from inbox.db import get_session
 from models import Channel, OutboundAction, RawEvent, Ticket
@@ -20,9 +22,13 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 
 def _channels_context() -> dict:
+    """The channels the user may see (``inbox.visibility``) and, per channel, the tickets they may see."""
     session = get_session()
-    channels = session.scalars(select(Channel).order_by(Channel.id)).all()
-    counts = dict(session.execute(select(Ticket.channel_id, func.count()).group_by(Ticket.channel_id)).all())
+    channels = session.scalars(visibility.restrict(select(Channel), visibility.visible_channels(current_user))
+                               .order_by(Channel.id)).all()
+    counts = dict(session.execute(visibility.restrict(select(Ticket.channel_id, func.count()),
+                                                      visibility.visible_tickets(current_user))
+                                  .group_by(Ticket.channel_id)).all())
     rejected = dict(session.execute(select(RawEvent.channel_id, func.count())
                                     .where(RawEvent.status.in_(("rejected", "failed")))
                                     .group_by(RawEvent.channel_id)).all())
