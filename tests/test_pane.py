@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from helpers import csrf_of, load, login, post, run_jobs
 from inbox import db
-from models import Channel, Followup, Interactor, Message, OutboundAction, Ticket, utcnow
+from models import Channel, Followup, Interactor, Message, OutboundAction, Ticket, User, utcnow
 
 HX = {"HX-Request": "true"}
 
@@ -157,7 +157,7 @@ def test_the_pane_costs_the_same_whatever_the_number_of_other_tickets(client, us
     assert cost() == few
 
 
-def test_the_other_tickets_lookup_uses_the_interactor_indexes(app):
+def test_the_other_tickets_lookup_uses_the_interactor_indexes(app, users):
     """The "other tickets" query finds the person's interactors by id or username and their tickets
     through indexes (ix_interactor_external_id, ix_interactor_username, ix_ticket_interactor_id),
     never by reading every interactor or ticket: the database's own plan for the pane's statement."""
@@ -179,7 +179,7 @@ def test_the_other_tickets_lookup_uses_the_interactor_indexes(app):
     event.listen(engine, "before_cursor_execute", record)
     try:
         with db.session_scope() as s:
-            interactor_card(s, s.get(Ticket, ticket_id))
+            interactor_card(s, s.get(Ticket, ticket_id), s.get(User, users["admin"].id))   # sees every channel
     finally:
         event.remove(engine, "before_cursor_execute", record)
     [(statement, parameters)] = seen
