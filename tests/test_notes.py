@@ -283,3 +283,22 @@ def test_the_note_box_carries_the_active_teammates_to_mention(client, users, tic
     assert {"name": "Admin", "handle": "admin"} in offered
     assert all(o["handle"] not in ("agent", "gone") for o in offered)
     assert 'role="listbox"' in page and 'aria-controls="note-text-mentions"' in page
+
+
+def test_sidebar_history_shows_what_a_note_says_until_it_is_deleted(client, users, token_for, ticket_id):
+    agent = token_for("agent")
+    note = act(client, ticket_id, "note", {"text": "Refund approved by финансы"}, agent).get_json()
+    login(client, "supervisor")
+
+    def entries() -> list[str]:
+        page = client.get(f"/tickets/{ticket_id}").get_data(as_text=True)
+        return [html.unescape(re.sub(r"<[^>]+>", "", item)) for item in
+                re.findall(r'<li data-history="note_(?:added|edited|deleted)">(.*?)</li>', page, re.S)]
+
+    [added] = entries()
+    assert "Refund approved by финансы" in added
+    act(client, ticket_id, "note_edit", {"followup_id": note["id"], "text": "Refund sent"}, agent)
+    assert all("Refund sent" in e for e in entries()[:2])          # the note as it is now
+    assert act(client, ticket_id, "note_delete", {"followup_id": note["id"]}, agent).status_code == 204
+    listed = entries()
+    assert len(listed) == 3 and not any("Refund" in e for e in listed)   # its words went with it

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from inbox import visibility
 from inbox.links import http_url
-from models import ActionState, Followup, History, Interactor, OutboundAction, Post, Team, Ticket, User
+from models import ActionState, Followup, FollowupType, History, Interactor, OutboundAction, Post, Team, Ticket, User
 
 from . import triage
 from .actions import LABELS, available_actions, custom_actions
@@ -131,6 +131,9 @@ def sidebar(session: Session, ticket: Ticket, message: str | None = None, error:
     return {"ticket": ticket, "assignable": [u for u in users if u.active], "teams": teams,
             "team_names": {t.id: t.name for t in teams},
             "names": {u.id: u.display_name for u in users}, "history": entries, "sentiments": triage.SENTIMENTS,
+            # A note's history entry shows the note as it is now (read from the ticket, not copied
+            # into the history): a deleted note's words leave the sidebar with it.
+            "note_texts": {f.id: f.text for f in ticket.followups if f.type == FollowupType.NOTE},
             "statuses": [s.value for s in triage.SETTABLE_STATUSES],
             "presets": triage.SNOOZE_PRESETS, "message": message, "error": error}
 
