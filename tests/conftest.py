@@ -187,3 +187,11 @@ def resont(client, _sandbox_server, token_for):
     run_jobs()                                   # subscriptions, then the backfill polls
     yield response.get_json()["data"]
     resont_sandbox.SANDBOX.reset()
+
+
+@pytest.fixture
+def ticket_id(app) -> int:
+    """A ticket on a channel of its own (no provider is called by triage actions or notes)."""
+    from helpers import local_ticket
+
+    return local_ticket()

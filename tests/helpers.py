@@ -117,3 +117,18 @@ class RedisServer:
             self.proc.kill()
             self.proc.wait(timeout=10)
             self.proc = None
+
+
+def local_ticket(text: str = "Where is my parcel?", *, kind: str = "conversation", external_id: str = "t1") -> int:
+    """A ticket on a channel of its own with no provider behind it (triage, notes, tags and
+    categories never call one), for tests of our own behaviour; returns its id."""
+    from models import Channel, Ticket
+
+    with db.session_scope() as s:
+        channel = Channel(provider="getloo", network="instagram", name="Shop", base_url="http://getloo.test")
+        s.add(channel)
+        s.flush()
+        ticket = Ticket(channel_id=channel.id, network="instagram", kind=kind, external_id=external_id, text=text)
+        s.add(ticket)
+        s.flush()
+        return ticket.id

@@ -10,30 +10,17 @@ import html
 import json
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from helpers import csrf_of, load, login, post, run_jobs
 from inbox import db
-from models import Channel, Followup, History, OutboundAction, Ticket, User
+from models import Followup, History, OutboundAction, Ticket, User
 from inbox.queue import notes
 
 
 def auth(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
-
-@pytest.fixture
-def ticket_id(app) -> int:
-    with db.session_scope() as s:
-        channel = Channel(provider="getloo", network="instagram", name="Shop", base_url="http://getloo.test")
-        s.add(channel)
-        s.flush()
-        ticket = Ticket(channel_id=channel.id, network="instagram", kind="conversation", external_id="t1",
-                        text="Where is my parcel?")
-        s.add(ticket)
-        s.flush()
-        return ticket.id
 
 
 def act(client, ticket_id: int, action: str, body: dict, token: str):

@@ -15,9 +15,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from helpers import csrf_of, login
+from helpers import csrf_of, local_ticket, login
 from inbox import db
-from models import ApiToken, Channel, Ticket, hash_token, utcnow
+from models import ApiToken, hash_token, utcnow
 from statements import recorded, writes
 
 
@@ -34,14 +34,7 @@ def _set_last_used(token: str, ago: timedelta | None) -> None:
 
 @pytest.fixture
 def ticket_id(app) -> int:
-    with db.session_scope() as s:
-        channel = Channel(provider="getloo", network="instagram", name="Shop", base_url="http://getloo.test")
-        s.add(channel)
-        s.flush()
-        ticket = Ticket(channel_id=channel.id, network="instagram", kind="comment", external_id="c1", text="hello")
-        s.add(ticket)
-        s.flush()
-        return ticket.id
+    return local_ticket("hello", kind="comment", external_id="c1")
 
 
 def test_an_api_read_with_a_token_used_in_the_last_minute_writes_nothing(client, token_for, ticket_id):

@@ -19,26 +19,13 @@ import workers
 from helpers import csrf_of, load, login, post, run_jobs
 from inbox import db
 from inbox.queue.triage import preset_time
-from models import Channel, History, Ticket, TicketStatus, User, utcnow
+from models import History, Ticket, TicketStatus, User, utcnow
 from workers.sweep import sweep_job
 
 
 def auth(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
-
-@pytest.fixture
-def ticket_id(app) -> int:
-    """A ticket on a channel of its own (no provider is called by triage actions)."""
-    with db.session_scope() as s:
-        channel = Channel(provider="getloo", network="instagram", name="Shop", base_url="http://getloo.test")
-        s.add(channel)
-        s.flush()
-        ticket = Ticket(channel_id=channel.id, network="instagram", kind="conversation", external_id="t1",
-                        text="Where is my parcel?")
-        s.add(ticket)
-        s.flush()
-        return ticket.id
 
 
 def act(client, ticket_id: int, action: str, body: dict | None = None, headers: dict | None = None):

@@ -11,24 +11,16 @@ from rq import Queue, SimpleWorker
 from rq.registry import ScheduledJobRegistry
 
 import workers
-from helpers import PASSWORDS
+from helpers import PASSWORDS, local_ticket
 from inbox import db
-from models import Channel, Ticket, utcnow
+from models import Ticket, utcnow
 from workers.triage import wake_due
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def test_triage_from_the_sidebar(page, live, users):
-    with db.session_scope() as s:
-        channel = Channel(provider="getloo", network="instagram", name="Shop", base_url="http://getloo.test")
-        s.add(channel)
-        s.flush()
-        ticket = Ticket(channel_id=channel.id, network="instagram", kind="conversation", external_id="t1",
-                        text="Where is my parcel?")
-        s.add(ticket)
-        s.flush()
-        ticket_id = ticket.id
+    ticket_id = local_ticket()
     page.goto(f"{live}/tickets/{ticket_id}")
     page.fill("input[name=email]", "agent@example.test")
     page.fill("input[name=password]", PASSWORDS["agent"])
@@ -71,15 +63,7 @@ def test_triage_from_the_sidebar(page, live, users):
 def test_a_snoozed_ticket_is_woken_by_its_scheduled_job(page, live, users):
     """The test above wakes a ticket with the sweep; this one with the job the snooze scheduled,
     run by a real RQ worker with its scheduler, the way production does it."""
-    with db.session_scope() as s:
-        channel = Channel(provider="getloo", network="instagram", name="Shop", base_url="http://getloo.test")
-        s.add(channel)
-        s.flush()
-        ticket = Ticket(channel_id=channel.id, network="instagram", kind="conversation", external_id="t1",
-                        text="Call me back later")
-        s.add(ticket)
-        s.flush()
-        ticket_id = ticket.id
+    ticket_id = local_ticket("Call me back later")
     page.goto(f"{live}/auth/login")
     page.fill("input[name=email]", "agent@example.test")
     page.fill("input[name=password]", PASSWORDS["agent"])
