@@ -100,19 +100,33 @@ def session(app):
     s.close()
 
 
+_HASHES: dict[str, str] = {}
+
+
+def _password_hash(password: str) -> str:
+    """A real scrypt hash of ``password``, made once per test session: hashing is deliberately slow
+    (~0.13 s), and four users per test made it a large share of the suite's time. Logins still
+    verify it the production way."""
+    if password not in _HASHES:
+        probe = User(email="", role=Role.AGENT)
+        probe.set_password(password)
+        _HASHES[password] = probe.password_hash
+    return _HASHES[password]
+
+
 @pytest.fixture
 def users(app) -> dict[str, User]:
     with db.session_scope() as s:
         made = {}
         for role in Role:
-            user = User(email=f"{role.value}@example.test", role=role, name=role.value.title())
-            user.set_password(PASSWORDS[role.value])
+            user = User(email=f"{role.value}@example.test", role=role, name=role.value.title(),
+                        password_hash=_password_hash(PASSWORDS[role.value]))
             s.add(user)
             made[role.value] = user
         # An agent of another team (the authorization matrix's fifth column): with no teams at all
         # they see what every agent sees, so tests that do not make teams cannot tell them apart.
-        outsider = User(email="outsider@example.test", role=Role.AGENT, name="Outsider")
-        outsider.set_password(PASSWORDS["outsider"])
+        outsider = User(email="outsider@example.test", role=Role.AGENT, name="Outsider",
+                        password_hash=_password_hash(PASSWORDS["outsider"]))
         s.add(outsider)
         made["outsider"] = outsider
     return made
