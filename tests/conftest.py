@@ -209,3 +209,18 @@ def ticket_id(app) -> int:
     from helpers import local_ticket
 
     return local_ticket()
+
+
+@pytest.fixture
+def api(client, token_for):
+    """Call /api/v1 as a role: api("admin").post(path, json=...)."""
+    tokens: dict[str, str] = {}
+
+    class Caller:
+        def __init__(self, role: str):
+            self.headers = {"Authorization": f"Bearer {tokens.setdefault(role, token_for(role))}"}
+
+        def __getattr__(self, method):
+            return lambda path, **kw: client.open(path, method=method.upper(), headers=self.headers, **kw)
+
+    return Caller

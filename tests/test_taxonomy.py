@@ -11,21 +11,6 @@ from models import Category, Channel, History, Tag, Ticket
 
 
 @pytest.fixture
-def api(client, token_for):
-    """Call /api/v1 as a role: api("admin").post(path, json=...)."""
-    tokens: dict[str, str] = {}
-
-    class Caller:
-        def __init__(self, role: str):
-            self.headers = {"Authorization": f"Bearer {tokens.setdefault(role, token_for(role))}"}
-
-        def __getattr__(self, method):
-            return lambda path, **kw: client.open(path, method=method.upper(), headers=self.headers, **kw)
-
-    return Caller
-
-
-@pytest.fixture
 def tickets(app, users):
     """One channel and three tickets (no provider involved: categories and local tags only)."""
     with db.session_scope() as s:

@@ -16,21 +16,6 @@ API = "/api/v1/teams"
 
 
 @pytest.fixture
-def api(client, token_for):
-    """Call /api/v1 as a role: api("admin").post(path, json=...)."""
-    tokens: dict[str, str] = {}
-
-    class Caller:
-        def __init__(self, role: str):
-            self.headers = {"Authorization": f"Bearer {tokens.setdefault(role, token_for(role))}"}
-
-        def __getattr__(self, method):
-            return lambda path, **kw: client.open(path, method=method.upper(), headers=self.headers, **kw)
-
-    return Caller
-
-
-@pytest.fixture
 def world(app, users):
     """Two channels (no provider involved) and two open tickets on the first one."""
     with db.session_scope() as s:
