@@ -2,15 +2,17 @@
 from .base import Base, TimestampMixin, to_utc_naive, utcnow
 from .channel import Channel, ChannelStatus
 from .event import History, RawEvent, RawEventStatus
-from .followup import ActionState, Followup, FollowupStatus, FollowupType, OutboundAction, note_mentions
+from .followup import ActionAttempt, ActionState, Followup, FollowupStatus, FollowupType, OutboundAction, note_mentions
+from .notification import Notification
 from .saved_reply import SavedReply, saved_reply_channels
+from .setting import Setting
 from .team import Team, team_channels, team_members
 from .taxonomy import Category, Tag, ticket_categories, ticket_tags
 from .ticket import Direction, Interactor, Message, Post, Ticket, TicketKind, TicketStatus
 from .user import ApiToken, Role, User, hash_token
 
 __all__ = ["note_mentions", 
-    "ActionState", "ApiToken", "Base", "Category", "Channel", "ChannelStatus", "Direction",
+    "ActionAttempt", "ActionState", "Notification", "Setting", "ApiToken", "Base", "Category", "Channel", "ChannelStatus", "Direction",
     "Followup", "FollowupStatus", "FollowupType", "History", "Interactor", "Message",
     "OutboundAction", "Post", "RawEvent", "RawEventStatus", "Role", "SavedReply", "Tag", "Team", "Ticket", "TicketKind",
     "TicketStatus", "TimestampMixin", "User", "hash_token", "saved_reply_channels", "ticket_categories", "team_channels", "team_members", "ticket_tags",

@@ -31,13 +31,15 @@ class FollowupStatus(enum.StrEnum):
     READ = "read"
     FAILED = "failed"
     UNKNOWN = "unknown"         # the worker died mid-call: it may or may not have gone out
+    WITHDRAWN = "withdrawn"     # a suggestion its author took back before it was decided
 
 
 # Delivery reports may arrive late, twice or out of order; a status only ever moves forward.
 DELIVERY_RANK = {FollowupStatus.QUEUED: 0, FollowupStatus.SENDING: 1, FollowupStatus.UNKNOWN: 2,
                  FollowupStatus.SENT: 3, FollowupStatus.DELIVERED: 4, FollowupStatus.READ: 5}
 FINAL_STATUSES = {FollowupStatus.DELIVERED, FollowupStatus.READ, FollowupStatus.FAILED,
-                  FollowupStatus.UNKNOWN, FollowupStatus.SAVED, FollowupStatus.REJECTED}
+                  FollowupStatus.UNKNOWN, FollowupStatus.SAVED, FollowupStatus.REJECTED,
+                  FollowupStatus.WITHDRAWN}
 
 
 # Who a note @mentions: one row per (note, user), indexed by user for the "mentions me" filter.
@@ -50,7 +52,20 @@ note_mentions = Table(
 
 
 class Followup(TimestampMixin, Base):
+    """A note, a reply or a suggestion on a ticket.
+
+    A suggestion is a reply that waits for a person with ``ApproveSuggestion``: it is created with
+    ``type=SUGGESTION, status=SUGGESTED``. Approving turns *the same row* into a reply
+    (``type=REPLY, status=QUEUED``) with its outbound action, so one card follows it from
+    "awaiting approval" to "delivered"; ``original_text`` keeps what was suggested when the approver
+    edited it ("edited & approved"). Rejecting keeps it as a suggestion with ``status=REJECTED`` and
+    the required ``decision_reason``; a revision is a new suggestion whose ``revision_of_id`` names
+    the rejected one.
+    """
+
     __tablename__ = "followup"
+    # The approvals view and its counter: pending suggestions, oldest first.
+    __table_args__ = (Index("ix_followup_status_created", "status", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
@@ -61,9 +76,23 @@ class Followup(TimestampMixin, Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     error: Mapped[str | None] = mapped_column(Text)
     status_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Suggestions: who decided (approved or rejected) and when, why it was rejected, the text as
+    # suggested when the approver changed it, and the rejected suggestion this one revises.
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    original_text: Mapped[str | None] = mapped_column(Text)
+    revision_of_id: Mapped[int | None] = mapped_column(ForeignKey("followup.id", ondelete="SET NULL"))
+    # When the approvers were told that this suggestion has waited too long (once per suggestion).
+    overdue_notified_at: Mapped[datetime | None]
+    # What the reply will be sent with once approved: attachment_url, a custom channel's action_id,
+    # option and template (the same keys ``queue_reply`` takes).
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
     ticket = relationship("Ticket", back_populates="followups")
     author = relationship("User", foreign_keys=[author_id])
+    approved_by = relationship("User", foreign_keys=[approved_by_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
     actions: Mapped[list["OutboundAction"]] = relationship(back_populates="followup")
     mentioned = relationship("User", secondary=note_mentions, order_by="User.id")   # notes only
 
@@ -134,3 +163,26 @@ class OutboundAction(TimestampMixin, Base):
     sent_at: Mapped[datetime | None]
 
     followup: Mapped[Followup | None] = relationship(back_populates="actions")
+    attempt_log: Mapped[list["ActionAttempt"]] = relationship(
+        back_populates="action", order_by="ActionAttempt.number", cascade="all, delete-orphan")
+
+
+class ActionAttempt(Base):
+    """One try of an outbound action: what the provider answered, for an admin asking "why"."""
+
+    __tablename__ = "action_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("outbound_action.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(default=1)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    # sent | retry | failed | unknown | reconciled_sent | reconciled_missing | manual_sent | resend
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    http_status: Mapped[int | None]
+    error_code: Mapped[str | None] = mapped_column(String(60))
+    error: Mapped[str | None] = mapped_column(Text)
+    retry_after: Mapped[float | None]     # seconds the provider asked us to wait (429 Retry-After)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))  # manual outcomes
+
+    action: Mapped[OutboundAction] = relationship(back_populates="attempt_log")

@@ -89,6 +89,10 @@ class Ticket(TimestampMixin, Base):
     # the version its author saw is refused (409) when it is no longer the current one.
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)   # provider extras (comment id ...)
+    # A suggestion on this ticket awaits a decision: the list's marker, kept by inbox.approval.
+    has_pending_suggestion: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # Replies on this ticket go through approval whoever writes them (set by a person or a rule).
+    approval_required: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     channel = relationship("Channel")
     assignee = relationship("User", foreign_keys=[assignee_id])

@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -37,6 +37,8 @@ ADMIN_PERMISSIONS = SUPERVISOR_PERMISSIONS | {
     "EditRules", "EditChannels", "EditUsers", "EditTemplates", "EditCategories",
     "EditCustomFolders", "ViewAccountSettings",
 }
+# What an admin may grant or withdraw per user, beside the role (``User.permission_overrides``).
+OVERRIDABLE_PERMISSIONS = frozenset({"ApproveSuggestion", "ApproveOwnSuggestion"})
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.AGENT: AGENT_PERMISSIONS,
     Role.SUPERVISOR: frozenset(SUPERVISOR_PERMISSIONS),
@@ -58,6 +60,11 @@ class User(UserMixin, TimestampMixin, Base):
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     # An IANA name (checked with zoneinfo): snooze presets and times on pages are in this zone.
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # "Suggest only": this user's replies go through approval (a new team member, say).
+    reply_requires_approval: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # Per-user exceptions to the role: {"ApproveSuggestion": false, "ApproveOwnSuggestion": true}.
+    # Only names in OVERRIDABLE_PERMISSIONS count; a later custom role fits beside this.
+    permission_overrides: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict, server_default="{}")
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -75,7 +82,11 @@ class User(UserMixin, TimestampMixin, Base):
 
     @property
     def permissions(self) -> frozenset[str]:
-        return ROLE_PERMISSIONS[Role(self.role)]
+        granted = ROLE_PERMISSIONS[Role(self.role)]
+        overrides = {k: v for k, v in (self.permission_overrides or {}).items() if k in OVERRIDABLE_PERMISSIONS}
+        if not overrides:
+            return granted
+        return frozenset((granted | {k for k, v in overrides.items() if v}) - {k for k, v in overrides.items() if not v})
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
