@@ -110,6 +110,12 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "GET /api/v1/tickets": (401, 200, 200, 200),
     "GET /api/v1/tickets/<int:ticket_id>": (401, 200, 200, 200),
     "POST /api/v1/tickets/<int:ticket_id>/actions/<action>": (401, 200, 200, 200),
+    # The world's followup is a reply, not a suggestion: those let in get 404 (or 422 for a missing text).
+    "POST /api/v1/tickets/<int:ticket_id>/followups/<int:followup_id>/approve": (401, 403, 404, 404),
+    "POST /api/v1/tickets/<int:ticket_id>/followups/<int:followup_id>/reject": (401, 403, 404, 404),
+    "POST /api/v1/tickets/<int:ticket_id>/followups/<int:followup_id>/withdraw": (401, 404, 404, 404),
+    "POST /api/v1/tickets/<int:ticket_id>/followups/<int:followup_id>/revise": (401, 422, 422, 422),
+    "GET /api/v1/suggestions": (401, 200, 200, 200),
     "GET /api/v1/actions/<int:action_id>": (401, 200, 200, 200),
     "GET /api/v1/users": (401, 403, 200, 200),
     "POST /api/v1/users": (401, 403, 403, 422),
@@ -181,6 +187,7 @@ OUTSIDER: dict[str, int] = {
     "GET /api/v1/tickets/<int:ticket_id>": 404,
     "POST /api/v1/tickets/<int:ticket_id>/actions/<action>": 404,
     "GET /api/v1/actions/<int:action_id>": 404,
+    "POST /api/v1/tickets/<int:ticket_id>/followups/<int:followup_id>/revise": 404,
 }
 SCOPED = ("<int:ticket_id>", "<int:followup_id>", "<int:action_id>", "<int:channel_id>")
 

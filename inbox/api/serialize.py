@@ -63,6 +63,7 @@ def ticket(t: Ticket) -> dict[str, Any]:
         "categories": [{"id": c.id, "name": c.name} for c in t.categories],
         "priority": t.priority, "sentiment": t.sentiment, "parent_id": t.parent_id,
         "post_external_id": t.post_external_id, "data": t.data,
+        "has_pending_suggestion": t.has_pending_suggestion, "approval_required": t.approval_required,
     }
 
 
@@ -74,7 +75,11 @@ def message(m: Message) -> dict[str, Any]:
 def followup(f: Followup) -> dict[str, Any]:
     return {"id": f.id, "type": f.type, "status": f.status, "text": f.text, "author_id": f.author_id,
             "error": f.error, "created_at": iso(f.created_at), "status_at": iso(f.status_at),
-            **({"mention_ids": [u.id for u in f.mentioned]} if f.type == "note" else {})}
+            **({"mention_ids": [u.id for u in f.mentioned]} if f.type == "note" else {}),
+            **({"approved_by_id": f.approved_by_id, "decided_by_id": f.decided_by_id,
+                "decided_at": iso(f.decided_at), "reason": f.decision_reason, "original_text": f.original_text,
+                "edited": f.original_text is not None, "revision_of_id": f.revision_of_id}
+               if f.type == "suggestion" or f.approved_by_id else {})}
 
 
 def history(h: History) -> dict[str, Any]:

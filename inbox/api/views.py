@@ -160,7 +160,10 @@ def merge_settings(current: dict | None, patch: dict) -> dict:
 
 def _checked_settings(channel: Channel, settings: dict) -> dict:
     """Custom channels' settings carry a webhook URL and a manifest: check them like at creation;
-    their other keys (e.g. ``require_category``) are checked like any channel's and kept."""
+    their other keys (e.g. ``require_category``) are checked like any channel's and kept.
+    ``require_approval`` (replies on this channel go through approval) is true or false."""
+    if settings.get("require_approval") is not None:
+        fields.flag(settings["require_approval"], "settings.require_approval")
     if channel.provider != "custom":
         return fields.params(settings)      # strings within limits, bounded lists and nesting
     from inbox.connectors.custom import clean_settings
@@ -220,6 +223,8 @@ def ticket_action(ticket_id: int, action: str):
     try:
         if action == "reply":
             return _reply(ticket, body)
+        if action == "suggest":
+            return suggestions.suggest(ticket, body)
         if action in notes.NOTE_ACTIONS:
             return _note(ticket, action, body)
         row = queue_ticket_action(session, ticket, g.api_user, action, body, via="api")
@@ -288,6 +293,9 @@ def _reply(ticket, body: dict):
     fields.text(body["text"], "text")
     fields.params(choice)
     triage.check_version(ticket, triage.parse_version(body.get("version")))
+    held = suggestions.approval_required(ticket, body)     # 409: this user's reply needs approval here
+    if held is not None:
+        return held
     followup, action_row = queue_reply(session, ticket, g.api_user, body["text"], attachment_url=attachment_url,
                                        **choice)
     if body.get("archive"):      # answered and done: out of the open queue (a new message reopens it)
@@ -336,4 +344,4 @@ def json_body_or_empty() -> dict:
 
 
 # The settings resources add their routes to ``bp`` (``app.py`` registers only ``bp``).
-from . import saved_replies, teams, users  # noqa: E402,F401
+from . import saved_replies, suggestions, teams, users  # noqa: E402,F401

@@ -10,7 +10,7 @@ from inbox import fields, netguard
 from inbox.connectors import connector_class
 from inbox.connectors.base import Rejected
 from models import (Channel, ChannelStatus, Followup, FollowupStatus, FollowupType, History, OutboundAction,
-                    Ticket, User)
+                    Ticket, User, utcnow)
 
 ATTACHMENT_URL_MAX = 2000
 
@@ -43,15 +43,18 @@ def clean_attachment_url(provider: str, ticket_kind: str, url: str | None) -> st
     return url
 
 
-def queue_reply(session: Session, ticket: Ticket, user: User, text: str, *, attachment_url: str | None = None,
+def check_reply(session: Session, ticket: Ticket, text: str, *, attachment_url: str | None = None,
                 action_id: str | None = None, option: str | None = None,
-                template: dict[str, Any] | None = None) -> tuple[Followup, OutboundAction]:
-    """Validate against the provider's limits now (the agent is still looking), then record it.
+                template: dict[str, Any] | None = None) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Validate a reply against the provider's limits now (the agent is still looking).
+
+    Returns ``(text, request, extra)``: the text to record, the outbound request and what the
+    history entry adds. Nothing is written, so a suggestion is checked by the same rules when it
+    is written and again, with its final text, when it is approved.
 
     With an attachment the text may be empty (Getloo's caption and Resont's content are optional
     beside a file). ``action_id``, ``option`` and ``template`` choose among a custom channel's
-    manifest reply actions (other providers have one way to reply and refuse them). The caller
-    commits and only then enqueues ``workers.enqueue_send(action.id)``.
+    manifest reply actions (other providers have one way to reply and refuse them).
     """
     channel = session.get(Channel, ticket.channel_id)
     if channel.status == ChannelStatus.DISABLED:
@@ -75,9 +78,28 @@ def queue_reply(session: Session, ticket: Ticket, user: User, text: str, *, atta
             text = connector_class(channel.provider).validate_reply(ticket.kind, text)
         extra = {"attachment_url": attachment_url} if attachment_url else {}
         request = {"text": text, **extra}
-    followup = Followup(ticket_id=ticket.id, type=FollowupType.REPLY, status=FollowupStatus.QUEUED,
-                        text=text, author_id=user.id)
-    action = OutboundAction(channel_id=channel.id, ticket_id=ticket.id, followup=followup, kind="reply",
+    return text, request, extra
+
+
+def queue_reply(session: Session, ticket: Ticket, user: User, text: str, *, attachment_url: str | None = None,
+                action_id: str | None = None, option: str | None = None,
+                template: dict[str, Any] | None = None,
+                followup: Followup | None = None) -> tuple[Followup, OutboundAction]:
+    """Validate (``check_reply``), then record the reply and its outbound action.
+
+    ``followup``: an approved suggestion becomes this reply (the same row, so one card follows it
+    from "awaiting approval" to "delivered"); its author stays the suggester. The caller commits
+    and only then enqueues ``workers.enqueue_send(action.id)``.
+    """
+    text, request, extra = check_reply(session, ticket, text, attachment_url=attachment_url, action_id=action_id,
+                                       option=option, template=template)
+    if followup is None:
+        followup = Followup(ticket_id=ticket.id, type=FollowupType.REPLY, status=FollowupStatus.QUEUED,
+                            text=text, author_id=user.id)
+    else:
+        followup.type, followup.status, followup.text, followup.status_at = (
+            FollowupType.REPLY, FollowupStatus.QUEUED, text, utcnow())
+    action = OutboundAction(channel_id=ticket.channel_id, ticket_id=ticket.id, followup=followup, kind="reply",
                             request=request)
     session.add_all([followup, action])
     session.flush()

@@ -80,6 +80,8 @@ def create_user(session: Session, data: dict[str, Any]) -> User:
     team_ids = teams.check_team_ids(session, data["team_ids"]) if data.get("team_ids") is not None else []
     user = User(email=_email(session, data["email"]), role=_role(data["role"]),
                 name=_name(data.get("name") or ""),
+                reply_requires_approval=fields.flag(data.get("reply_requires_approval", False), "reply_requires_approval"),
+                permission_overrides=_overrides(data.get("permission_overrides") or {}),
                 time_zone=check_time_zone(data["time_zone"]) if data.get("time_zone") else "UTC")
     user.set_password(_password(data["password"]))
     session.add(user)
@@ -112,7 +114,11 @@ def update_user(session: Session, user: User, data: dict[str, Any], by: User) ->
         changes["time_zone"] = check_time_zone(data["time_zone"])
     if "team_ids" in data:
         changes["team_ids"] = teams.check_team_ids(session, data["team_ids"])
-    for key in ("email", "name", "role", "time_zone"):
+    if "reply_requires_approval" in data:
+        changes["reply_requires_approval"] = fields.flag(data["reply_requires_approval"], "reply_requires_approval")
+    if "permission_overrides" in data:
+        changes["permission_overrides"] = _overrides(data["permission_overrides"])
+    for key in ("email", "name", "role", "time_zone", "reply_requires_approval", "permission_overrides"):
         if key in changes:
             setattr(user, key, changes[key])
     if "password" in changes:
@@ -141,4 +147,18 @@ def as_json(user: User, team_ids: list[int] | None = None) -> dict[str, Any]:
     return {"id": user.id, "email": user.email, "name": user.name, "role": str(Role(user.role)),
             "active": user.active, "time_zone": user.time_zone or "UTC",
             "team_ids": team_ids,
-            "reply_requires_approval": False}  # not stored yet
+            "reply_requires_approval": bool(user.reply_requires_approval),
+            "permission_overrides": dict(user.permission_overrides or {})}
+
+
+def _overrides(value: Any) -> dict[str, bool]:
+    """Per-user exceptions to the role: ``{"ApproveSuggestion": false}``; ``{}`` clears them."""
+    from models.user import OVERRIDABLE_PERMISSIONS
+
+    if not isinstance(value, dict):
+        raise fields.Rejected("invalid_value", "permission_overrides must be an object")
+    unknown = sorted(set(value) - OVERRIDABLE_PERMISSIONS)
+    if unknown:
+        raise fields.Rejected("unknown_permission", f"These permissions cannot be set per user: {', '.join(unknown)} "
+                              f"(only {', '.join(sorted(OVERRIDABLE_PERMISSIONS))})")
+    return {k: fields.flag(v, k) for k, v in value.items()}
