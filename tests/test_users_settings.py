@@ -35,7 +35,8 @@ def test_list_and_show_users_in_the_contract_shape(client, tokens, users):
     assert listed.status_code == 200
     agent = next(u for u in listed.get_json()["data"] if u["email"] == "agent@example.test")
     assert agent == {"id": users["agent"].id, "email": "agent@example.test", "name": "Agent", "role": "agent",
-                     "active": True, "time_zone": "UTC", "team_ids": [], "reply_requires_approval": False}
+                     "active": True, "time_zone": "UTC", "team_ids": [], "reply_requires_approval": False,
+                     "permission_overrides": {}}
     assert client.get(f"{API}/{agent['id']}", headers=_auth(tokens["admin"])).get_json() == agent
     assert client.get(f"{API}/{2**31 - 1}", headers=_auth(tokens["admin"])).status_code == 404
     assert client.get(API, headers=_auth(tokens["agent"])).status_code == 403
