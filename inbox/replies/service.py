@@ -83,6 +83,8 @@ def queue_reply(session: Session, ticket: Ticket, user: User, text: str, *, atta
 
     First what makes any reply impossible (``reply_limits``: a closed window, the one private
     reply to a Getloo comment already used, a closed Resont ticket ...), then the text and file.
+    Two replies at once both see the private reply unused, but the callers raise the ticket's
+    version in the same transaction (``triage.bump_version``), so only one of them commits.
 
     With an attachment the text may be empty (Getloo's caption and Resont's content are optional
     beside a file). ``action_id``, ``option`` and ``template`` choose among a custom channel's
