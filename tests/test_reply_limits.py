@@ -287,3 +287,45 @@ def test_the_composer_lists_the_file_types_getloo_takes(client, users, channel, 
     html = client.get(f"/tickets/{ticket_of('dm:47367670531')}").get_data(as_text=True)
     assert 'data-limit="attachment_types"' in html and "image (.jpg" in html and "8 MB" in html
     assert 'maxlength="1000"' in html
+
+
+# -- two replies at once: one private reply, whichever commits first ------------------------------
+
+def test_two_private_replies_at_once_send_one(client, channel, sandbox, api, users, db_url):
+    """Just before the request stores its reply, another request's reply to the same comment
+    commits (made real on PostgreSQL; SQLite serializes writers from their first statement).
+    The second sees the ticket changed under it: 409, nothing of it kept, one reply sent."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite serializes writers from their first statement: no such race")
+    from sqlalchemy import event
+
+    import workers
+    from inbox.queue import triage
+    from inbox.replies.service import queue_reply
+
+    post(client, channel, comment("race-1", datetime.now(timezone.utc) - HOUR))
+    run_jobs()
+    ticket_id, engine, armed = ticket_of("comment:race-1"), db.engine(), [True]
+
+    def before(conn, _cursor, statement, *_args):
+        if armed and statement.lstrip().upper().startswith("INSERT INTO FOLLOWUP"):
+            armed.clear()
+            with db.session_scope() as other:        # another agent's request, committed first
+                ticket = other.get(Ticket, ticket_id)
+                _, action = queue_reply(other, ticket, other.get(User, users["supervisor"].id), "The other reply")
+                triage.bump_version(other, ticket)
+                other.flush()
+                action_id = action.id
+            workers.send_soon(action_id)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        answer = reply(api, ticket_id, text="Mine")
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    assert answer.status_code == 409, answer.get_data(as_text=True)
+    run_jobs()
+    assert queued(ticket_id) == (1, 1)
+    assert [m["caption"] for m in sandbox.state.sent] == ["The other reply"]
+    again = reply(api, ticket_id, text="Mine, again")
+    assert again.status_code == 422 and again.get_json()["error"]["code"] == "private_reply_used"
