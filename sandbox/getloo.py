@@ -18,7 +18,7 @@ import secrets
 import threading
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,6 +46,11 @@ STATUS_EVENTS = {
     "fail": "errorActionFail",
 }
 MAX_CAPTION, MAX_OPTIONS, MAX_OPTION_LEN = 1000, 13, 20
+# "device.comment_id ... По нему можно дать ответ в direct клиенту в течении 24 часов 1 раз".
+COMMENT_REPLY_WINDOW = timedelta(hours=24)
+# "Поддерживаемые типы ... файлов" (images .jpg .png .ico .bmp; voice mp3 acc m4a wav mp4; video mp4),
+# judged by the URL's extension (the sandbox fetches nothing; a URL without one passes).
+FILE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "ico", "bmp", "mp3", "aac", "acc", "m4a", "wav", "mp4"})
 
 
 @dataclass
@@ -86,7 +91,8 @@ class GetlooSandbox(ProviderSandbox):
         """Two demo accounts (one unpaid), nothing sent, deliveries reported automatically."""
         self.accounts: dict[str, Account] = {}
         self.sent: list[dict] = []
-        self.comment_ids: dict[str, set[str]] = {}  # token -> comment ids we emitted
+        # token -> comment id -> {"at": when it was written (UTC), "replied": its one private reply went}
+        self.comment_ids: dict[str, dict[str, dict[str, Any]]] = {}
         self.auto_delivery = True
         self.delivery_delays: tuple[float, float, float] = (0.5, 1.5, 4.0)
         self.add_account(DEMO_TOKEN, username="brand_shop", user_id="17841400000000001", channel_id="235")
@@ -174,9 +180,13 @@ class GetlooSandbox(ProviderSandbox):
         return self._send(account, params)
 
     def _send(self, account: Account, params: dict) -> tuple[dict, int]:
-        error = _validate_send(params, self.comment_ids.get(account.token, set()))
+        comments = self.comment_ids.get(account.token, {})
+        error = _validate_send(params, comments)
         if error:
             return _fail(error)
+        comment = comments.get(str(params["user_id"]))
+        if comment is not None:
+            comment["replied"] = True
         queue_id = secrets.token_hex(20)
         self.sent.append({"token": account.token, "queue_id": queue_id, "username": params["username"],
                           "user_id": str(params["user_id"]), "caption": params.get("caption") or None,
@@ -239,10 +249,10 @@ class GetlooSandbox(ProviderSandbox):
 
     def build_comment(self, token: str, *, user_id: str, comment_id: str, username: str, profile_name: str,
                       text: str, created_at: str | None = None) -> dict:
-        """The documented ``incomingComment`` payload; remembers comment_id so that replies to it
-        must be text-only, as the docs require."""
+        """The documented ``incomingComment`` payload; remembers comment_id and when it was written,
+        so that a reply to it is held to the docs: text only, once, within 24 hours."""
         with self.lock:
-            self.comment_ids.setdefault(token, set()).add(str(comment_id))
+            self.comment_ids.setdefault(token, {})[str(comment_id)] = {"at": _when(created_at), "replied": False}
         return {"event": {"name": "incomingComment",
                           "properties": {"queueId": secrets.token_hex(20), "type": "comment",
                                          "content": {"body": text}},
@@ -298,7 +308,18 @@ def _options(value: Any) -> list | None:
     return value if isinstance(value, list) else [value]
 
 
-def _validate_send(params: dict, comment_ids: set[str]) -> str | None:
+def _when(created_at: str | None) -> datetime:
+    """A comment's ``createdAt`` as an aware UTC time (now when absent or unreadable)."""
+    try:
+        parsed = datetime.fromisoformat(created_at) if created_at else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        return datetime.now(timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _validate_send(params: dict, comment_ids: dict[str, dict[str, Any]]) -> str | None:
     """The first violated sendMsg rule as a readable message, or None."""
     username, user_id = params.get("username"), params.get("user_id")
     if not isinstance(username, str) or not username.strip():
@@ -318,6 +339,16 @@ def _validate_send(params: dict, comment_ids: set[str]) -> str | None:
         return "parameter 'file' must be an http(s):// URL"
     if file is not None and str(user_id) in comment_ids:
         return "a comment can only be answered with a text message (no 'file')"
+    if file is not None:
+        name = urlsplit(file).path.rsplit("/", 1)[-1]
+        if "." in name and name.rsplit(".", 1)[1].lower() not in FILE_EXTENSIONS:
+            return f"file type .{name.rsplit('.', 1)[1]} is not supported (images .jpg .png .ico .bmp, " \
+                   "voice mp3 acc m4a wav mp4, video mp4)"
+    comment = comment_ids.get(str(user_id))
+    if comment is not None and comment["replied"]:
+        return "this comment has already been answered: a comment takes one reply in direct"
+    if comment is not None and datetime.now(timezone.utc) - comment["at"] >= COMMENT_REPLY_WINDOW:
+        return "a comment can be answered in direct only within 24 hours"
     options = _options(params.get("options"))
     if options is not None:
         if len(options) > MAX_OPTIONS:

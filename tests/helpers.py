@@ -24,6 +24,14 @@ def load(name: str, folder: str = "getloo"):
     return json.loads((FIXTURES / folder / f"{name}.json").read_text())
 
 
+def written_now(body: dict) -> dict:
+    """A Getloo webhook body as if written just now: a comment from the docs' 2022 example is past
+    the 24 hours in which Instagram takes a reply to it."""
+    from datetime import datetime, timezone
+
+    return {**body, "event": {**body["event"], "createdAt": datetime.now(timezone.utc).isoformat(timespec="seconds")}}
+
+
 def hook_path(channel: dict) -> str:
     return "/" + channel["webhook_url"].split("://", 1)[1].split("/", 1)[1]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from helpers import load, post, run_jobs
+from helpers import load, post, run_jobs, written_now
 from inbox import crypto, db
 from sandbox.getloo import UNPAID_TOKEN
 from models import Channel, Ticket
@@ -183,7 +183,7 @@ def test_ticket_detail_has_messages_followups_and_history(client, channel, sandb
 
 
 def test_reply_action_validates_before_queueing(client, channel, sandbox, token_for):
-    post(client, channel, load("incoming_comment"))
+    post(client, channel, written_now(load("incoming_comment")))
     run_jobs()
     with db.session_scope() as s:
         ticket_id = s.scalars(select(Ticket.id)).one()
@@ -226,7 +226,7 @@ def test_tickets_filter_by_tag_and_category(client, channel, token_for):
 
 
 def _one_ticket(client, channel, fixture: str) -> int:
-    post(client, channel, load(fixture))
+    post(client, channel, written_now(load(fixture)))
     run_jobs()
     with db.session_scope() as s:
         return s.scalars(select(Ticket.id)).one()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from helpers import csrf_of, load, login, post, run_jobs
+from helpers import csrf_of, load, login, post, run_jobs, written_now
 from inbox import db
 from models import Channel, Followup, FollowupStatus, Ticket
 
@@ -87,7 +87,7 @@ def test_the_composer_offers_an_attachment_only_where_it_can_go(client, users, c
     """A Getloo DM can carry a file (sendMsg ``file``), a comment cannot: the field is shown for
     the DM only, and what the agent puts in it reaches the provider."""
     seed(client, channel)
-    comment = load("incoming_comment")
+    comment = written_now(load("incoming_comment"))
     post(client, channel, comment)
     run_jobs()
     login(client)
@@ -100,10 +100,10 @@ def test_the_composer_offers_an_attachment_only_where_it_can_go(client, users, c
     bad = client.post(f"/tickets/{dm_id}/reply", data={"text": "hi", "attachment_url": "file:///etc/passwd"}, headers=hx)
     assert bad.status_code == 422 and "http(s) URL" in bad.get_data(as_text=True)
     sent = client.post(f"/tickets/{dm_id}/reply", headers=hx,
-                       data={"text": "", "attachment_url": "https://cdn.example.com/menu.pdf"})
+                       data={"text": "", "attachment_url": "https://cdn.example.com/menu.png"})
     assert sent.status_code == 200 and "📎 attachment" in sent.get_data(as_text=True)
     run_jobs()
-    assert [(m["caption"], m["file"]) for m in sandbox.state.sent] == [(None, "https://cdn.example.com/menu.pdf")]
+    assert [(m["caption"], m["file"]) for m in sandbox.state.sent] == [(None, "https://cdn.example.com/menu.png")]
 
 
 def test_send_and_archive_from_the_pane_does_both_or_neither(client, users, channel, sandbox):

@@ -52,7 +52,7 @@ class PolicyError(ValueError):
 
 
 @dataclass(frozen=True)
-class ReplyContext:
+class ApprovalContext:
     """What ``reasons`` looks at, as plain values (built by ``context_for``)."""
 
     user_requires_approval: bool
@@ -66,7 +66,7 @@ class ReplyContext:
     action_exempt: bool = False             # a custom reply action with approvalProcess: false
 
 
-def reasons(ctx: ReplyContext, policy: ApprovalPolicy) -> list[str]:
+def reasons(ctx: ApprovalContext, policy: ApprovalPolicy) -> list[str]:
     """Why this reply must be suggested rather than sent; empty when it may be sent."""
     if ctx.action_exempt:
         return []
@@ -134,7 +134,7 @@ def save(session: Session, policy: ApprovalPolicy, user: User) -> None:
     row.value, row.updated_by_id = policy.as_dict(), user.id
 
 
-def context_for(session: Session, user: User, ticket: Any, action_id: str | None = None) -> ReplyContext:
+def context_for(session: Session, user: User, ticket: Any, action_id: str | None = None) -> ApprovalContext:
     """The plain values ``reasons`` needs for ``user`` replying on ``ticket`` (with a custom
     channel's reply action ``action_id``, if one was chosen)."""
     channel = ticket.channel
@@ -145,7 +145,7 @@ def context_for(session: Session, user: User, ticket: Any, action_id: str | None
         actions = reply_actions(channel.settings, ticket.data)
         chosen = next((a for a in actions if a.id == action_id), actions[0] if len(actions) == 1 else None)
         exempt = chosen is not None and not chosen.approval_process
-    return ReplyContext(
+    return ApprovalContext(
         user_requires_approval=bool(user.reply_requires_approval),
         user_approves_own=user.can("ApproveSuggestion") and user.can("ApproveOwnSuggestion"),
         ticket_requires_approval=bool(ticket.approval_required),

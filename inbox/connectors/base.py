@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -280,7 +281,94 @@ class Connector(ABC):
         """The reply text to send (cleaned), or ``Rejected`` before it is queued."""
         raise Rejected("replies_unsupported", "This channel takes no replies.")
 
+    @classmethod
+    def reply_limits(cls, ticket_kind: str, ticket_data: dict[str, Any], context: ReplyContext) -> ReplyLimits:
+        """What the provider will take as a reply to this item now (pure: no network, no database).
+
+        The default: no replies where the provider has none; otherwise no window and no length of
+        its own, and a file of any type where ``ATTACHMENT_KINDS`` says the item takes one.
+        Providers whose docs state limits (Getloo, Resont) override this.
+        """
+        if "reply" not in cls.ACTIONS:
+            return ReplyLimits(can_reply=False, code="replies_unsupported", reason="This channel takes no replies.")
+        return ReplyLimits(attachments=ticket_kind in getattr(cls, "ATTACHMENT_KINDS", frozenset()))
+
 
 def unsupported(provider: str, what: str) -> ProviderError:
     """The error for a capability a provider does not have (never retried)."""
     return ProviderError("unsupported", f"{provider} does not support {what}")
+
+
+# -- reply limits: what a provider takes as a reply, known before anything is sent ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyContext:
+    """What the database knows that a provider's reply rules need (``inbox.replies.service`` builds it).
+
+    Times are naive UTC. ``replies`` counts our replies on the ticket that went out or may have
+    (queued, sending, sent, unknown): a failed one never reached the provider as a reply.
+    """
+
+    now: datetime
+    first_inbound_at: datetime | None = None     # the item itself (a comment) or the thread's first message
+    last_inbound_at: datetime | None = None      # the latest message from the customer
+    replies: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRule:
+    """One kind of file the provider's docs accept in a reply, known by its extension."""
+
+    kind: str                       # image | audio | video ...
+    extensions: tuple[str, ...]     # lower case, without the dot
+    max_bytes: int | None = None
+
+    def describe(self) -> str:
+        size = f" up to {self.max_bytes // (1024 * 1024)} MB" if self.max_bytes else ""
+        return f"{self.kind} ({', '.join('.' + e for e in self.extensions)}){size}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyLimits:
+    """A connector's answer to "can we reply to this now, and with what?" (``Connector.reply_limits``).
+
+    ``code`` and ``reason`` say why not when ``can_reply`` is false (the code is the API's, the
+    reason is for people). ``reply_until`` is the end of the provider's reply window (naive UTC),
+    ``max_length`` its length limit in characters. ``attachments`` says whether a file may go at
+    all; ``attachment_rules`` lists the types and sizes the docs name (empty: they name none).
+    """
+
+    can_reply: bool = True
+    reason: str | None = None
+    code: str | None = None
+    reply_until: datetime | None = None
+    max_length: int | None = None
+    attachments: bool = False
+    attachment_rules: tuple[AttachmentRule, ...] = ()
+
+    def refusal(self) -> Rejected | None:
+        """The ``Rejected`` to raise when no reply can go, else None."""
+        if self.can_reply:
+            return None
+        return Rejected(self.code or "reply_not_allowed", self.reason or "This item cannot be replied to.")
+
+    def attachment_rule(self, url: str) -> AttachmentRule | None:
+        """The rule a file's URL falls under, by the extension of its path.
+
+        Only what the URL says is checked: the provider (or our worker, for Resont) fetches the
+        file later, so its real type and size are not known here. A URL without an extension
+        (the Getloo docs' own example, ``https://fileurl.ru/fileid``) passes; one whose
+        extension no rule names is ``Rejected`` (``attachment_type``).
+        """
+        if not self.attachment_rules:
+            return None
+        name = urlsplit(url).path.rsplit("/", 1)[-1]
+        if "." not in name:
+            return None
+        ext = name.rsplit(".", 1)[1].lower()
+        for rule in self.attachment_rules:
+            if ext in rule.extensions:
+                return rule
+        kinds = "; ".join(rule.describe() for rule in self.attachment_rules)
+        raise Rejected("attachment_type", f"A .{ext} file cannot be sent here. Accepted: {kinds}.")

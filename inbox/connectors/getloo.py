@@ -6,7 +6,7 @@ channel). Incoming messages, comments and delivery reports arrive by webhook.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -16,11 +16,23 @@ from inbox.links import http_url
 from inbox.netguard import guarded_client
 from models import FollowupStatus, TicketKind, to_utc_naive, utcnow
 
-from .base import (TIMEOUT, USER_AGENT, ActionResult, AuthError, Author, ConnectResult, Connector,
-                   DeliveryReport, FetchResult, InboundItem, ProviderError, Rejected, Target, call)
+from .base import (TIMEOUT, USER_AGENT, ActionResult, AttachmentRule, AuthError, Author, ConnectResult, Connector,
+                   DeliveryReport, FetchResult, InboundItem, ProviderError, Rejected, ReplyContext, ReplyLimits,
+                   Target, call)
 
 DEFAULT_BASE_URL = "https://api.getloo.ru/insta"
 CAPTION_MAX = 1000
+# "device.comment_id ... По нему можно дать ответ в direct клиенту в течении 24 часов 1 раз":
+# one private (direct) reply per comment, within 24 hours of it.
+COMMENT_REPLY_WINDOW = timedelta(hours=24)
+MB = 1024 * 1024
+# "Поддерживаемые типы и максимальные размеры файлов". The docs write the voice type "acc" (aac is
+# meant) and images as ".jpg" (a .jpeg is the same file): both spellings are taken.
+ATTACHMENT_RULES = (
+    AttachmentRule("image", ("jpg", "jpeg", "png", "ico", "bmp"), 8 * MB),
+    AttachmentRule("audio", ("mp3", "aac", "acc", "m4a", "wav", "mp4"), 25 * MB),
+    AttachmentRule("video", ("mp4",), 25 * MB),
+)
 DELIVERY_STATUSES = {"pending": FollowupStatus.SENT, "delivered": FollowupStatus.DELIVERED,
                      "read": FollowupStatus.READ, "fail": FollowupStatus.FAILED}
 HTTP_ERRORS = {
@@ -138,6 +150,25 @@ class GetlooConnector(Connector):
                                 f"Instagram replies via Getloo take at most {CAPTION_MAX} characters "
                                 f"(this one has {len(text)}).")
         return text
+
+    @classmethod
+    def reply_limits(cls, ticket_kind: str, ticket_data: dict[str, Any], context: ReplyContext) -> ReplyLimits:
+        """A DM: captions of at most 1,000 characters, files of the documented types and sizes.
+
+        A comment is answered in direct (sendMsg to its ``comment_id``) once, within 24 hours of
+        the comment, and with text only; the window runs from the comment's ``createdAt``.
+        """
+        if ticket_kind != TicketKind.COMMENT:
+            return ReplyLimits(max_length=CAPTION_MAX, attachments=True, attachment_rules=ATTACHMENT_RULES)
+        until = context.first_inbound_at + COMMENT_REPLY_WINDOW if context.first_inbound_at else None
+        if context.replies:
+            return ReplyLimits(can_reply=False, code="private_reply_used", reply_until=until, max_length=CAPTION_MAX,
+                               reason="Instagram takes one private reply to a comment, and this comment has had it.")
+        if until is not None and context.now >= until:
+            return ReplyLimits(can_reply=False, code="reply_window_closed", reply_until=until, max_length=CAPTION_MAX,
+                               reason="Instagram takes a private reply to a comment only within 24 hours of it; "
+                                      "this comment is older.")
+        return ReplyLimits(reply_until=until, max_length=CAPTION_MAX)
 
     @staticmethod
     def validate_action(kind: str, ticket_kind: str | None, params: dict[str, Any]) -> None:

@@ -4,15 +4,38 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inbox import fields, netguard
 from inbox.connectors import connector_class
-from inbox.connectors.base import Rejected
-from models import (Channel, ChannelStatus, Followup, FollowupStatus, FollowupType, History, OutboundAction,
-                    Ticket, User, utcnow)
+from inbox.connectors.base import Rejected, ReplyContext, ReplyLimits
+from models import (ActionState, Channel, ChannelStatus, Direction, Followup, FollowupStatus, FollowupType, History,
+                    Message, OutboundAction, Ticket, User, utcnow)
 
 ATTACHMENT_URL_MAX = 2000
+
+
+def reply_context(session: Session, ticket: Ticket) -> ReplyContext:
+    """What the provider's reply rules need from the database: when the customer wrote (the first
+    and latest inbound message) and how many of our replies on this ticket went out or may have
+    (every reply action but a failed one: an *unknown* one may have reached the provider)."""
+    first, last = session.execute(
+        select(func.min(Message.created_at), func.max(Message.created_at))
+        .where(Message.ticket_id == ticket.id, Message.direction == Direction.IN)).one()
+    replies = session.scalar(
+        select(func.count()).select_from(OutboundAction)
+        .where(OutboundAction.ticket_id == ticket.id, OutboundAction.kind == "reply",
+               OutboundAction.state != ActionState.FAILED))
+    return ReplyContext(now=utcnow(), first_inbound_at=first, last_inbound_at=last, replies=replies or 0)
+
+
+def reply_limits(session: Session, ticket: Ticket) -> ReplyLimits:
+    """The provider's limits on a reply to this ticket now (``Connector.reply_limits``): the
+    composer shows them, ``queue_reply`` enforces them."""
+    channel = session.get(Channel, ticket.channel_id)
+    return connector_class(channel.provider).reply_limits(ticket.kind, ticket.data or {},
+                                                          reply_context(session, ticket))
 
 
 def attachments_allowed(provider: str, ticket_kind: str) -> bool:
@@ -22,8 +45,15 @@ def attachments_allowed(provider: str, ticket_kind: str) -> bool:
     return ticket_kind in getattr(cls, "ATTACHMENT_KINDS", frozenset())
 
 
-def clean_attachment_url(provider: str, ticket_kind: str, url: str | None) -> str | None:
-    """The attachment's URL, checked now so the agent hears at once why it cannot go."""
+def clean_attachment_url(provider: str, ticket_kind: str, url: str | None,
+                         limits: ReplyLimits | None = None) -> str | None:
+    """The attachment's URL, checked now so the agent hears at once why it cannot go.
+
+    Where the provider's docs name file types (Getloo), the URL's extension must be one of them
+    (``attachment_type``). Nothing is downloaded here, so a file's real type and size are the
+    provider's to check (Getloo fetches the URL itself; for Resont our worker downloads it and
+    refuses a file over its cap, ``attachment_too_large``); a URL without an extension passes.
+    ``limits`` are the ticket's (``reply_limits``); without them, the provider's for the kind."""
     url = (url or "").strip()
     if not url:
         return None
@@ -36,6 +66,9 @@ def clean_attachment_url(provider: str, ticket_kind: str, url: str | None) -> st
         what = {"comment": "comments", "conversation": "DMs", "ticket": "tickets"}.get(ticket_kind, f"{ticket_kind}s")
         raise Rejected("attachment_not_supported",
                             f"Replies to {what} on {provider} are text only: leave out the attachment.")
+    if limits is None:
+        limits = connector_class(provider).reply_limits(ticket_kind, {}, ReplyContext(now=utcnow()))
+    limits.attachment_rule(url)
     try:   # we (Resont) or the provider will fetch it: never from a private address
         netguard.check_url(url)
     except netguard.UnsafeURL as exc:
@@ -52,6 +85,11 @@ def check_reply(session: Session, ticket: Ticket, text: str, *, attachment_url: 
     history entry adds. Nothing is written, so a suggestion is checked by the same rules when it
     is written and again, with its final text, when it is approved.
 
+    First what makes any reply impossible (``reply_limits``: a closed window, the one private
+    reply to a Getloo comment already used, a closed Resont ticket ...), then the text and file.
+    Two replies at once both see the private reply unused, but the callers raise the ticket's
+    version in the same transaction (``triage.bump_version``), so only one of them commits.
+
     With an attachment the text may be empty (Getloo's caption and Resont's content are optional
     beside a file). ``action_id``, ``option`` and ``template`` choose among a custom channel's
     manifest reply actions (other providers have one way to reply and refuse them).
@@ -60,6 +98,9 @@ def check_reply(session: Session, ticket: Ticket, text: str, *, attachment_url: 
     if channel.status == ChannelStatus.DISABLED:
         raise Rejected("channel_disabled", "This channel has been disconnected; replies cannot be sent.")
     fields.text(text, "text")     # a string of at most 10,000 characters, whatever the provider allows
+    limits = reply_limits(session, ticket)
+    if (refusal := limits.refusal()) is not None:
+        raise refusal
     if attachment_url is not None and (not isinstance(attachment_url, str) or len(attachment_url) > ATTACHMENT_URL_MAX):
         raise Rejected("invalid_attachment_url",
                        f"attachment_url must be an http(s) URL of at most {ATTACHMENT_URL_MAX} characters.")
@@ -71,7 +112,7 @@ def check_reply(session: Session, ticket: Ticket, text: str, *, attachment_url: 
     else:
         if action_id is not None or option is not None or template is not None:
             raise Rejected("no_reply_actions", "Only custom channels offer a choice of reply actions.")
-        attachment_url = clean_attachment_url(channel.provider, ticket.kind, attachment_url)
+        attachment_url = clean_attachment_url(channel.provider, ticket.kind, attachment_url, limits)
         if attachment_url and not (text or "").strip():
             text = ""
         else:
@@ -112,8 +153,8 @@ def _custom_request(channel: Channel, ticket: Ticket, text: str, action_id: str 
                     attachment_url: str | None, template: dict[str, Any] | None) -> dict[str, Any]:
     """The manifest's rules for the chosen reply action (maxLength, options, noText, timeout).
 
-    ``approval_process`` is recorded in the request for the approval feature to read; until it
-    exists, such replies are sent at once like any other (see docs/custom-channels.md).
+    ``approval_process`` is kept in the request; ``inbox.approval.policy`` reads the manifest's
+    flag to exempt such an action from approval (see docs/custom-channels.md).
     """
     from inbox.connectors.custom import reply_request
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timezone
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
@@ -16,7 +17,7 @@ from inbox.queue.actions import NotPermitted, queue_ticket_action
 from inbox.queue.pane import load_ticket, render_pane
 from models import Followup
 
-from .service import attachments_allowed, queue_reply
+from .service import attachments_allowed, queue_reply, reply_limits as limits_of
 
 bp = Blueprint("replies", __name__)
 
@@ -25,6 +26,19 @@ bp = Blueprint("replies", __name__)
 def reply_attachments(ticket) -> bool:
     """For the composer wherever it is included: offer the attachment field only where it can go."""
     return attachments_allowed(ticket.channel.provider, ticket.kind)
+
+
+@bp.app_template_global()
+def reply_limits(ticket):
+    """For the composer: the provider's window and limits on a reply to this ticket now."""
+    return limits_of(get_session(), ticket)
+
+
+@bp.app_template_filter("local_time")
+def local_time(moment) -> str:
+    """A naive UTC time as the signed-in user reads it: in their time zone, named."""
+    zone = triage.user_zone(current_user)
+    return moment.replace(tzinfo=timezone.utc).astimezone(zone).strftime("%d %b %H:%M ") + zone.key
 
 
 @bp.post("/tickets/<int:ticket_id>/reply")

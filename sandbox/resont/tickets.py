@@ -9,6 +9,7 @@ from .calls import documented
 from .state import ApiError, Ctx, ResontSandbox, to_int
 
 bp = Blueprint("tickets", __name__)
+CLOSED = 4      # TICKET_STATUS[4] == "Closed"
 
 
 @documented(bp, "GET", "/ticket", "ticket.list")
@@ -55,6 +56,10 @@ def ticket_meta(s: ResontSandbox, ctx: Ctx, tid: int) -> Any:
 def ticket_reply(s: ResontSandbox, ctx: Ctx, tid: int) -> Any:
     ticket = s.find_ticket(ctx, tid)
     content = str(ctx["params"].get("content") or "")
+    if ticket["status"] == CLOSED:
+        # The docs do not say what a reply to a closed ticket gets; the sandbox refuses it (a
+        # validation error), as the product does before sending.
+        raise ApiError(400, "The ticket is closed.")
     if not content.strip():
         raise ApiError(400, "The content field is required.")
     mid = s.next_id(s.metas)
@@ -68,6 +73,6 @@ def ticket_reply(s: ResontSandbox, ctx: Ctx, tid: int) -> Any:
 @documented(bp, "PUT", "/ticket/<int:tid>/close", "ticket.close")
 def ticket_close(s: ResontSandbox, ctx: Ctx, tid: int) -> Any:
     ticket = s.find_ticket(ctx, tid)
-    ticket["status"] = 4
+    ticket["status"] = CLOSED
     s.write("ticket.close", ticket_id=tid)
     return {"success": True}

@@ -14,7 +14,8 @@ import httpx
 from inbox.netguard import UnsafeURL
 from models import TicketKind
 
-from ..base import ActionResult, ProviderError, Rejected, Target, address_not_allowed, host_of
+from ..base import (ActionResult, ProviderError, Rejected, ReplyContext, ReplyLimits, Target, address_not_allowed,
+                    host_of)
 
 from .client import check_ok
 from .parsing import author_of, int_key, opt_id, truthy
@@ -48,6 +49,23 @@ class Outbound:
             raise Rejected("reply_too_long", f"Replies to this {ticket_kind} via Resont take at most "
                                                   f"{limit} characters (this one has {len(text)}).")
         return text
+
+    @classmethod
+    def reply_limits(cls, ticket_kind: str, ticket_data: dict[str, Any], context: ReplyContext) -> ReplyLimits:
+        """What Resont takes: nothing on a closed support ticket or on a comment Resont marks
+        ``can_reply: 0``; otherwise text of the length above, and a file on a DM.
+
+        The docs name no reply window and no file types; the size limit is per Resont plan
+        (``StorageInfo.max_file_size``), so it is met when the worker downloads the file.
+        """
+        limit = REPLY_LIMITS.get(ticket_kind, min(REPLY_LIMITS.values()))
+        if ticket_kind == TicketKind.TICKET and truthy(ticket_data.get("closed")):
+            return ReplyLimits(can_reply=False, code="ticket_closed", max_length=limit,
+                               reason="This Resont support ticket is closed: Resont takes no more replies to it.")
+        if ticket_kind == TicketKind.COMMENT and ticket_data.get("can_reply") is False:
+            return ReplyLimits(can_reply=False, code="reply_not_allowed", max_length=limit,
+                               reason="Resont says this comment cannot be replied to.")
+        return ReplyLimits(max_length=limit, attachments=ticket_kind in getattr(cls, "ATTACHMENT_KINDS", frozenset()))
 
     @staticmethod
     def validate_action(kind: str, ticket_kind: str | None, params: dict[str, Any]) -> None:
