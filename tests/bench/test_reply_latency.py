@@ -105,7 +105,7 @@ def _sendmsg_arrivals(sandbox) -> dict[str, list[float]]:
     return found
 
 
-def _replies(live, sandbox, token_for, users, client, channel) -> tuple[int, list[int], dict, dict]:
+def _replies(live, token_for, users, client, channel) -> tuple[int, list[int], dict]:
     """A Getloo DM, an agent whose replies need approval, and their N + WARM_UP suggestions."""
     post(client, channel, load("incoming_text"))
     run_jobs()
@@ -124,7 +124,7 @@ def _replies(live, sandbox, token_for, users, client, channel) -> tuple[int, lis
             answer = http.post(f"/api/v1/tickets/{ticket_id}/actions/suggest", json={"text": f"Bench reply {i}"})
             assert answer.status_code == 201, answer.text
             ids.append(answer.json()["id"])
-    return ticket_id, ids, supervisor, agent
+    return ticket_id, ids, supervisor
 
 
 def _measure_replies(live, sandbox, worker, ticket_id, ids, supervisor) -> list[dict]:
@@ -198,7 +198,7 @@ def _write_section(text: str) -> None:
 
 
 def test_reply_latency_from_approve_to_the_network(app, live, sandbox, channel, users, token_for, client, tmp_path):
-    ticket_id, ids, supervisor, _agent = _replies(live, sandbox, token_for, users, client, channel)
+    ticket_id, ids, supervisor = _replies(live, token_for, users, client, channel)
     log = tmp_path / "worker.log"
     worker = _start_worker(app, log)
     try:
