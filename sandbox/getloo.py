@@ -138,8 +138,9 @@ class GetlooSandbox(ProviderSandbox):
     def handle(self, token: str, method: str, http_method: str, params: dict) -> tuple[dict, int, float]:
         """Serve one documented API call; returns (body, http status, seconds to sleep before answering)."""
         with self.lock:
+            # "received": epoch seconds at arrival, finer than "at" (``make bench`` times replies by it).
             record = {"token": token, "method": method, "http_method": http_method,
-                      "params": params, "at": _now()}
+                      "params": params, "at": _now(), "received": time.time()}
             self.requests.append(record)
             failure = self.take_failure(method)
             if failure:
