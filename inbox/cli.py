@@ -142,6 +142,9 @@ def worker(burst: bool, no_cron: bool, heartbeat: int) -> None:
         if not no_cron:
             cron = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "cron"])
     try:
+        from inbox import netguard
+
+        netguard.warm()     # inherited by every work horse instead of built per job
         workers.make_worker(heartbeat).work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         if cron is not None:

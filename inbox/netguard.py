@@ -22,8 +22,11 @@ Allowed hosts may also be called over plain ``http``.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
+import os
 import socket
+import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -236,17 +239,37 @@ class GuardedBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+@functools.lru_cache(maxsize=4)
+def _ssl_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """One verified context per process and trust setting: loading the CA bundle costs 20-50 ms,
+    which every reply paid when each connector built its own (see docs/benchmarks.md). Keyed on
+    SSL_CERT_FILE / SSL_CERT_DIR so that a changed trust setting still takes effect."""
+    return httpx.create_ssl_context()
+
+
+def ssl_context() -> ssl.SSLContext:
+    return _ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+def warm() -> None:
+    """Called by ``flask worker`` before it forks work horses, so each inherits what every provider
+    call needs instead of building it again per job: the SSL context and the IDNA codec."""
+    import encodings.idna  # noqa: F401
+
+    ssl_context()
+
+
 class GuardedTransport(httpx.BaseTransport):
     """Two connection pools, https and http, each with a ``GuardedBackend``; anything else is refused."""
 
     def __init__(self) -> None:
-        ssl_context = httpx.create_ssl_context()    # verified, SSL_CERT_FILE honoured
+        context = ssl_context()    # verified, SSL_CERT_FILE honoured, shared by the process
         self._pools = {
-            "https": httpx.HTTPTransport(verify=ssl_context),
-            "http": httpx.HTTPTransport(verify=ssl_context),
+            "https": httpx.HTTPTransport(verify=context),
+            "http": httpx.HTTPTransport(verify=context),
         }
         for scheme, transport in self._pools.items():
-            transport._pool = httpcore.ConnectionPool(ssl_context=ssl_context, http1=True, http2=False,
+            transport._pool = httpcore.ConnectionPool(ssl_context=context, http1=True, http2=False,
                                                       network_backend=GuardedBackend(plain_http=scheme == "http"))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
