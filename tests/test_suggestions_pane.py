@@ -162,6 +162,12 @@ def test_approve_from_the_pane_sends_the_reply_once(agent, boss, users, ticket, 
 def test_edit_and_approve_sends_the_edited_words_and_shows_the_original(agent, boss, ticket, sandbox):
     _suggest(agent, ticket, "thx")
     fid = _only_suggestion(ticket)
+    too_long = boss.post(f"/tickets/{ticket}/suggestions/{fid}/approve", text="y" * 1001)
+    card = _card(too_long.get_data(as_text=True), fid)
+    assert too_long.status_code == 422 and "at most 1000 characters" in card
+    assert '<details class="suggestion-edit" open>' in card and "y" * 1001 in card      # the words typed are kept
+    with db.session_scope() as s:
+        assert s.get(Followup, fid).status == FollowupStatus.SUGGESTED
     done = boss.post(f"/tickets/{ticket}/suggestions/{fid}/approve", text="Thank you for writing to us!")
     card = _card(done.get_data(as_text=True), fid)
     assert done.status_code == 200 and "Edited &amp; approved by Supervisor" in card
@@ -318,3 +324,35 @@ def test_the_ticket_sidebar_and_the_api_switch_approval_per_ticket(api, agent, b
     bad = api("supervisor").post(f"/api/v1/tickets/{ticket}/actions/require_approval", json={"on": "yes"})
     assert bad.status_code == 422
     assert ">Send reply</button>" in agent.html(f"/tickets/{ticket}")
+
+
+def test_a_custom_channels_exempt_reply_action_is_sent_and_the_others_are_held(client, token_for, app, users):
+    """A manifest reply action with approvalProcess: false takes no part in approval: the composer
+    judges by the preselected (first) action and the reply route checks the chosen one again."""
+    actions = [{"id": "public", "type": "reply", "label": "Public reply", "config": {"approvalProcess": False}},
+               {"id": "private", "type": "reply", "label": "Private reply"}]
+    made = client.post("/api/v1/channels", headers={"Authorization": f"Bearer {token_for('admin')}"}, json={
+        "provider": "custom", "name": "Shop support", "settings": {"manifest": {"inbox": {"ticketActions": actions}}}})
+    assert made.status_code == 201, made.get_data(as_text=True)
+    with db.session_scope() as s:
+        row = Ticket(channel_id=made.get_json()["id"], network="custom", kind="ticket", external_id="order-1",
+                     text="Where is my order?")
+        s.add(row)
+        s.flush()
+        ticket_id = row.id
+    _hold(users["agent"].id)
+    agent = Pane(app, "agent")
+    html = agent.html(f"/tickets/{ticket_id}")
+    assert "Exempt from approval." in html and "not enforced yet" not in html
+    assert ">Send reply</button>" in html and "approval-reasons" not in html
+    refused = agent.post(f"/tickets/{ticket_id}/reply", text="Privately, then", action_id="private",
+                         version=str(_version(ticket_id)))
+    assert refused.status_code == 409 and "Your replies go through approval." in refused.get_data(as_text=True)
+    with db.session_scope() as s:
+        assert s.scalars(select(Followup)).all() == []
+    sent = agent.post(f"/tickets/{ticket_id}/reply", text="Publicly", action_id="public",
+                      version=str(_version(ticket_id)))
+    assert sent.status_code == 200
+    with db.session_scope() as s:
+        [reply] = s.scalars(select(Followup)).all()
+        assert (reply.type, reply.text, len(reply.actions)) == ("reply", "Publicly", 1)
