@@ -1,7 +1,8 @@
 """The users page (EditUsers): who has an account and their role; creating users, renaming them,
 changing their role and their approval switches (replies need approval; may approve suggestions,
 may approve their own: the role's default or an override), setting a new password (which ends
-their sessions), deactivating and reactivating them. The rules live in ``inbox.settings.user_accounts`` (shared with the API)."""
+their sessions), deactivating and reactivating them. The rules live in
+``inbox.settings.user_accounts`` (shared with the API)."""
 from __future__ import annotations
 
 from typing import Any
