@@ -66,6 +66,7 @@ def _register_blueprints(app: Flask) -> None:
     from inbox.api.public import bp as public_api
     from inbox.api.taxonomy import bp as api_taxonomy
     from inbox.api.views import bp as api
+    from inbox.approval.views import bp as approval
     from inbox.auth.account import bp as account
     from inbox.auth.views import bp as auth
     from inbox.connectors import connector_class
@@ -81,7 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     from inbox.settings.views import bp as settings
 
     for bp in (auth, account, queue, replies, settings, tokens, users, saved_replies, resont_oauth, ingest, api,
-               public_api, api_taxonomy, taxonomy_pages, team_pages):
+               public_api, api_taxonomy, taxonomy_pages, team_pages, approval):
         app.register_blueprint(bp)
     # Providers and API clients authenticate by URL token, bearer token or accesstoken, not by cookie.
     for bp in (ingest, api, public_api, api_taxonomy):

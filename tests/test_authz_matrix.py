@@ -38,6 +38,13 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "POST /tickets/<int:ticket_id>/actions/<kind>": (302, 200, 200, 200),
     "POST /tickets/<int:ticket_id>/triage/<kind>": (302, 422, 422, 422),   # priority without "on": let in, refused
     "POST /tickets/<int:ticket_id>/reply": (302, 422, 422, 422),
+    # suggestions from the pane: an empty suggestion is refused once let in; the world's followup is
+    # a reply, not a suggestion (404 once let in); deciding needs ApproveSuggestion
+    "POST /tickets/<int:ticket_id>/suggest": (302, 422, 422, 422),
+    "POST /tickets/<int:ticket_id>/suggestions/<int:followup_id>/approve": (302, 403, 404, 404),
+    "POST /tickets/<int:ticket_id>/suggestions/<int:followup_id>/reject": (302, 403, 404, 404),
+    "POST /tickets/<int:ticket_id>/suggestions/<int:followup_id>/withdraw": (302, 404, 404, 404),
+    "POST /tickets/<int:ticket_id>/suggestions/<int:followup_id>/revise": (302, 404, 404, 404),
     # internal notes: any viewer adds (an empty one is refused); edit/delete one's own (the world's
     # followup is a reply, not a note: 404 once let in)
     "POST /tickets/<int:ticket_id>/notes": (302, 422, 422, 422),
@@ -49,6 +56,7 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "GET /settings/channels": (302, 200, 200, 200),
     "POST /settings/channels": (302, 403, 403, 422),
     "POST /settings/channels/<int:channel_id>/rotate": (302, 403, 403, 303),
+    "POST /settings/channels/<int:channel_id>/require-approval": (302, 403, 403, 303),
     "GET /settings/resont/connect": (302, 403, 403, 200),
     "POST /settings/resont/connect": (302, 403, 403, 422),
     "GET /settings/resont/callback": (302, 403, 403, 400),
@@ -170,6 +178,7 @@ OUTSIDER: dict[str, int] = {
     "POST /tickets/<int:ticket_id>/actions/<kind>": 404,
     "POST /tickets/<int:ticket_id>/triage/<kind>": 404,
     "POST /tickets/<int:ticket_id>/reply": 404,
+    "POST /tickets/<int:ticket_id>/suggest": 404,
     "POST /tickets/<int:ticket_id>/notes": 404,
     "GET /followups/<int:followup_id>": 404,
     "POST /channels/<int:channel_id>/inject": 404,

@@ -25,6 +25,7 @@ PERMISSIONS = {
     "tag": "ViewTickets", "categorize": "ViewTickets", "reschedule": "EditPosts", "custom_action": "ReplyTicket", "inject": "ReplyTicket",
     "assign": "AssignTicket", "priority": "ViewTickets", "sentiment": "ViewTickets", "status": "ArchiveTicket",
     "snooze": "ArchiveTicket", "note": "ViewTickets", "note_edit": "ViewTickets", "note_delete": "ViewTickets",
+    "require_approval": "ApproveSuggestion",
 }
 LOCAL_ACTIONS = {"archive", "reopen"}
 LABELS = {"like": "Like", "unlike": "Unlike", "hide": "Hide", "delete": "Delete on the network", "close": "Close",

@@ -35,6 +35,7 @@ def find_ticket(session: Session, ticket_id: int, *, viewer: Any) -> Ticket | No
         selectinload(Ticket.tags), selectinload(Ticket.categories), selectinload(Ticket.assignee),
         selectinload(Ticket.team),
         selectinload(Ticket.followups).selectinload(Followup.author),
+        selectinload(Ticket.followups).selectinload(Followup.decided_by),
         selectinload(Ticket.followups).selectinload(Followup.actions),
         selectinload(Ticket.followups).selectinload(Followup.mentioned))
     return session.scalars(visibility.restrict(query, visibility.visible_tickets(viewer))).first()
@@ -153,12 +154,14 @@ def thread_of(ticket: Ticket) -> list[tuple[str, object]]:
 
 
 def render_pane(ticket_id: int, *, message: str | None = None, error: str | None = None, status: int = 200,
-                retarget: bool = False):
+                retarget: bool = False, suggestion_card: dict[str, Any] | None = None):
     """The whole pane with the ticket as it is now (htmx swaps it into #pane; without htmx, the page).
 
     Here rather than in a view module because the queue's controls and the reply composer (another
     package's views) both answer with it. ``retarget``: the request came from a control that swaps
     only a part (the action bar, the composer), but a changed version must show everything afresh.
+    ``suggestion_card``: a refusal to show on one suggestion's card in the thread (``replies/_suggestion.html``):
+    ``{"id", "notice"}`` (decided meanwhile) or ``{"id", "error", "form", "text"}`` (the form to reopen).
     """
     from inbox import hx
     from inbox.db import get_session
@@ -169,6 +172,7 @@ def render_pane(ticket_id: int, *, message: str | None = None, error: str | None
     ticket = load_ticket(ticket_id)
     pane = pane_context(get_session(), ticket, current_user)
     pane["side"] = sidebar(get_session(), ticket, message=message, error=error)
+    pane["suggestion_card"] = suggestion_card
     if hx.is_htmx():
         response = current_app.response_class(hx.fragment("queue/index.html", "pane", **pane), status=status)
         if retarget:

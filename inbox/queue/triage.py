@@ -1,5 +1,6 @@
 """Triage: what a community manager sets on a ticket by hand (assignee, priority, sentiment,
-status, snooze), and the version check that refuses an action based on a stale view.
+status, snooze, whether its replies need approval), and the version check that refuses an action
+based on a stale view.
 
 Every change is a History row with who made it. Nothing here calls a network: these are our own
 fields. Snoozing also needs a wake-up; the caller queues it after the commit (``wake_soon``), and
@@ -21,7 +22,7 @@ from inbox import fields
 from inbox.connectors.base import Rejected
 from models import History, Team, Ticket, TicketStatus, User, utcnow
 
-TRIAGE_ACTIONS = ("assign", "priority", "sentiment", "status", "snooze")
+TRIAGE_ACTIONS = ("assign", "priority", "sentiment", "status", "snooze", "require_approval")
 SENTIMENTS = ("positive", "neutral", "negative")
 SETTABLE_STATUSES = (TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.ARCHIVED)   # snoozed: by ``snooze``
 SNOOZE_PRESETS = {"1h": "In 1 hour", "evening": "This evening (18:00)", "tomorrow": "Tomorrow 9:00",
@@ -82,6 +83,11 @@ def apply(session: Session, ticket: Ticket, user: User, kind: str, params: dict[
         on = _flag(params.get("on"), "on")
         ticket.priority = on
         record("priority", {"on": on})
+    elif kind == "require_approval":
+        # Replies on this ticket go through approval, whoever writes them (inbox.approval.policy).
+        on = _flag(params.get("on"), "on")
+        ticket.approval_required = on
+        record("approval_required", {"on": on})
     elif kind == "sentiment":
         value = None if params.get("value") in (None, "") else params.get("value")   # "": the pane's "Not set"
         if value is not None and value not in SENTIMENTS:

@@ -1,7 +1,6 @@
 """Sending a reply from the ticket pane, and the reply card that follows its delivery."""
 from __future__ import annotations
 
-import json
 from datetime import timezone
 
 from flask import Blueprint, abort, render_template, request
@@ -9,6 +8,7 @@ from flask_login import current_user
 
 import workers
 from inbox import visibility
+from inbox.approval.policy import approval_reasons
 from inbox.auth.permissions import permission_required
 from inbox.connectors.base import Rejected
 from inbox.db import get_session
@@ -17,6 +17,7 @@ from inbox.queue.actions import NotPermitted, queue_ticket_action
 from inbox.queue.pane import load_ticket, render_pane
 from models import Followup
 
+from .choice import custom_choice
 from .service import attachments_allowed, queue_reply, reply_limits as limits_of
 
 bp = Blueprint("replies", __name__)
@@ -47,12 +48,21 @@ def reply(ticket_id: int):
     session = get_session()
     ticket = load_ticket(ticket_id)
     text, attachment_url = request.form.get("text", ""), request.form.get("attachment_url") or None
+    choice = custom_choice(request.form)
     try:
         # The version the agent saw: a reply written to a ticket that changed meanwhile (a new
         # message, someone else's reply or triage) is refused like the triage controls are.
         triage.check_version(ticket, triage.parse_version(request.form.get("version")))
+        # Held for approval (the composer offers "Suggest" then, but a stale form or another reply
+        # action can still post here): refused, never sent.
+        held = approval_reasons(session, current_user, ticket, choice.get("action_id"))
+        if held:
+            session.rollback()
+            return render_template("replies/_composer.html", ticket=ticket, text=text, held_reasons=held,
+                                   error="Not sent: this reply needs approval. Suggest it instead.",
+                                   attachment_url=attachment_url or ""), 409
         followup, action = queue_reply(session, ticket, current_user, text, attachment_url=attachment_url,
-                                       **custom_choice(request.form))
+                                       **choice)
         if request.form.get("archive") == "1":   # "Send and archive": both or neither (one commit)
             queue_ticket_action(session, ticket, current_user, "archive", {})
         else:
@@ -96,29 +106,6 @@ def custom_reply_actions(ticket) -> list:
     from inbox.connectors.custom import reply_actions
 
     return reply_actions(ticket.channel.settings, ticket.data)
-
-
-def custom_choice(form) -> dict:
-    """The composer's choice of a custom channel's reply action: ``action_id``, the option and the
-    template chosen for that action (fields are named after the action, so that only the chosen
-    action's fields count)."""
-    action_id = form.get("action_id") or None
-    if action_id is None:
-        return {}
-    choice: dict = {"action_id": action_id}
-    if form.get(f"option:{action_id}"):
-        choice["option"] = form[f"option:{action_id}"]
-    if form.get(f"template:{action_id}"):
-        try:
-            picked = json.loads(form[f"template:{action_id}"])
-        except ValueError:
-            picked = {}
-        if isinstance(picked, dict) and isinstance(picked.get("networkId"), str):
-            prefix = f"var:{action_id}:{picked['networkId']}:"
-            choice["template"] = {"networkId": picked["networkId"], "name": picked.get("name"),
-                                  "language": form.get(f"language:{action_id}") or "en",
-                                  "variables": {k[len(prefix):]: v for k, v in form.items() if k.startswith(prefix)}}
-    return choice
 
 
 @bp.get("/tickets/<int:ticket_id>/reply-templates/<action_id>")

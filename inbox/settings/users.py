@@ -1,6 +1,8 @@
 """The users page (EditUsers): who has an account and their role; creating users, renaming them,
-changing their role, setting a new password (which ends their sessions), deactivating and
-reactivating them. The rules live in ``inbox.settings.user_accounts`` (shared with the API)."""
+changing their role and their approval switches (replies need approval; may approve suggestions,
+may approve their own: the role's default or an override), setting a new password (which ends
+their sessions), deactivating and reactivating them. The rules live in
+``inbox.settings.user_accounts`` (shared with the API)."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,10 +16,14 @@ from inbox.auth.accounts import MIN_PASSWORD_LENGTH, AccountError, activate, dea
 from inbox.auth.permissions import permission_required
 from inbox.db import get_session
 from models import Role, User
+from models.user import OVERRIDABLE_PERMISSIONS, ROLE_PERMISSIONS
 
 from . import teams, user_accounts
 
 bp = Blueprint("users", __name__, url_prefix="/settings")
+OVERRIDE_CHOICES = ("", "yes", "no")
+# The approval overrides an admin sets per user, with the words the page uses.
+OVERRIDE_LABELS = {"ApproveSuggestion": "May approve suggestions", "ApproveOwnSuggestion": "May approve own suggestions"}
 
 
 def _page(status: int = 200, error: str | None = None, error_for: int | str | None = None,
@@ -25,7 +31,8 @@ def _page(status: int = 200, error: str | None = None, error_for: int | str | No
     session = get_session()
     users = session.scalars(select(User).order_by(User.email)).all()
     return render_template("settings/users.html", users=users, roles=list(Role), error=error,
-                           user_teams=teams.teams_by_user(session),
+                           user_teams=teams.teams_by_user(session), override_labels=OVERRIDE_LABELS,
+                           role_permissions={r.value: p for r, p in ROLE_PERMISSIONS.items()},
                            error_for=error_for, draft=draft or {}, min_length=MIN_PASSWORD_LENGTH), status
 
 
@@ -60,10 +67,12 @@ def create_user():
 @bp.post("/users/<int:user_id>")
 @permission_required("EditUsers")
 def update_user(user_id: int):
-    """Name and role (the row's edit form)."""
+    """Name, role and the approval switches (the row's edit form)."""
     session, user = get_session(), _user(user_id)
-    data = {key: request.form.get(key, "") for key in ("name", "role")}
+    data: dict[str, Any] = {key: request.form.get(key, "") for key in ("name", "role")}
     try:
+        if request.form.get("approval_fields") == "1":    # the form that carries the approval switches
+            data.update(_approval_switches(request.form))
         user_accounts.update_user(session, user, data, by=current_user._get_current_object())
     except fields.Rejected as exc:
         session.rollback()
@@ -71,6 +80,19 @@ def update_user(user_id: int):
     session.commit()
     flash(f"Saved {user.email}.")
     return redirect(url_for("users.users"))
+
+
+def _approval_switches(form) -> dict[str, Any]:
+    """The edit form's "Replies need approval" checkbox and the per-user overrides, each a select of
+    role default ("") / yes / no, as ``update_user`` takes them (``{}`` overrides: the role decides)."""
+    overrides = {}
+    for permission in sorted(OVERRIDABLE_PERMISSIONS):
+        value = form.get(f"override:{permission}", "")
+        if value not in OVERRIDE_CHOICES:
+            raise fields.Rejected("invalid_value", f"{permission} must be the role's default, yes or no")
+        if value:
+            overrides[permission] = value == "yes"
+    return {"reply_requires_approval": form.get("reply_requires_approval") == "1", "permission_overrides": overrides}
 
 
 @bp.post("/users/<int:user_id>/password")

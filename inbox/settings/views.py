@@ -120,6 +120,22 @@ def rotate(channel_id: int):
     return redirect(url_for("settings.channels") + f"#channel-{channel.id}")
 
 
+@bp.post("/channels/<int:channel_id>/require-approval")
+@permission_required("EditChannels")
+def require_approval(channel_id: int):
+    """The channel's "Replies need approval" switch (``settings.require_approval``, the same key
+    ``PATCH /api/v1/channels/{id}`` sets): on, agents' replies on it are suggested, not sent."""
+    session = get_session()
+    channel = session.get(Channel, channel_id)
+    if channel is None:
+        abort(404)
+    on = request.form.get("on") == "1"
+    channel.settings = {**(channel.settings or {}), "require_approval": on}
+    session.commit()
+    flash(f"Replies on {channel.name} {'now go through approval' if on else 'no longer need approval'}.")
+    return redirect(url_for("settings.channels") + f"#channel-{channel.id}")
+
+
 def flash_connection(connection: Connection, suffix: str = "", queued: bool = True) -> None:
     """Say what connecting did: channels added, and channels reconnected with new credentials;
     and, when the setup could not be queued, that it waits for the queue (the sweep queues it)."""
