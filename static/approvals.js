@@ -7,7 +7,8 @@
 
 (() => {
   const rows = () => Array.from(document.querySelectorAll("#approval-rows > li.approval"));
-  const pending = () => rows().filter((r) => !r.classList.contains("decided"));
+  // data-decided, not the class: htmx keeps a swapped element's old class until it settles.
+  const pending = () => rows().filter((r) => !r.hasAttribute("data-decided"));
   const current = () => document.activeElement && document.activeElement.closest
     && document.activeElement.closest("#approval-rows > li.approval");
 
@@ -62,10 +63,11 @@
 
   // A decided row (htmx swapped its outcome in): keep the keyboard going from the next pending one.
   document.addEventListener("htmx:afterSwap", (event) => {
-    const row = event.detail && event.detail.target;
-    if (!(row instanceof HTMLElement) || !row.matches("#approval-rows > li.approval")) return;
-    const swapped = document.getElementById(row.id);
-    if (!swapped || !swapped.classList.contains("decided")) return;
+    // With outerHTML the event's target is the replaced (detached) row: find its successor by id.
+    const target = event.detail && event.detail.target;
+    if (!(target instanceof HTMLElement) || !target.id.startsWith("suggestion-")) return;
+    const swapped = document.getElementById(target.id);
+    if (!swapped || !swapped.hasAttribute("data-decided")) return;
     const after = pending().find((r) => swapped.compareDocumentPosition(r) & Node.DOCUMENT_POSITION_FOLLOWING);
     focusRow(after || swapped);
   });
