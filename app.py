@@ -66,6 +66,7 @@ def _register_blueprints(app: Flask) -> None:
     from inbox.api.public import bp as public_api
     from inbox.api.taxonomy import bp as api_taxonomy
     from inbox.api.views import bp as api
+    import inbox.api.approval_policy  # noqa: F401  (adds GET/PUT /approval-policy to the api blueprint)
     from inbox.approval.approvals_views import bp as approvals
     from inbox.auth.account import bp as account
     from inbox.auth.views import bp as auth

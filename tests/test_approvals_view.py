@@ -284,3 +284,16 @@ def test_the_policy_page_validates_and_its_threshold_decides_what_is_overdue(app
                                                  "overdue_minutes": "5"}).status_code == 403
     fid = suggest(api, tickets[0], "Twenty minutes old", minutes_ago=20)
     assert f'class="approval overdue" id="suggestion-{fid}"' in boss.get("/approvals").get_data(as_text=True)
+
+
+def test_the_policy_in_the_json_api(api, users):
+    assert api("supervisor").get("/api/v1/approval-policy").get_json() == {
+        "public_comments": False, "negative_sentiment": False, "category_ids": [], "overdue_minutes": 60}
+    assert api("supervisor").put("/api/v1/approval-policy", json={"overdue_minutes": 5}).status_code == 403
+    bad = api("admin").put("/api/v1/approval-policy", json={"overdue_minutes": 0})
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "invalid_field"
+    unknown = api("admin").put("/api/v1/approval-policy", json={"category_ids": [424242]})
+    assert unknown.status_code == 422 and unknown.get_json()["error"]["code"] == "unknown_category"
+    saved = api("admin").put("/api/v1/approval-policy", json={"negative_sentiment": True, "overdue_minutes": 30})
+    assert saved.status_code == 200 and saved.get_json()["overdue_minutes"] == 30
+    assert api("supervisor").get("/api/v1/approval-policy").get_json()["negative_sentiment"] is True

@@ -129,6 +129,8 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "POST /api/v1/tickets/<int:ticket_id>/followups/<int:followup_id>/withdraw": (401, 404, 404, 404),
     "POST /api/v1/tickets/<int:ticket_id>/followups/<int:followup_id>/revise": (401, 422, 422, 422),
     "GET /api/v1/suggestions": (401, 200, 200, 200),
+    "GET /api/v1/approval-policy": (401, 403, 200, 200),
+    "PUT /api/v1/approval-policy": (401, 403, 403, 200),     # the whole policy: {} is the defaults
     "GET /api/v1/actions/<int:action_id>": (401, 200, 200, 200),
     "GET /api/v1/users": (401, 403, 200, 200),
     "POST /api/v1/users": (401, 403, 403, 422),
