@@ -20,6 +20,7 @@ from datetime import datetime
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, literal, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 import workers
@@ -63,8 +64,11 @@ def nav_counts() -> dict[str, int]:
                    if current_user.can("ApproveSuggestion") else literal(0))
         unread = (select(func.count()).select_from(Notification)
                   .where(Notification.user_id == current_user.id, Notification.read_at.is_(None)).scalar_subquery())
-        approvals, unread_count = get_session().execute(select(pending, unread)).one()
-        counts = {"approvals": int(approvals or 0), "unread": int(unread_count or 0)}
+        try:
+            approvals, unread_count = get_session().execute(select(pending, unread)).one()
+            counts = {"approvals": int(approvals or 0), "unread": int(unread_count or 0)}
+        except SQLAlchemyError:      # an error page after a failed transaction: the page, without counts
+            get_session().rollback()
     g.nav_counts = counts
     return counts
 

@@ -12,7 +12,7 @@ from inbox import db
 from models import Followup, Ticket
 
 
-def test_j_k_a_e_x_decide_suggestions_from_the_keyboard(page, live, client, users, channel, sandbox, token_for):
+def _three_suggestions(client, channel, token_for) -> list[int]:
     for n in range(3):
         body = load("incoming_text")
         body["event"]["properties"]["queueId"] = f"queue-{n}"
@@ -22,14 +22,21 @@ def test_j_k_a_e_x_decide_suggestions_from_the_keyboard(page, live, client, user
     with db.session_scope() as s:
         tickets = list(s.scalars(select(Ticket.id).order_by(Ticket.id)))
     agent = {"Authorization": f"Bearer {token_for('agent')}"}
-    ids = [client.post(f"/api/v1/tickets/{t}/actions/suggest", json={"text": f"Suggestion {n}"},
-                       headers=agent).get_json()["id"] for n, t in enumerate(tickets)]
+    return [client.post(f"/api/v1/tickets/{t}/actions/suggest", json={"text": f"Suggestion {n}"},
+                        headers=agent).get_json()["id"] for n, t in enumerate(tickets)]
 
+
+def _open_approvals(page, live) -> None:
     page.goto(f"{live}/auth/login")
     page.fill("input[name=email]", "supervisor@example.test")
     page.fill("input[name=password]", PASSWORDS["supervisor"])
     page.click("button[type=submit]")
     page.goto(f"{live}/approvals")
+
+
+def test_j_k_a_e_x_decide_suggestions_from_the_keyboard(page, live, client, users, channel, sandbox, token_for):
+    ids = _three_suggestions(client, channel, token_for)
+    _open_approvals(page, live)
     rows = [page.locator(f"#suggestion-{fid}") for fid in ids]
     expect(page.locator("#approvals-count")).to_have_text("3")
     expect(rows[0]).to_be_focused()                     # the first pending one, on arrival
@@ -72,3 +79,18 @@ def test_j_k_a_e_x_decide_suggestions_from_the_keyboard(page, live, client, user
     with db.session_scope() as s:
         assert s.get(Followup, ids[2]).decision_reason == "Please greet the customer by name."
     assert re.search(r"Approvals \(0\)", page.locator("#nav-approvals").inner_text())
+
+
+def test_approve_selected_approves_the_ticked_ones(page, live, client, users, channel, sandbox, token_for):
+    ids = _three_suggestions(client, channel, token_for)
+    _open_approvals(page, live)
+    for fid in ids[:2]:
+        page.locator(f"#suggestion-{fid} input[name=ids]").check()
+    page.click("#approve-selected")
+    expect(page.locator("#bulk-result")).to_have_text("Approved 2 of 2.")
+    for fid in ids[:2]:
+        expect(page.locator(f"#suggestion-{fid}")).to_contain_text("Approved · the worker sends it.")
+    expect(page.locator(f"#suggestion-{ids[2]}")).to_contain_text("Suggestion 2")   # untouched
+    expect(page.locator("#approvals-count")).to_have_text("1")
+    run_jobs()
+    assert sorted(m["caption"] for m in sandbox.state.sent) == ["Suggestion 0", "Suggestion 1"]
