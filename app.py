@@ -66,13 +66,16 @@ def _register_blueprints(app: Flask) -> None:
     from inbox.api.public import bp as public_api
     from inbox.api.taxonomy import bp as api_taxonomy
     from inbox.api.views import bp as api
+    from inbox.approval.approvals_views import bp as approvals
     from inbox.approval.views import bp as approval
     from inbox.auth.account import bp as account
     from inbox.auth.views import bp as auth
     from inbox.connectors import connector_class
     from inbox.ingest.views import bp as ingest
+    from inbox.notifications_views import bp as notifications
     from inbox.queue import bp as queue
     from inbox.replies.views import bp as replies
+    from inbox.settings.approval_views import bp as approval_settings
     from inbox.settings.resont_oauth import bp as resont_oauth
     from inbox.settings.saved_reply_views import bp as saved_replies
     from inbox.settings.tokens import bp as tokens
@@ -82,7 +85,8 @@ def _register_blueprints(app: Flask) -> None:
     from inbox.settings.views import bp as settings
 
     for bp in (auth, account, queue, replies, settings, tokens, users, saved_replies, resont_oauth, ingest, api,
-               public_api, api_taxonomy, taxonomy_pages, team_pages, approval):
+               public_api, api_taxonomy, taxonomy_pages, team_pages, approval, approvals, notifications,
+               approval_settings):
         app.register_blueprint(bp)
     # Providers and API clients authenticate by URL token, bearer token or accesstoken, not by cookie.
     for bp in (ingest, api, public_api, api_taxonomy):

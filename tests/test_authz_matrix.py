@@ -103,6 +103,19 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "POST /tickets/<int:ticket_id>/tags/<int:tag_id>/remove": (302, 200, 200, 200),
     "POST /tickets/<int:ticket_id>/categories": (302, 422, 422, 422),
     "POST /tickets/<int:ticket_id>/categories/<int:category_id>/remove": (302, 200, 200, 200),
+    # approvals: the page and decisions need ApproveSuggestion (the world's followup is a reply, not
+    # a suggestion: 404 once let in; an empty bulk approve is refused); "my suggestions" ReplyTicket
+    "GET /approvals": (302, 403, 200, 200),
+    "GET /approvals/mine": (302, 200, 200, 200),
+    "POST /approvals/<int:followup_id>/approve": (302, 403, 404, 404),
+    "POST /approvals/<int:followup_id>/reject": (302, 403, 404, 404),
+    "POST /approvals/bulk-approve": (302, 403, 422, 422),
+    # notifications: everyone's own
+    "GET /notifications": (302, 200, 200, 200),
+    "POST /notifications/read": (302, 303, 303, 303),
+    # the approval policy: supervisors read it (ViewUsers), admins change it (EditChannels)
+    "GET /settings/approval": (302, 403, 200, 200),
+    "POST /settings/approval": (302, 403, 403, 422),
     "GET /auth/login": (200, 200, 200, 200),
     "POST /auth/login": (401, 401, 401, 401),
     "POST /auth/logout": (302, 302, 302, 302),
@@ -124,6 +137,8 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "POST /api/v1/tickets/<int:ticket_id>/followups/<int:followup_id>/withdraw": (401, 404, 404, 404),
     "POST /api/v1/tickets/<int:ticket_id>/followups/<int:followup_id>/revise": (401, 422, 422, 422),
     "GET /api/v1/suggestions": (401, 200, 200, 200),
+    "GET /api/v1/approval-policy": (401, 403, 200, 200),
+    "PUT /api/v1/approval-policy": (401, 403, 403, 200),     # the whole policy: {} is the defaults
     "GET /api/v1/actions/<int:action_id>": (401, 200, 200, 200),
     "GET /api/v1/users": (401, 403, 200, 200),
     "POST /api/v1/users": (401, 403, 403, 422),

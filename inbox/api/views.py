@@ -344,4 +344,4 @@ def json_body_or_empty() -> dict:
 
 
 # The settings resources add their routes to ``bp`` (``app.py`` registers only ``bp``).
-from . import saved_replies, suggestions, teams, users  # noqa: E402,F401
+from . import approval_policy, saved_replies, suggestions, teams, users  # noqa: E402,F401
