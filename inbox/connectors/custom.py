@@ -47,6 +47,7 @@ from .base import (
     Rejected,
     Target,
     call,
+    retry_after,
 )
 from .custom_manifest import (  # noqa: F401  (re-exported: what the queue, replies and API import)
     ACTION_ID_RE,
@@ -404,5 +405,6 @@ class CustomConnector(Connector):
         if status in (401, 403):
             raise IntegrationRefused("integration_refused",
                                      message + " (does it have this channel's current secret?)", status=status)
-        raise ProviderError("integration_failed", message, status=status, retryable=True)
+        raise ProviderError("integration_failed", message, status=status, retryable=True,
+                            retry_after=retry_after(response))
 
