@@ -42,7 +42,7 @@ NO_ANSWER = ("The provider did not answer, so this may or may not have reached t
              "Check on the network before sending it again.")
 
 MAX_ATTEMPTS = 6                 # tries of one round (a person's Retry / Send again starts a new one)
-BACKOFF_BASE, BACKOFF_FACTOR = 2.0, 4.0     # ~2, 8, 32, 128, 512 s between tries (with jitter)
+BACKOFF_BASE, BACKOFF_FACTOR = 1.0, 4.0     # ~1, 4, 16, 64, 256 s between tries (with jitter)
 RETRY_AFTER_CAP = 15 * 60        # a provider asking for longer is tried again after this
 # A request our worker sent may still be worked on by the provider for a while after the worker
 # died (our client would have waited TIMEOUT's 20 s read + 5 s connect). Until then, "not found"
