@@ -167,15 +167,13 @@ def _after_error(action_id: int, call: Call, exc: ProviderError) -> str:
         return f"not sent: {outcome}"
     with session_scope() as session:
         attempts = session.get(OutboundAction, action_id).attempts
-    if exc.retryable and attempts < MAX_ATTEMPTS:
-        delay = wait_for(exc, attempts)
+    delay = wait_for(exc, attempts)
+    # Retried only by a job RQ can schedule again (run outside one, this is the last attempt).
+    if exc.retryable and attempts < MAX_ATTEMPTS and _schedule_again(delay):
         _release(action_id, exc, delay)
-        if _schedule_again(delay):
-            raise RetryLater(f"{exc.message}; trying again in {delay:.0f} s") from exc
-        return "not sent: queued again"
-    if exc.retryable:
-        exc = ProviderError(exc.code, f"{exc.message} (gave up after {attempts} attempts)", status=exc.status,
-                            trace_id=exc.trace_id, retry_after=exc.retry_after)
+        raise RetryLater(f"{exc.message}; trying again in {delay:.0f} s") from exc
+    if exc.retryable and attempts >= MAX_ATTEMPTS:
+        exc.message = f"{exc.message} (gave up after {attempts} attempts)"    # same class: AuthError flags
     return _fail(action_id, ActionState.FAILED, FollowupStatus.FAILED, exc)
 
 
