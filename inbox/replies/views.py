@@ -149,7 +149,9 @@ def attempt_user(user_id: int) -> str:
     return user.display_name if user is not None else f"user {user_id}"
 
 
-@bp.post("/actions/<int:action_id>/<any('retry', 'send-again', 'mark-sent'):decision>")
+@bp.post("/actions/<int:action_id>/retry", defaults={"decision": "retry"})
+@bp.post("/actions/<int:action_id>/mark-sent", defaults={"decision": "mark-sent"})
+@bp.post("/actions/<int:action_id>/send-again", defaults={"decision": "send-again"})
 @permission_required("ViewTickets")
 def decide_action(action_id: int, decision: str):
     """Retry a failed action; mark an unknown one as sent, or send it again (the buttons ask to
