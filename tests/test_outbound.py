@@ -118,3 +118,19 @@ def test_worker_killed_after_the_provider_accepted_does_not_send_twice(app, clie
     status, action_state, error = state(followup_id)
     assert (status, action_state) == (FollowupStatus.UNKNOWN, ActionState.UNKNOWN)
     assert "may or may not" in error
+
+
+def test_an_admin_sees_the_attempts_on_the_reply_card_and_an_agent_does_not(client, channel, sandbox, token_for):
+    from helpers import login
+
+    followup_id = reply(client, channel, token_for)
+    sandbox.state.fail_next("sendMsg", 400, error="user_id not found")
+    run_jobs()
+    login(client, "admin")
+    card = client.get(f"/followups/{followup_id}").get_data(as_text=True)
+    assert "Details: 1 attempt" in card and "HTTP 400" in card and "bad_request" in card
+    assert 'data-decision="retry"' in card
+    other = client.application.test_client()
+    login(other, "agent")
+    card = other.get(f"/followups/{followup_id}").get_data(as_text=True)
+    assert "Details:" not in card and 'data-decision="retry"' in card and "user_id not found" in card
