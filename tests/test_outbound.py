@@ -134,3 +134,27 @@ def test_an_admin_sees_the_attempts_on_the_reply_card_and_an_agent_does_not(clie
     login(other, "agent")
     card = other.get(f"/followups/{followup_id}").get_data(as_text=True)
     assert "Details:" not in card and 'data-decision="retry"' in card and "user_id not found" in card
+
+
+def test_a_failed_like_is_retried_from_the_action_log(client, resont, token_for):
+    from helpers import csrf_of, login
+    from sandbox import resont as resont_sandbox
+
+    with db.session_scope() as s:
+        ticket_id = s.scalars(select(Ticket.id).filter_by(external_id="comment:1001")).one()
+    agent = {"Authorization": f"Bearer {token_for('agent')}"}
+    resont_sandbox.SANDBOX.fail_next("comment.like", 400, message="This comment cannot be liked right now.")
+    liked = client.post(f"/api/v1/tickets/{ticket_id}/actions/like", headers=agent)
+    assert liked.status_code == 202
+    action_id = liked.get_json()["id"]
+    run_jobs()
+    login(client, "agent")
+    bar = client.get(f"/tickets/{ticket_id}/actions").get_data(as_text=True)
+    assert "cannot be liked right now" in bar and f'/actions/{action_id}/retry' in bar
+    retried = client.post(f"/actions/{action_id}/retry", headers={"HX-Request": "true", "X-CSRFToken": csrf_of(client)})
+    assert retried.status_code == 200 and 'id="ticket-actions"' in retried.get_data(as_text=True)
+    run_jobs()
+    with db.session_scope() as s:
+        assert s.get(OutboundAction, action_id).state == ActionState.SENT
+        assert s.get(Ticket, ticket_id).data.get("liked") is True
+    assert len([w for w in resont_sandbox.SANDBOX.writes if w["kind"] == "comment.like"]) == 1

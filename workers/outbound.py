@@ -196,8 +196,8 @@ def _too_early(action_id: int) -> float:
     passed (a job queued early, e.g. by the sweep after Redis lost the scheduled one); else 0."""
     with session_scope() as session:
         action = session.get(OutboundAction, action_id)
-        if action is None or action.state != ActionState.QUEUED:
-            return 0.0
+        if action is None or action.state != ActionState.QUEUED or not action.attempts:
+            return 0.0     # a first try (the common case) costs this one read
         last = _current_attempt(session, action_id)
         if last is None or last.outcome != "retry" or not last.retry_after or last.finished_at is None:
             return 0.0

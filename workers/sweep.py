@@ -5,6 +5,7 @@ Runs when a worker starts, every minute from the RQ cron schedule (``workers.cro
 """
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -15,6 +16,8 @@ from models import (ActionState, Channel, ChannelStatus, OutboundAction, RawEven
                     utcnow)
 
 from .outbound import reconcile_action
+
+log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(seconds=60)
 
@@ -53,7 +56,11 @@ def requeue_stranded(stale_after: timedelta = STALE_AFTER) -> dict[str, int]:
                                                              now)
     for action_id in stranded:
         # It re-reads the row: the job may have finished (and settled it) since the list was read.
-        outcome = reconcile_action(action_id)
+        try:
+            outcome = reconcile_action(action_id)
+        except Exception:     # one action's trouble (a bug, the database) must not stop the sweep
+            log.exception("could not reconcile action %s; the next sweep tries again", action_id)
+            continue
         if outcome == "unknown":
             counts["unknown"] += 1
         elif outcome == "sent":

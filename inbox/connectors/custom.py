@@ -29,6 +29,7 @@ import re
 import secrets
 import ssl
 import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -361,6 +362,11 @@ class CustomConnector(Connector):
             action_id = params.get("action_id")
             if not isinstance(action_id, str) or not re.fullmatch(ACTION_ID_RE, action_id):
                 raise Rejected("invalid_action_id", "action_id must match ^[a-zA-Z0-9-_]{1,256}$")
+
+    def reconcile(self, kind: str, target: Target, params: dict[str, Any], since: datetime) -> ActionResult | None:
+        """The integration cannot be asked, but it needs not be: it dedupes on the event's uuid
+        (our idempotency key), so sending the same event again is the safe answer (None)."""
+        return None
 
     def perform(self, kind: str, target: Target, params: dict[str, Any]) -> ActionResult:
         """POST one signed ``ticket_action`` event and check the challenge in the answer.
