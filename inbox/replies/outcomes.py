@@ -14,9 +14,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from inbox import visibility
+from inbox.connectors.base import Rejected
 from inbox.queue.actions import PERMISSIONS, NotPermitted
-from models import (ActionAttempt, ActionState, Channel, FollowupStatus, History, OutboundAction, Ticket, User,
-                    utcnow)
+from models import (ActionAttempt, ActionState, Channel, ChannelStatus, FollowupStatus, History, OutboundAction,
+                    Ticket, User, utcnow)
 
 # decision -> (the state it applies to, the state it leaves, the attempt's outcome, the history's action)
 DECISIONS = {
@@ -60,11 +61,14 @@ def visible(session: Session, user: User, action: OutboundAction) -> bool:
 
 
 def decide(session: Session, action: OutboundAction, user: User, decision: str) -> Decided:
-    """Apply ``decision`` (retry | send-again | mark-sent); ``NotPermitted`` or ``WrongState``."""
+    """Apply ``decision`` (retry | send-again | mark-sent); ``NotPermitted``, ``WrongState``, or
+    ``Rejected`` for a send on a channel that has been disconnected since."""
     needed = permission_for(action)
     if not user.can(needed):
         raise NotPermitted(needed)
     applies_to, leaves, outcome, history = DECISIONS[decision]
+    if leaves == ActionState.QUEUED and session.get(Channel, action.channel_id).status == ChannelStatus.DISABLED:
+        raise Rejected("channel_disabled", "This channel has been disconnected; nothing can be sent on it.")
     values: dict = {"state": leaves, "updated_at": utcnow()}
     if leaves == ActionState.QUEUED:
         values.update(error=None, error_code=None, attempts=0)    # a new round of tries

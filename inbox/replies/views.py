@@ -174,6 +174,9 @@ def decide_action(action_id: int, decision: str):
     except outcomes.WrongState as exc:
         session.rollback()
         error, status = f"{exc.message}: it is {exc.state} now.", 409
+    except Rejected as exc:
+        session.rollback()
+        error, status = exc.message, 422
     else:
         session.commit()
         if decided.queue and not workers.send_soon(action.id):   # saved: the sweep queues it
