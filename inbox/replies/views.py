@@ -188,10 +188,11 @@ def decide_action(action_id: int, decision: str):
     action = session.get(OutboundAction, action_id)
     if action.followup is not None:
         return render_template("replies/_followup.html", followup=action.followup, decide_error=error), status
-    if action.ticket_id is not None:
-        from inbox.queue.action_views import render_actions
+    if action.ticket_id is not None:     # the action bar, as the queue's own routes answer it
+        from inbox.queue.pane import action_bar
 
-        return render_actions(load_ticket(action.ticket_id), error, status)
+        return render_template("queue/_actions.html",
+                               bar=action_bar(session, load_ticket(action.ticket_id), error)), status
     from flask import flash, redirect, url_for
 
     flash(error or f"Action {action.id}: {decision.replace('-', ' ')} done.", "error" if error else "info")
