@@ -69,8 +69,7 @@ class Call:
     kind: str
     target: Target
     params: dict
-    attempt_id: int | None
-    started_at: datetime
+    started_at: datetime        # when the current attempt began: what reconciliation looks after
 
 
 def backoff(attempt: int) -> float:
@@ -127,8 +126,7 @@ def _prepare(action_id: int) -> Call:
         target = target_of(session, channel, session.get(Ticket, action.ticket_id) if action.ticket_id else None)
         attempt = _current_attempt(session, action_id)
         started = attempt.started_at if attempt is not None and attempt.outcome is None else action.updated_at
-        return Call(connector_for(channel), action.kind, target, params,
-                    attempt.id if attempt is not None and attempt.outcome is None else None, started)
+        return Call(connector_for(channel), action.kind, target, params, started)
 
 
 # ---------------------------------------------------------------------------------------- the job
@@ -151,12 +149,12 @@ def run_action(action_id: int) -> str:
     try:
         result = call.connector.perform(call.kind, call.target, call.params)
     except ProviderError as exc:
-        return _after_error(action_id, call, exc)
+        return _after_error(action_id, exc)
     _sent(action_id, result, "sent")
     return "sent"
 
 
-def _after_error(action_id: int, call: Call, exc: ProviderError) -> str:
+def _after_error(action_id: int, exc: ProviderError) -> str:
     if exc.uncertain:
         # It may have been carried out: note what happened, then ask the provider before anything
         # else (reconciliation closes the attempt with what it finds).
