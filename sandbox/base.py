@@ -13,7 +13,8 @@ one it is:
 * ``POST incoming {kind, text, ...}`` — a person on the network writes (a DM, a comment, a wall
   post, a failed post, a custom ticket: each sandbox lists its ``kinds``);
 * ``GET requests`` — what our app sent the provider (newest last);
-* ``POST fail {name, status, times?, message?}`` — the next calls of an endpoint fail;
+* ``POST fail {name, status, times?, message?, retry_after?, delay?}`` — the next calls of an
+  endpoint fail (with a ``Retry-After`` header of ``retry_after`` seconds, after ``delay`` seconds);
 * ``POST reset`` — back to the demo data.
 
 Nothing here imports the product: the sandboxes are written from the providers' documents.
@@ -24,10 +25,10 @@ import random
 import threading
 import time
 from collections import deque
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import httpx
-from flask import Blueprint, jsonify, redirect, request
+from flask import Blueprint, g, has_request_context, jsonify, redirect, request
 
 WEBHOOK_TIMEOUT = 5.0
 INJECTED = "sandbox: injected failure"
@@ -35,6 +36,33 @@ INJECTED = "sandbox: injected failure"
 PEOPLE = [("5601", "olga.s", "Ольга С."), ("5602", "tom_h", "Tom H."), ("5603", "reza.m", "رضا م.")]
 LINES = ["Привет! Есть доставка в Казань?", "Is this still on sale? 😍", "قیمت این مدل چنده؟",
          "Можно оплатить при получении?", "Do you have this in XL?", "ممنون از پاسخ سریع‌تون 🙏"]
+
+
+class Failure(NamedTuple):
+    """One injected failure: ``status`` and ``message`` as before (index 0 and 1), plus the
+    ``Retry-After`` seconds to send with it and how long to wait before answering."""
+
+    status: int
+    message: str | None
+    retry_after: float | None = None
+    delay: float = 0.0
+
+
+def answer_late(seconds: float) -> None:
+    """Wait ``seconds`` before the current answer leaves (after the view, outside the lock)."""
+    if seconds and has_request_context():
+        g.sandbox_delay = getattr(g, "sandbox_delay", 0.0) + seconds
+
+
+def _apply_fault_extras(response):
+    """After any sandbox view: the injected ``Retry-After`` header and late answer, once."""
+    retry_after = g.pop("sandbox_retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = f"{retry_after:g}"
+    delay = g.pop("sandbox_delay", 0.0)
+    if delay:
+        time.sleep(delay)
+    return response
 
 
 class ProviderSandbox:
@@ -58,7 +86,7 @@ class ProviderSandbox:
             self.requests: list[dict[str, Any]] = []
             self.posted: list[dict[str, Any]] = []          # every webhook POST we made
             self.webhook_errors: list[dict[str, Any]] = []
-            self._failures: dict[str, deque[tuple[int, str | None]]] = {}
+            self._failures: dict[str, deque[Failure]] = {}
             self._delays: dict[str, deque[float]] = {}
             self.seed()
 
@@ -66,10 +94,14 @@ class ProviderSandbox:
         """Put the provider's demo data in place (called under the lock by ``reset``)."""
 
     # ------------------------------------------------------------------------------ faults
-    def fail_next(self, name: str, status: int, times: int = 1, message: str | None = INJECTED) -> None:
-        """The next ``times`` calls of endpoint ``name`` answer ``status`` (with ``message``) and do nothing."""
+    def fail_next(self, name: str, status: int, times: int = 1, message: str | None = INJECTED, *,
+                  retry_after: float | None = None, delay: float = 0.0) -> None:
+        """The next ``times`` calls of endpoint ``name`` answer ``status`` (with ``message``) and do nothing.
+
+        ``retry_after`` adds a ``Retry-After`` header (seconds, as a busy provider sends with 429 or
+        503); ``delay`` answers that many seconds late (a request a dying client never hears about)."""
         with self.lock:
-            self._failures.setdefault(name, deque()).extend([(status, message)] * times)
+            self._failures.setdefault(name, deque()).extend([Failure(status, message, retry_after, delay)] * times)
 
     def delay_next(self, name: str, seconds: float) -> None:
         """The next successful call of ``name`` does its work, then waits before answering (so a client
@@ -77,16 +109,25 @@ class ProviderSandbox:
         with self.lock:
             self._delays.setdefault(name, deque()).append(seconds)
 
-    def inject_failure(self, name: str, status: int, times: int, message: str) -> None:
+    def inject_failure(self, name: str, status: int, times: int, message: str, *,
+                       retry_after: float | None = None, delay: float = 0.0) -> None:
         """What ``POST _sandbox/fail`` does (a sandbox whose faults are not per endpoint overrides it)."""
-        self.fail_next(name, status, times, message)
+        self.fail_next(name, status, times, message, retry_after=retry_after, delay=delay)
 
-    def take_failure(self, *names: str) -> tuple[int, str | None] | None:
-        """The injected failure for the first of ``names`` that has one (consumed), else None."""
+    def take_failure(self, *names: str) -> Failure | None:
+        """The injected failure for the first of ``names`` that has one (consumed), else None.
+
+        Its ``Retry-After`` header and delay are applied to the current answer by the control
+        blueprint's after-request hook, so every sandbox that honours ``fail_next`` sends them."""
         with self.lock:
             for name in names:
                 if self._failures.get(name):
-                    return self._failures[name].popleft()
+                    failure = self._failures[name].popleft()
+                    if has_request_context():
+                        if failure.retry_after is not None:
+                            g.sandbox_retry_after = failure.retry_after
+                        answer_late(failure.delay)
+                    return failure
             return None
 
     def take_delay(self, name: str, status: int) -> float:
@@ -152,6 +193,7 @@ def control_blueprint(sandbox: ProviderSandbox) -> Blueprint:
     """The control API of one sandbox, under ``<prefix>/_sandbox/`` (static paths, so they win over
     the provider's own ``<token>/<method>``-style routes)."""
     bp = Blueprint(f"{sandbox.provider}_control", __name__, url_prefix=f"{sandbox.prefix}/_sandbox")
+    bp.after_app_request(_apply_fault_extras)    # idempotent: each extra is taken off ``g`` once
 
     @bp.post("/incoming")
     def incoming():
@@ -173,12 +215,18 @@ def control_blueprint(sandbox: ProviderSandbox) -> Blueprint:
         data = _body()
         try:
             status, times = int(data.get("status", 500)), int(data.get("times", 1))
+            retry_after = None if data.get("retry_after") in (None, "") else float(data["retry_after"])
+            delay = float(data.get("delay") or 0)
         except (TypeError, ValueError):
-            return _answer({"error": "status and times must be integers"}, 400)
+            return _answer({"error": "status and times must be integers, retry_after and delay numbers"}, 400)
         if not data.get("name") or not 100 <= status <= 599 or times < 1:
             return _answer({"error": "name, a status from 100 to 599 and times >= 1 are required"}, 400)
-        sandbox.inject_failure(str(data["name"]), status, times, str(data.get("message") or INJECTED))
-        return _answer({"name": data["name"], "status": status, "times": times}, 200)
+        if not (retry_after is None or 0 <= retry_after <= 86400) or not 0 <= delay <= 300:
+            return _answer({"error": "retry_after must be 0 to 86400 seconds and delay 0 to 300"}, 400)
+        sandbox.inject_failure(str(data["name"]), status, times, str(data.get("message") or INJECTED),
+                               retry_after=retry_after, delay=delay)
+        return _answer({"name": data["name"], "status": status, "times": times, "retry_after": retry_after,
+                        "delay": delay}, 200)
 
     @bp.post("/reset")
     def reset():

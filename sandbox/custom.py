@@ -29,8 +29,8 @@ class CustomSandbox(SocialHubIntegration, ProviderSandbox):
             ProviderSandbox.reset(self)
             SocialHubIntegration.reset(self)
 
-    def inject_failure(self, name: str, status: int, times: int, message: str) -> None:
-        self.fail_next(status, times)      # an integration has one endpoint: its webhook
+    def inject_failure(self, name: str, status: int, times: int, message: str, **_extras: object) -> None:
+        self.fail_next(status, times)      # an integration has one endpoint: its webhook (no extras)
 
     def incoming(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
         """A customer writes through the integration: a ticket pushed to ``/api2/public``."""

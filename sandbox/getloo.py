@@ -106,9 +106,11 @@ class GetlooSandbox(ProviderSandbox):
             self.accounts[token] = account
             return account
 
-    def fail_next(self, method: str, status: int, times: int = 1, error: str | None = INJECTED) -> None:
-        """The next ``times`` calls of ``method`` answer ``status`` (with ``error``) without doing anything."""
-        super().fail_next(method, status, times, error)
+    def fail_next(self, method: str, status: int, times: int = 1, error: str | None = INJECTED, *,
+                  retry_after: float | None = None, delay: float = 0.0) -> None:
+        """The next ``times`` calls of ``method`` answer ``status`` (with ``error``) without doing anything
+        (with a ``Retry-After`` header and late, when asked: see ``ProviderSandbox.fail_next``)."""
+        super().fail_next(method, status, times, error, retry_after=retry_after, delay=delay)
 
     # ------------------------------------------------------------- control
     def incoming(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -52,6 +52,10 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "POST /tickets/<int:ticket_id>/notes/<int:followup_id>/delete": (302, 404, 404, 404),
     "GET /tickets/<int:ticket_id>/reply-templates/<action_id>": (302, 404, 404, 404),
     "GET /followups/<int:followup_id>": (302, 200, 200, 200),
+    # a person's word on a failed / unknown action (the world's is queued: 409 once let in)
+    "POST /actions/<int:action_id>/retry": (302, 409, 409, 409),
+    "POST /actions/<int:action_id>/mark-sent": (302, 409, 409, 409),
+    "POST /actions/<int:action_id>/send-again": (302, 409, 409, 409),
     "POST /channels/<int:channel_id>/inject": (302, 303, 303, 303),   # EditPosts: agents post to walls
     "GET /settings/channels": (302, 200, 200, 200),
     "POST /settings/channels": (302, 403, 403, 422),
@@ -140,6 +144,9 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "GET /api/v1/approval-policy": (401, 403, 200, 200),
     "PUT /api/v1/approval-policy": (401, 403, 403, 200),     # the whole policy: {} is the defaults
     "GET /api/v1/actions/<int:action_id>": (401, 200, 200, 200),
+    "POST /api/v1/actions/<int:action_id>/retry": (401, 409, 409, 409),
+    "POST /api/v1/actions/<int:action_id>/mark-sent": (401, 409, 409, 409),
+    "POST /api/v1/actions/<int:action_id>/send-again": (401, 409, 409, 409),
     "GET /api/v1/users": (401, 403, 200, 200),
     "POST /api/v1/users": (401, 403, 403, 422),
     "GET /api/v1/users/<int:user_id>": (401, 403, 200, 200),
@@ -196,6 +203,9 @@ OUTSIDER: dict[str, int] = {
     "POST /tickets/<int:ticket_id>/suggest": 404,
     "POST /tickets/<int:ticket_id>/notes": 404,
     "GET /followups/<int:followup_id>": 404,
+    "POST /actions/<int:action_id>/retry": 404,
+    "POST /actions/<int:action_id>/mark-sent": 404,
+    "POST /actions/<int:action_id>/send-again": 404,
     "POST /channels/<int:channel_id>/inject": 404,
     "GET /tickets/<int:ticket_id>/saved-replies": 404,
     "GET /tickets/<int:ticket_id>/saved-replies/<int:reply_id>": 404,
@@ -212,6 +222,9 @@ OUTSIDER: dict[str, int] = {
     "POST /api/v1/tickets/<int:ticket_id>/actions/<action>": 404,
     "GET /api/v1/actions/<int:action_id>": 404,
     "POST /api/v1/tickets/<int:ticket_id>/followups/<int:followup_id>/revise": 404,
+    "POST /api/v1/actions/<int:action_id>/retry": 404,
+    "POST /api/v1/actions/<int:action_id>/mark-sent": 404,
+    "POST /api/v1/actions/<int:action_id>/send-again": 404,
 }
 SCOPED = ("<int:ticket_id>", "<int:followup_id>", "<int:action_id>", "<int:channel_id>")
 

@@ -63,12 +63,15 @@ def test_a_503_is_retried_with_backoff_and_sent_once(client, channel, sandbox, t
     status, action_state, error = state(followup_id)
     assert (status, action_state) == (FollowupStatus.QUEUED, ActionState.QUEUED) and "503" in error
     assert sandbox.state.sent == []
-    time.sleep(2.2)                                    # the first retry interval
     conn = workers.connection()
     workers_ = [workers.queue(n) for n in workers.QUEUE_NAMES]
     from rq import SimpleWorker
 
-    SimpleWorker(workers_, connection=conn).work(burst=True, with_scheduler=True)
+    deadline = time.monotonic() + 10                   # the first backoff is a few seconds
+    while not sandbox.state.sent:
+        assert time.monotonic() < deadline, "the retry never came"
+        time.sleep(0.5)
+        SimpleWorker(workers_, connection=conn).work(burst=True, with_scheduler=True)
     assert len(sandbox.state.sent) == 1
     assert state(followup_id)[:2] == (FollowupStatus.SENT, ActionState.SENT)
 
@@ -115,3 +118,43 @@ def test_worker_killed_after_the_provider_accepted_does_not_send_twice(app, clie
     status, action_state, error = state(followup_id)
     assert (status, action_state) == (FollowupStatus.UNKNOWN, ActionState.UNKNOWN)
     assert "may or may not" in error
+
+
+def test_an_admin_sees_the_attempts_on_the_reply_card_and_an_agent_does_not(client, channel, sandbox, token_for):
+    from helpers import login
+
+    followup_id = reply(client, channel, token_for)
+    sandbox.state.fail_next("sendMsg", 400, error="user_id not found")
+    run_jobs()
+    login(client, "admin")
+    card = client.get(f"/followups/{followup_id}").get_data(as_text=True)
+    assert "Details: 1 attempt" in card and "HTTP 400" in card and "bad_request" in card
+    assert 'data-decision="retry"' in card
+    other = client.application.test_client()
+    login(other, "agent")
+    card = other.get(f"/followups/{followup_id}").get_data(as_text=True)
+    assert "Details:" not in card and 'data-decision="retry"' in card and "user_id not found" in card
+
+
+def test_a_failed_like_is_retried_from_the_action_log(client, resont, token_for):
+    from helpers import csrf_of, login
+    from sandbox import resont as resont_sandbox
+
+    with db.session_scope() as s:
+        ticket_id = s.scalars(select(Ticket.id).filter_by(external_id="comment:1001")).one()
+    agent = {"Authorization": f"Bearer {token_for('agent')}"}
+    resont_sandbox.SANDBOX.fail_next("comment.like", 400, message="This comment cannot be liked right now.")
+    liked = client.post(f"/api/v1/tickets/{ticket_id}/actions/like", headers=agent)
+    assert liked.status_code == 202
+    action_id = liked.get_json()["id"]
+    run_jobs()
+    login(client, "agent")
+    bar = client.get(f"/tickets/{ticket_id}/actions").get_data(as_text=True)
+    assert "cannot be liked right now" in bar and f'/actions/{action_id}/retry' in bar
+    retried = client.post(f"/actions/{action_id}/retry", headers={"HX-Request": "true", "X-CSRFToken": csrf_of(client)})
+    assert retried.status_code == 200 and 'id="ticket-actions"' in retried.get_data(as_text=True)
+    run_jobs()
+    with db.session_scope() as s:
+        assert s.get(OutboundAction, action_id).state == ActionState.SENT
+        assert s.get(Ticket, ticket_id).data.get("liked") is True
+    assert len([w for w in resont_sandbox.SANDBOX.writes if w["kind"] == "comment.like"]) == 1

@@ -98,7 +98,8 @@ def test_with_redis_down_the_work_is_saved_answered_and_done_when_it_is_back(
         assert s.get(RawEvent, hook.get_json()["id"]).status == RawEventStatus.PROCESSED
         assert s.scalar(select(Ticket.kind).where(Ticket.id != ticket_id)) == "comment"
         assert s.scalars(select(Message.text).where(Message.ticket_id != ticket_id)).all()
-    assert requeue_stranded(stale_after=timedelta(0)) == {"events": 0, "actions": 0, "unknown": 0, "setups": 0}
+    assert requeue_stranded(stale_after=timedelta(0)) == {"events": 0, "actions": 0, "unknown": 0, "reconciled": 0,
+                                                       "setups": 0}
 
 
 def test_a_reconnect_with_redis_down_is_set_up_again_by_the_sweep(app, client, channel, sandbox, token_for,

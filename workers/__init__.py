@@ -122,14 +122,29 @@ def schedule_drain(channel_id: int, at: datetime) -> None:
         pass
 
 
+def send_job_id(action_id: int) -> str:
+    return f"send-{action_id}"
+
+
 def enqueue_send(action_id: int, provider: str | None = None) -> Job:
     """Run one outbound action. The job id is derived from the action, so the sweeper can tell
-    whether a job for it is still alive; the action row decides whether anything is sent."""
+    whether a job for it is still alive; the action row decides whether anything is sent.
+
+    A job waiting for its retry ("scheduled") is kept: queueing the action again would call the
+    provider before the wait it asked for is over. The retries are the job's own: RQ reschedules
+    it (same id) at the time ``workers.outbound`` chose (Retry-After or backoff); the intervals
+    here only serve jobs that fail outside a provider call (a database outage, say).
+    """
+    from .outbound import MAX_ATTEMPTS
+
+    job_id = send_job_id(action_id)
+    if job_state(job_id) == "scheduled":
+        return Job.fetch(job_id, connection=connection())
     if provider is None:
         provider = _provider_of_action(action_id)
     return queue(OUTBOUND).enqueue(
-        "workers.outbound.run_action", action_id, job_id=f"send-{action_id}", job_timeout=90,
-        retry=Retry(max=4, interval=[2, 10, 60, 300]), result_ttl=600,
+        "workers.outbound.run_action", action_id, job_id=job_id, job_timeout=90,
+        retry=Retry(max=MAX_ATTEMPTS + 2, interval=[2, 10, 60, 300]), result_ttl=600,
         rate_limit=RateLimit(key=f"provider-{provider}", concurrency=PROVIDER_CONCURRENCY.get(provider, 2)))
 
 

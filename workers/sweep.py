@@ -5,29 +5,36 @@ Runs when a worker starts, every minute from the RQ cron schedule (``workers.cro
 """
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 import workers
 from inbox.db import session_scope
-from models import (ActionState, Channel, ChannelStatus, FollowupStatus, OutboundAction, RawEvent, RawEventStatus,
+from models import (ActionState, Channel, ChannelStatus, OutboundAction, RawEvent, RawEventStatus,
                     utcnow)
 
-from .outbound import DIED_MID_CALL, settle
+from .outbound import reconcile_action
+
+log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(seconds=60)
 
 
 def requeue_stranded(stale_after: timedelta = STALE_AFTER) -> dict[str, int]:
     """Returns what it did: ``events`` counts the channels whose pending events got a new drain,
+    ``actions`` the outbound actions queued again (stranded, or not found at the provider after an
+    interrupted attempt), ``unknown`` those settled as unknown, ``reconciled`` those found sent,
     ``setups`` the channels whose setup (webhook registration, backfill) was queued again.
 
-    A SENDING action is settled as unknown as soon as its job is not alive: RQ's heartbeats say
-    whether the worker running it still beats (``workers.job_is_live``), so a killed worker is
-    noticed within about a minute rather than when RQ's own keys expire.
+    A SENDING action is reconciled as soon as its job is not alive: RQ's heartbeats say whether
+    the worker running it still beats (``workers.job_is_live``), so a killed worker is noticed
+    within about a minute rather than when RQ's own keys expire. Reconciling asks the provider
+    (``workers.outbound.reconcile_action``) outside the database transaction.
     """
-    now, counts = utcnow(), {"events": 0, "actions": 0, "unknown": 0, "setups": 0}
+    now = utcnow()
+    counts = {"events": 0, "actions": 0, "unknown": 0, "reconciled": 0, "setups": 0}
     with session_scope() as session:
         # Pending (and due) for a while: its drain never ran, or died mid-way.
         channel_ids = session.scalars(select(RawEvent.channel_id).distinct().where(
@@ -37,14 +44,7 @@ def requeue_stranded(stale_after: timedelta = STALE_AFTER) -> dict[str, int]:
             OutboundAction.state == ActionState.QUEUED, OutboundAction.updated_at <= now - stale_after)).all()
         sending = session.scalars(select(OutboundAction.id).where(
             OutboundAction.state == ActionState.SENDING, OutboundAction.updated_at <= now - stale_after)).all()
-        for action_id in sending:
-            if workers.job_is_live(f"send-{action_id}"):
-                continue
-            # Read again: the job may have finished (and settled it) since the list was read.
-            action = session.get(OutboundAction, action_id, with_for_update=True, populate_existing=True)
-            if action is not None and action.state == ActionState.SENDING:
-                settle(action, ActionState.UNKNOWN, FollowupStatus.UNKNOWN, "worker_died", DIED_MID_CALL)
-                counts["unknown"] += 1
+        stranded = [action_id for action_id in sending if not workers.job_is_live(workers.send_job_id(action_id))]
         # Connected, never set up (the enqueue failed, or Redis lost the job): set up again. A
         # setup that failed for good has said so on the channel (last_error) and is not repeated.
         setup_ids = session.scalars(select(Channel.id).where(
@@ -54,11 +54,25 @@ def requeue_stranded(stale_after: timedelta = STALE_AFTER) -> dict[str, int]:
                 RawEvent.status == RawEventStatus.RECEIVED, RawEvent.channel_id.is_(None))):
             event.status, event.error, event.processed_at = (RawEventStatus.IGNORED, "the channel no longer exists",
                                                              now)
+    for action_id in stranded:
+        # It re-reads the row: the job may have finished (and settled it) since the list was read.
+        try:
+            outcome = reconcile_action(action_id)
+        except Exception:     # one action's trouble (a bug, the database) must not stop the sweep
+            log.exception("could not reconcile action %s; the next sweep tries again", action_id)
+            continue
+        if outcome == "unknown":
+            counts["unknown"] += 1
+        elif outcome == "sent":
+            counts["reconciled"] += 1
+        elif outcome == "requeued":
+            workers.enqueue_send(action_id)
+            counts["actions"] += 1
     for channel_id in channel_ids:
         if workers.ensure_drain(channel_id):
             counts["events"] += 1
     for action_id in action_ids:
-        if not workers.job_is_live(f"send-{action_id}"):
+        if not workers.job_is_live(workers.send_job_id(action_id)):
             workers.enqueue_send(action_id)
             counts["actions"] += 1
     for channel_id in setup_ids:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from inbox.settings.health import channel_health, channels_health
-from models import Channel, Followup, History, Message, OutboundAction, Ticket
+from models import ActionAttempt, Channel, Followup, History, Message, OutboundAction, Ticket
 
 
 def iso(value: datetime | None) -> str | None:
@@ -91,9 +91,19 @@ def ticket_detail(t: Ticket, entries: list[History]) -> dict[str, Any]:
             "followups": [followup(f) for f in t.followups], "history": [history(h) for h in entries]}
 
 
-def action(a: OutboundAction) -> dict[str, Any]:
-    """An outbound action's state; ``error`` carries the provider's own message when it failed."""
+def action(a: OutboundAction, attempts: bool = False) -> dict[str, Any]:
+    """An outbound action's state; ``error`` carries the provider's own message when it failed.
+    ``attempt_count`` is the tries of the current round (a person's Retry / Send again starts a new
+    one); with ``attempts=True`` (users with ViewHistory) ``attempts[]`` lists every try and every
+    person's decision, with the provider's answers."""
     return {"id": a.id, "kind": a.kind, "state": a.state, "channel_id": a.channel_id, "ticket_id": a.ticket_id,
-            "request": a.request, "response": a.response, "external_id": a.external_id, "attempts": a.attempts,
-            "error_code": a.error_code, "error": a.error, "trace_id": a.trace_id,
-            "created_at": iso(a.created_at), "updated_at": iso(a.updated_at)}
+            "request": a.request, "response": a.response, "external_id": a.external_id,
+            "attempt_count": a.attempts, "error_code": a.error_code, "error": a.error, "trace_id": a.trace_id,
+            "created_at": iso(a.created_at), "updated_at": iso(a.updated_at),
+            **({"attempts": [attempt(t) for t in a.attempt_log]} if attempts else {})}
+
+
+def attempt(t: ActionAttempt) -> dict[str, Any]:
+    return {"number": t.number, "started_at": iso(t.started_at), "finished_at": iso(t.finished_at),
+            "outcome": t.outcome, "http_status": t.http_status, "error_code": t.error_code, "error": t.error,
+            "retry_after": t.retry_after, "user_id": t.user_id}

@@ -326,7 +326,8 @@ def show_action(action_id: int):
     row = session.get(OutboundAction, action_id)
     if row is None or not _action_visible(session, row):     # another team's: the same 404 as a missing one
         raise ApiError(404, "not_found", f"No action {action_id}")
-    return jsonify(serialize.action(row))
+    # Each try and each person's decision, with the provider's answers: for those who read history.
+    return jsonify(serialize.action(row, attempts=g.api_user.can("ViewHistory")))
 
 
 def _action_visible(session, row: OutboundAction) -> bool:
@@ -344,4 +345,4 @@ def json_body_or_empty() -> dict:
 
 
 # The settings resources add their routes to ``bp`` (``app.py`` registers only ``bp``).
-from . import approval_policy, saved_replies, suggestions, teams, users  # noqa: E402,F401
+from . import approval_policy, outbound, saved_replies, suggestions, teams, users  # noqa: E402,F401

@@ -8,7 +8,8 @@ their callers (``inbox.errors`` maps the family onto HTTP answers in one place).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -144,16 +145,45 @@ class ProviderError(Exception):
     same request again is safe. ``uncertain``: the answer never came, so the provider may have
     acted on it and a retry could send twice. ``status`` and ``trace_id`` are the provider's
     HTTP status and request id, kept for whoever has to ask the provider what happened.
+    ``retry_after``: the seconds a busy provider asked us to wait (its ``Retry-After`` header on a
+    429 or 503), so the next try is not sooner.
     """
 
     def __init__(self, code: str, message: str, *, retryable: bool = False, uncertain: bool = False,
-                 status: int | None = None, trace_id: str | None = None):
+                 status: int | None = None, trace_id: str | None = None, retry_after: float | None = None):
         super().__init__(message)
         self.code, self.message, self.status, self.trace_id = code, message, status, trace_id
-        self.retryable, self.uncertain = retryable, uncertain
+        self.retryable, self.uncertain, self.retry_after = retryable, uncertain, retry_after
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code!r}, {self.message!r})"
+
+
+class CannotAsk(ProviderError):
+    """``Connector.reconcile``: this provider cannot tell whether an action was carried out."""
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The ``Retry-After`` header of a 429 / 503 in seconds (RFC 9110: delay-seconds or an
+    HTTP date); None when absent, unreadable, or on any other status."""
+    if response.status_code not in (429, 503):
+        return None
+    value = (response.headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - datetime.now(timezone.utc)).total_seconds()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):   # NaN, inf
+        return None
+    return max(0.0, seconds)
 
 
 class AuthError(ProviderError):
@@ -292,6 +322,16 @@ class Connector(ABC):
         if "reply" not in cls.ACTIONS:
             return ReplyLimits(can_reply=False, code="replies_unsupported", reason="This channel takes no replies.")
         return ReplyLimits(attachments=ticket_kind in getattr(cls, "ATTACHMENT_KINDS", frozenset()))
+
+    def reconcile(self, kind: str, target: Target, params: dict[str, Any], since: datetime) -> ActionResult | None:
+        """Was this action, begun at ``since`` (naive UTC) by a worker that died mid-call, carried out?
+
+        A provider that can be asked answers from its own records: the ``ActionResult`` of what it
+        finds (e.g. our reply, with its id), or None when it clearly did not happen, so sending it
+        is safe. ``CannotAsk`` (the default) leaves it to a person; other ``ProviderError``s mean
+        the question could not be answered now.
+        """
+        raise CannotAsk("cannot_ask", f"{self.provider} cannot be asked whether it carried out a {kind}")
 
 
 def unsupported(provider: str, what: str) -> ProviderError:

@@ -29,6 +29,7 @@ import re
 import secrets
 import ssl
 import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -47,6 +48,7 @@ from .base import (
     Rejected,
     Target,
     call,
+    retry_after,
 )
 from .custom_manifest import (  # noqa: F401  (re-exported: what the queue, replies and API import)
     ACTION_ID_RE,
@@ -361,6 +363,11 @@ class CustomConnector(Connector):
             if not isinstance(action_id, str) or not re.fullmatch(ACTION_ID_RE, action_id):
                 raise Rejected("invalid_action_id", "action_id must match ^[a-zA-Z0-9-_]{1,256}$")
 
+    def reconcile(self, kind: str, target: Target, params: dict[str, Any], since: datetime) -> ActionResult | None:
+        """The integration cannot be asked, but it needs not be: it dedupes on the event's uuid
+        (our idempotency key), so sending the same event again is the safe answer (None)."""
+        return None
+
     def perform(self, kind: str, target: Target, params: dict[str, Any]) -> ActionResult:
         """POST one signed ``ticket_action`` event and check the challenge in the answer.
 
@@ -404,5 +411,6 @@ class CustomConnector(Connector):
         if status in (401, 403):
             raise IntegrationRefused("integration_refused",
                                      message + " (does it have this channel's current secret?)", status=status)
-        raise ProviderError("integration_failed", message, status=status, retryable=True)
+        raise ProviderError("integration_failed", message, status=status, retryable=True,
+                            retry_after=retry_after(response))
 

@@ -18,7 +18,7 @@ from models import FollowupStatus, TicketKind, to_utc_naive, utcnow
 
 from .base import (TIMEOUT, USER_AGENT, ActionResult, AttachmentRule, AuthError, Author, ConnectResult, Connector,
                    DeliveryReport, FetchResult, InboundItem, ProviderError, Rejected, ReplyContext, ReplyLimits,
-                   Target, call)
+                   Target, call, retry_after)
 
 DEFAULT_BASE_URL = "https://api.getloo.ru/insta"
 CAPTION_MAX = 1000
@@ -85,9 +85,10 @@ class GetlooConnector(Connector):
             raise cls(code, message + detail, status=response.status_code)
         if response.status_code == 429 or response.status_code >= 500:
             raise ProviderError("provider_busy", f"Getloo answered {response.status_code}; will retry",
-                                 status=response.status_code, retryable=True)
+                                 status=response.status_code, retryable=True, retry_after=retry_after(response))
         if response.status_code != 200 or not isinstance(data, dict):
-            raise ProviderError("unexpected_answer", f"Getloo answered {response.status_code}",
+            detail = f": {error}" if isinstance(error, str) and error else ""
+            raise ProviderError("unexpected_answer", f"Getloo answered {response.status_code}{detail}",
                                 status=response.status_code)
         if not (data.get("result") or {}).get("success"):
             raise ProviderError("not_successful", f"Getloo: {error or 'the request was not successful'}",

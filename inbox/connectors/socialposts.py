@@ -23,7 +23,7 @@ from inbox.netguard import guarded_client
 from models import TicketKind, utcnow
 
 from .base import (TIMEOUT, USER_AGENT, ActionResult, AuthError, Author, ConnectResult, Connector,
-                   FetchResult, InboundItem, PostRecord, ProviderError, Rejected, Target, call)
+                   FetchResult, InboundItem, PostRecord, ProviderError, Rejected, Target, call, retry_after)
 
 STATUSES = ("executed", "scheduled", "draft")
 STATS_STATUS = "any"            # one stats call covering every post
@@ -93,7 +93,7 @@ class SocialPostsConnector(Connector):
         status = response.status_code
         if status == 429 or status >= 500:
             raise ProviderError("provider_busy", f"The social posts API answered {status}; will retry",
-                                 status=status, retryable=True)
+                                 status=status, retryable=True, retry_after=retry_after(response))
         if status >= 400:
             cls, code, default = HTTP_ERRORS.get(status, (ProviderError, "unexpected_answer",
                                                           f"The social posts API answered {status}"))

@@ -25,7 +25,7 @@ from inbox.netguard import UnsafeURL, check_url, guarded_client
 from models import TicketKind, utcnow
 
 from .base import (TIMEOUT, USER_AGENT, ActionResult, AuthError, Author, ConnectResult, Connector,
-                   FetchResult, InboundItem, ProviderError, Rejected, Target, call)
+                   FetchResult, InboundItem, ProviderError, Rejected, Target, call, retry_after)
 
 DEFAULT_BASE_URL = "https://tool.socialwallpro.com"
 FIRST_SYNC = 50          # messages fetched on the first pass (the last N accepted ones)
@@ -106,7 +106,7 @@ class SocialWallConnector(Connector):
         data = _json_object(response)
         if response.status_code == 429 or response.status_code >= 500:
             raise ProviderError("provider_busy", f"SocialWall Pro answered {response.status_code}; will retry",
-                                 status=response.status_code, retryable=True)
+                                 status=response.status_code, retryable=True, retry_after=retry_after(response))
         if data is not None and data.get("error") is True:
             raise documented_error(data.get("message"), response.status_code)
         if data is not None and data.get("result") is False:

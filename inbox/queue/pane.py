@@ -36,7 +36,7 @@ def find_ticket(session: Session, ticket_id: int, *, viewer: Any) -> Ticket | No
         selectinload(Ticket.team),
         selectinload(Ticket.followups).selectinload(Followup.author),
         selectinload(Ticket.followups).selectinload(Followup.decided_by),
-        selectinload(Ticket.followups).selectinload(Followup.actions),
+        selectinload(Ticket.followups).selectinload(Followup.actions).selectinload(OutboundAction.attempt_log),
         selectinload(Ticket.followups).selectinload(Followup.mentioned))
     return session.scalars(visibility.restrict(query, visibility.visible_tickets(viewer))).first()
 

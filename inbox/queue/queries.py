@@ -14,7 +14,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from inbox import visibility
-from models import Followup, Ticket, TicketKind, TicketStatus, note_mentions, ticket_categories, ticket_tags
+from models import (ActionState, Followup, OutboundAction, Ticket, TicketKind, TicketStatus, note_mentions,
+                    ticket_categories, ticket_tags)
 
 SENTIMENTS = ("positive", "neutral", "negative")
 MAX_LIMIT = 100
@@ -43,6 +44,7 @@ class Filters:
     tag: int | None = None
     category: int | None = None
     q: str | None = None
+    failed: bool = False            # "Failed sends": a network action failed or its outcome is unknown
     cursor: str | None = None
     limit: int = 50
 
@@ -53,6 +55,8 @@ class Filters:
         found = {k: str(getattr(self, k)) for k in keys if getattr(self, k) not in (None, "")}
         if self.priority is not None:
             found["priority"] = "1" if self.priority else "0"
+        if self.failed:
+            found["failed"] = "1"
         return found
 
     @classmethod
@@ -97,10 +101,13 @@ class Filters:
         sentiment = args.get("sentiment") or None
         if sentiment not in (None, "none", *SENTIMENTS):
             raise FilterError("sentiment", f"sentiment must be one of {', '.join(SENTIMENTS)} or none")
+        failed = args.get("failed") or None
+        if failed not in (None, "0", "1", "true", "false"):
+            raise FilterError("failed", "failed must be 1 or 0")
         return cls(status=status, kind=kind, channel_id=as_int("channel_id"), network=args.get("network") or None,
                    assignee=assignee, mentions=mentions, me=me, sentiment=sentiment,
                    priority=None if priority is None else priority in ("1", "true"), team=as_int("team"), tag=as_int("tag"), category=as_int("category"), q=(args.get("q") or "").strip() or None,
-                   cursor=cursor, limit=limit)
+                   failed=failed in ("1", "true"), cursor=cursor, limit=limit)
 
 
 def encode_cursor(ticket: Ticket) -> str:
@@ -161,6 +168,12 @@ def ticket_page(session: Session, filters: Filters, *, viewer: Any) -> tuple[lis
 
         query = query.where(Ticket.id.in_(select(ticket_categories.c.ticket_id)
                                           .where(ticket_categories.c.category_id.in_(subtree_select(filters.category)))))
+    if filters.failed:
+        # Failed sends: an action waiting for a person (Retry, or Mark as sent / Send again). One
+        # sub-select on ix_outbound_action_state: few rows are ever in these states.
+        query = query.where(Ticket.id.in_(select(OutboundAction.ticket_id).where(
+            OutboundAction.state.in_((ActionState.FAILED, ActionState.UNKNOWN)),
+            OutboundAction.ticket_id.is_not(None))))
     if filters.q:
         # Substring search for now; full-text search (FTS5 / tsvector) comes with the queue workspace.
         escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

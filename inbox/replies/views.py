@@ -131,3 +131,70 @@ def reply_templates(ticket_id: int, action_id: str):
         templates, error = [], exc.message
     return render_template("replies/_templates.html", action=action, templates=templates, error=error)
 
+
+
+@bp.app_template_global()
+def action_permission(action) -> str:
+    """For the Retry / Mark as sent / Send again buttons: the permission the action needed."""
+    from .outcomes import permission_for
+
+    return permission_for(action)
+
+
+@bp.app_template_global()
+def attempt_user(user_id: int) -> str:
+    """Who decided an attempt (the attempts' details show it to admins and supervisors)."""
+    from models import User
+
+    user = get_session().get(User, user_id)
+    return user.display_name if user is not None else f"user {user_id}"
+
+
+@bp.post("/actions/<int:action_id>/retry", defaults={"decision": "retry"})
+@bp.post("/actions/<int:action_id>/mark-sent", defaults={"decision": "mark-sent"})
+@bp.post("/actions/<int:action_id>/send-again", defaults={"decision": "send-again"})
+@permission_required("ViewTickets")
+def decide_action(action_id: int, decision: str):
+    """Retry a failed action; mark an unknown one as sent, or send it again (the buttons ask to
+    confirm). Answers the reply card, or the action bar for other actions on a ticket; a decision
+    the action's state no longer allows answers 409 with the card as it is now."""
+    from models import OutboundAction
+
+    from . import outcomes
+
+    session = get_session()
+    action = session.get(OutboundAction, action_id)
+    if action is None or not outcomes.visible(session, current_user, action):   # no existence leak
+        abort(404)
+    error, status = None, 200
+    try:
+        decided = outcomes.decide(session, action, current_user, decision)
+    except NotPermitted:
+        session.rollback()
+        abort(403)
+    except outcomes.WrongState as exc:
+        session.rollback()
+        error, status = f"{exc.message}: it is {exc.state} now.", 409
+    except Rejected as exc:
+        session.rollback()
+        error, status = exc.message, 422
+    else:
+        session.commit()
+        if decided.queue and not workers.send_soon(action.id):   # saved: the sweep queues it
+            if action.followup is not None:
+                action.followup.error = workers.QUEUE_DOWN_NOTICE
+            action.error = workers.QUEUE_DOWN_NOTICE
+            session.commit()
+    session.expire_all()
+    action = session.get(OutboundAction, action_id)
+    if action.followup is not None:
+        return render_template("replies/_followup.html", followup=action.followup, decide_error=error), status
+    if action.ticket_id is not None:     # the action bar, as the queue's own routes answer it
+        from inbox.queue.pane import action_bar
+
+        return render_template("queue/_actions.html",
+                               bar=action_bar(session, load_ticket(action.ticket_id), error)), status
+    from flask import flash, redirect, url_for
+
+    flash(error or f"Action {action.id}: {decision.replace('-', ' ')} done.", "error" if error else "info")
+    return redirect(request.referrer or url_for("settings.channels"))

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from ..base import ProviderSandbox
+from ..base import ProviderSandbox, answer_late
 
 SANDBOX_TOKEN = "RSNT-demo-7f3a9c2e41b84d0f"
 EMPTY_TOKEN = "RSNT-empty-0000000000000000"      # a Resont login with no social accounts
@@ -258,16 +258,19 @@ class ResontSandbox(ProviderSandbox):
         return message
 
     # ------------------------------------------------------------------------ test controls
-    def fail_next(self, path_or_name: str, status: int, times: int = 1, message: str | None = None) -> None:
+    def fail_next(self, path_or_name: str, status: int, times: int = 1, message: str | None = None, *,
+                  retry_after: float | None = None, delay: float = 0.0) -> None:
         """The next ``times`` matching calls answer ``status`` (ErrorResponse) and do nothing.
 
         Match by route name (``comment.reply``, ``oauth.token``), by path (``comment/1001/reply``)
-        or by ``"PUT comment/1001/like"``."""
+        or by ``"PUT comment/1001/like"``. ``retry_after`` and ``delay``: see ``ProviderSandbox.fail_next``."""
         key = path_or_name.strip()
-        super().fail_next(key if " " in key else key.strip("/"), status, times, message)
+        super().fail_next(key if " " in key else key.strip("/"), status, times, message, retry_after=retry_after,
+                          delay=delay)
 
-    def inject_failure(self, name: str, status: int, times: int, message: str) -> None:
-        self.fail_next(name, status, times, message)
+    def inject_failure(self, name: str, status: int, times: int, message: str, *,
+                       retry_after: float | None = None, delay: float = 0.0) -> None:
+        self.fail_next(name, status, times, message, retry_after=retry_after, delay=delay)
 
     def take_api_failure(self, method: str, path: str, name: str) -> ApiError | None:
         failure = self.take_failure(name, path, f"{method} {path}")
@@ -617,6 +620,8 @@ class ResontSandbox(ProviderSandbox):
             except ApiError as exc:
                 body, status = exc.body(), exc.status
             record["status"] = status
+            if name is not None:   # delay_next: done, but answered late (after the view, outside the lock)
+                answer_late(self.take_delay(name, status))
             return body, status
 
     def authenticate(self, mode: str, query: dict[str, Any], path: str) -> int:

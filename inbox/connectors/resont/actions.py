@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import mimetypes
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -14,10 +15,11 @@ import httpx
 from inbox.netguard import UnsafeURL
 from models import TicketKind
 
-from ..base import (ActionResult, ProviderError, Rejected, ReplyContext, ReplyLimits, Target, address_not_allowed,
-                    host_of)
+from ..base import (ActionResult, CannotAsk, ProviderError, Rejected, ReplyContext, ReplyLimits, Target,
+                    address_not_allowed, host_of)
 
 from .client import check_ok
+from .dates import parse_date
 from .parsing import author_of, int_key, opt_id, truthy
 
 # The docs give no length limits; these are the strictest of the networks Resont serves
@@ -34,6 +36,13 @@ ACTION_KINDS: dict[str, frozenset[str]] = {
     "close": frozenset({TicketKind.TICKET}),
 }
 ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
+# Resont's dates have whole seconds, and its clock is not ours: an item dated this much before
+# our attempt began may still be the one it created.
+CLOCK_SLACK = timedelta(seconds=5)
+RECONCILE_PAGES = 5          # comment replies are paged; ours is among the newest
+# Doing these again changes nothing (the tag set is replaced, a deleted comment is a 404 that
+# counts as done, a closed ticket stays closed): "not found" is the safe answer.
+IDEMPOTENT = frozenset({"tag", "delete", "close"})
 
 
 class Outbound:
@@ -100,6 +109,46 @@ class Outbound:
             raise ProviderError("unsupported_action", f"Resont cannot {kind} a {target.kind or 'channel'}")
         result = handler(kind, target, params)
         return ActionResult(external_id=result.external_id, data=result.data, credentials=self.new_credentials)
+
+    def reconcile(self, kind: str, target: Target, params: dict[str, Any], since: datetime) -> ActionResult | None:
+        """Resont lists a comment's replies, a conversation's messages and a ticket's messages: our
+        reply is the one with our text dated after the attempt began. Its list is authoritative, so
+        not finding it means it was not accepted. A comment's like is read back from the comment."""
+        if kind in IDEMPOTENT:
+            return None
+        after = since - CLOCK_SLACK
+        text = str(params.get("text") or "").strip()
+        if kind == "reply" and target.kind == TicketKind.COMMENT:
+            cid = _target_id(target, "comment_id", "comment")
+            found = self._find_ours(f"comment/{quote(cid, safe='')}/replies", "text", text, after, paged=True)
+            return ActionResult(external_id=f"comment:{found['id']}") if found else None
+        if kind == "reply" and target.kind == TicketKind.CONVERSATION:
+            cid = _target_id(target, "conversation_id", "conversation")
+            found = self._find_ours(f"conversation/{quote(cid, safe='')}/messages", "text", text, after)
+            return ActionResult(external_id=f"message:{found['id']}") if found else None
+        if kind == "reply" and target.kind == TicketKind.TICKET:
+            tid = _target_id(target, "ticket_id", "ticket")
+            found = next((m for m in self.ticket_meta(tid) if not truthy((m.get("user") or {}).get("isAdmin"))
+                          and _same(m, "content", text, after, self.tz)), None)
+            return ActionResult(external_id=f"ticketmeta:{found['id']}") if found else None
+        if kind in ("like", "unlike") and target.kind == TicketKind.COMMENT:
+            liked = truthy(self.comment(_target_id(target, "comment_id", "comment")).get("like"))
+            return ActionResult(data={"liked": liked}) if liked == (kind == "like") else None
+        raise CannotAsk("cannot_ask", f"Resont cannot tell whether a {kind} of a {target.kind} was done")
+
+    def _find_ours(self, path: str, field: str, text: str, after: datetime, paged: bool = False) -> dict | None:
+        """The first item of the list at ``path`` whose ``field`` is ``text`` and dated after ``after``."""
+        params: dict[str, Any] = {}
+        for page_no in range(1, RECONCILE_PAGES + 1):
+            answer = self.request("GET", path, params=params)
+            rows = answer if isinstance(answer, list) else (answer or {}).get("data") if isinstance(answer, dict) else []
+            found = next((r for r in rows or [] if isinstance(r, dict) and _same(r, field, text, after, self.tz)),
+                         None)
+            paging = answer.get("paging") if isinstance(answer, dict) and isinstance(answer.get("paging"), dict) else {}
+            if found or not paged or not paging.get("next"):
+                return found
+            params = {"page": str(page_no + 1)}
+        return None
 
     def _reply_comment(self, kind: str, target: Target, params: dict[str, Any]) -> ActionResult:
         """``POST /comment/:id/reply`` {comment, username}: username is the commenter's; a
@@ -241,6 +290,14 @@ def _validate_reply_params(ticket_kind: str, params: dict[str, Any]) -> None:
         if not str(params.get("text") or "").strip():
             return
     Outbound.validate_reply(ticket_kind, str(params.get("text") or ""))
+
+
+def _same(item: dict[str, Any], field: str, text: str, after: datetime, tz: str) -> bool:
+    """Our text, dated at or after ``after`` (an undated item counts: the text decides)."""
+    if str(item.get(field) or "").strip() != text:
+        return False
+    when = parse_date(item.get("date"), tz)
+    return when is None or when >= after
 
 
 def _target_id(target: Target, key: str, prefix: str) -> str:

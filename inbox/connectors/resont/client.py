@@ -19,7 +19,7 @@ import httpx
 
 from inbox.netguard import guarded_client
 
-from ..base import TIMEOUT, USER_AGENT, AuthError, ProviderError, call
+from ..base import TIMEOUT, USER_AGENT, AuthError, ProviderError, call, retry_after
 
 from .dates import zone_info
 from .parsing import opt_id
@@ -104,7 +104,7 @@ def _token_request(base_url: str, form: dict[str, str], client: httpx.Client | N
     data = _json(response)
     if response.status_code == 429 or response.status_code >= 500:
         raise ProviderError("oauth_unavailable", f"Resont's token endpoint answered {response.status_code}",
-                             status=response.status_code, retryable=True)
+                             status=response.status_code, retryable=True, retry_after=retry_after(response))
     if response.status_code != 200 or not isinstance(data, dict) or not data.get("access_token"):
         message, _, trace_id = _error_info(data)
         raise AuthError("oauth_refused", "Resont refused the token request"
@@ -178,9 +178,11 @@ def _raise_for(response: httpx.Response, data: Any) -> None:
     if status == 404:
         raise ProviderError("not_found", f"Resont does not know this item (404): {message or docs}", **kw)
     if status == 429:
-        raise ProviderError("rate_limited", f"Resont's rate limit was reached (429): {message or docs}", retryable=True, **kw)
+        raise ProviderError("rate_limited", f"Resont's rate limit was reached (429): {message or docs}", retryable=True,
+                            retry_after=retry_after(response), **kw)
     if status >= 500:
-        raise ProviderError("provider_error", f"Resont failed ({status}): {message or docs}", retryable=True, **kw)
+        raise ProviderError("provider_error", f"Resont failed ({status}): {message or docs}", retryable=True,
+                            retry_after=retry_after(response), **kw)
     raise ProviderError("unexpected_answer", f"Resont answered {status}: {message or 'no details'}", **kw)
 
 
