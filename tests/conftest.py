@@ -78,7 +78,22 @@ def db_url(database_url, tmp_path) -> str:
 
 
 @pytest.fixture
-def app(db_url, redis_url):
+def redis_server(tmp_path):
+    """A real ``redis-server`` of the test's own, to stop and start (``helpers.RedisServer``); it
+    keeps nothing across a restart, like a server that was lost. A test (or module, through
+    ``pytest.mark.usefixtures``) that asks for it gets the app on it."""
+    from helpers import RedisServer
+
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app(request, db_url, redis_url):
+    if "redis_server" in request.fixturenames:
+        redis_url = request.getfixturevalue("redis_server").url
     app = create_app({"TESTING": True, "DATABASE_URL": db_url, "REDIS_URL": redis_url,
                       "SECRET_KEY": os.environ["SECRET_KEY"]})
     if db_url.startswith("sqlite"):

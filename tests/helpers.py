@@ -140,3 +140,23 @@ def local_ticket(text: str = "Where is my parcel?", *, kind: str = "conversation
         s.add(ticket)
         s.flush()
         return ticket.id
+
+
+def getloo_dms(client, channel: dict, count: int, prefix: str = "dm") -> list[int]:
+    """``count`` DMs from as many customers on the Getloo channel (through its webhook), as ticket
+    ids in the order they came; tickets already there are left out."""
+    from sqlalchemy import select
+
+    from models import Ticket
+
+    with db.session_scope() as s:
+        before = set(s.scalars(select(Ticket.id)))
+    for n in range(count):
+        body = load("incoming_text")
+        body["event"]["properties"]["queueId"] = f"{prefix}-{n}"
+        body["event"]["properties"]["content"]["body"] = f"Customer {n}: where is my parcel?"
+        body["device"].update(user_id=f"47367670{n:03d}", username=f"{prefix}{n}", profileName=f"Customer {n}")
+        post(client, channel, body)
+    run_jobs()
+    with db.session_scope() as s:
+        return [t for t in s.scalars(select(Ticket.id).order_by(Ticket.id)) if t not in before]

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select, update
 
 import workers
-from helpers import csrf_of, load, login, post, run_jobs
+from helpers import csrf_of, getloo_dms, login, run_jobs
 from inbox import db
-from models import Category, Channel, Followup, Notification, Team, Ticket, User, utcnow
+from models import Category, Channel, Followup, Notification, Team, User, utcnow
 
 HX = {"HX-Request": "true"}
 
@@ -23,15 +23,7 @@ HX = {"HX-Request": "true"}
 @pytest.fixture
 def tickets(client, channel) -> list[int]:
     """Three DMs from three customers on the Getloo sandbox channel."""
-    for n in range(3):
-        body = load("incoming_text")
-        body["event"]["properties"]["queueId"] = f"queue-{n}"
-        body["event"]["properties"]["content"]["body"] = f"Customer {n}: where is my parcel?"
-        body["device"].update(user_id=f"4736767053{n}", username=f"customer{n}", profileName=f"Customer {n}")
-        post(client, channel, body)
-    run_jobs()
-    with db.session_scope() as s:
-        return list(s.scalars(select(Ticket.id).order_by(Ticket.id)))
+    return getloo_dms(client, channel, 3, "customer")
 
 
 def suggest(api, ticket_id: int, text: str, role: str = "agent", minutes_ago: int = 0) -> int:

@@ -3,7 +3,6 @@ provider that fails and recovers, asks us to wait, refuses; a worker killed mid-
 asked what happened, Getloo cannot be, so a person decides); Redis lost while replies wait."""
 from __future__ import annotations
 
-import os
 import time
 from datetime import timedelta
 
@@ -11,35 +10,12 @@ import pytest
 from sqlalchemy import select
 
 import workers
-from app import create_app
-from helpers import RedisServer, csrf_of, load, login, post, run_jobs
+from helpers import csrf_of, load, login, post, run_jobs
 from inbox import db
-from models import (ActionAttempt, ActionState, Base, Followup, FollowupStatus, History, OutboundAction, Ticket)
+from models import (ActionAttempt, ActionState, Followup, FollowupStatus, History, OutboundAction, Ticket)
 from sandbox import resont as resont_sandbox
 from worker_process import kill_hard, run_burst, start_worker
 from workers.sweep import requeue_stranded
-
-
-@pytest.fixture
-def app(request, db_url, redis_url):
-    """conftest's app; on this module's own Redis (stopped and started) for the test that asks for it."""
-    if "redis_server" in request.fixturenames:
-        redis_url = request.getfixturevalue("redis_server").url
-    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "REDIS_URL": redis_url,
-                      "SECRET_KEY": os.environ["SECRET_KEY"]})
-    if db_url.startswith("sqlite"):
-        Base.metadata.create_all(db.engine())
-    workers.connection().flushdb()
-    yield app
-    db.engine().dispose()
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -6,40 +6,23 @@ keeps nothing across a restart, like a server that was lost.
 """
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 import workers
-from app import create_app
-from helpers import RedisServer, csrf_of, load, login, post, run_jobs
+from helpers import csrf_of, load, login, post, run_jobs
 from inbox import db
-from models import (ActionState, Base, Channel, Followup, FollowupStatus, Message, OutboundAction, RawEvent,
+from models import (ActionState, Channel, Followup, FollowupStatus, Message, OutboundAction, RawEvent,
                     RawEventStatus, Ticket)
 from workers.sweep import requeue_stranded
 
 SECOND_TOKEN = "OUTAGE-SECOND-ACCOUNT-TOKEN"
 
 
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def app(db_url, redis_server):
-    """conftest's app, on the Redis this module stops and starts."""
-    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "REDIS_URL": redis_server.url,
-                      "SECRET_KEY": os.environ["SECRET_KEY"]})
-    if db_url.startswith("sqlite"):
-        Base.metadata.create_all(db.engine())
-    yield app
-    db.engine().dispose()
+# Every test here runs on a Redis of its own that it stops and starts (conftest's ``redis_server``).
+pytestmark = pytest.mark.usefixtures("redis_server")
 
 
 def _ticket_id() -> int:

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from helpers import PASSWORDS, load, post, run_jobs
+from helpers import PASSWORDS, getloo_dms, load, post, run_jobs
 from inbox import db
-from models import Ticket, User
+from models import User
 
 @pytest.fixture
 def second_page(browser):
@@ -96,14 +95,7 @@ def test_suggest_reject_revise_edit_approve_deliver_then_bulk(page, second_page,
     assert [m["caption"] for m in sandbox.state.sent] == ["Здравствуйте, Анна! Мы проверим заказ сегодня."]
 
     # Three more suggestions, approved in one go.
-    for n in range(3):
-        body = load("incoming_text")
-        body["event"]["properties"]["queueId"] = f"bulk-{n}"
-        body["device"].update(user_id=f"6000000000{n}", username=f"bulk{n}", profileName=f"Bulk {n}")
-        post(client, channel, body)
-    run_jobs()
-    with db.session_scope() as s:
-        new = list(s.scalars(select(Ticket.id).where(Ticket.id != 1).order_by(Ticket.id)))
+    new = getloo_dms(client, channel, 3, "bulk")
     auth = {"Authorization": f"Bearer {token_for('agent')}"}
     for n, ticket_id in enumerate(new):
         assert client.post(f"/api/v1/tickets/{ticket_id}/actions/suggest", json={"text": f"Bulk answer {n}"},

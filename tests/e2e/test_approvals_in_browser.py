@@ -5,25 +5,16 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from helpers import PASSWORDS, load, post, run_jobs
+from helpers import PASSWORDS, getloo_dms, run_jobs
 from inbox import db
-from models import Followup, Ticket
+from models import Followup
 
 
 def _three_suggestions(client, channel, token_for) -> list[int]:
-    for n in range(3):
-        body = load("incoming_text")
-        body["event"]["properties"]["queueId"] = f"queue-{n}"
-        body["device"].update(user_id=f"5000000000{n}", username=f"customer{n}", profileName=f"Customer {n}")
-        post(client, channel, body)
-    run_jobs()
-    with db.session_scope() as s:
-        tickets = list(s.scalars(select(Ticket.id).order_by(Ticket.id)))
     agent = {"Authorization": f"Bearer {token_for('agent')}"}
     return [client.post(f"/api/v1/tickets/{t}/actions/suggest", json={"text": f"Suggestion {n}"},
-                        headers=agent).get_json()["id"] for n, t in enumerate(tickets)]
+                        headers=agent).get_json()["id"] for n, t in enumerate(getloo_dms(client, channel, 3))]
 
 
 def _open_approvals(page, live) -> None:
