@@ -160,3 +160,11 @@ def getloo_dms(client, channel: dict, count: int, prefix: str = "dm") -> list[in
     run_jobs()
     with db.session_scope() as s:
         return [t for t in s.scalars(select(Ticket.id).order_by(Ticket.id)) if t not in before]
+
+
+def browser_login(page, live: str, role: str) -> None:
+    """Log a Playwright page in as the test user of ``role`` through the real login form."""
+    page.goto(f"{live}/auth/login")
+    page.fill("input[name=email]", f"{role}@example.test")
+    page.fill("input[name=password]", PASSWORDS[role])
+    page.click("button[type=submit]")

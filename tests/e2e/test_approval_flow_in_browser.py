@@ -8,9 +8,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from helpers import PASSWORDS, getloo_dms, load, post, run_jobs
+from helpers import browser_login, getloo_dms, load, post, run_jobs
 from inbox import db
 from models import User
+
 
 @pytest.fixture
 def second_page(browser):
@@ -24,14 +25,6 @@ def second_page(browser):
     context.close()
     assert not violations, violations
 
-def _login(page, live, role: str) -> None:
-    page.goto(f"{live}/auth/login")
-    page.fill("input[name=email]", f"{role}@example.test")
-    page.fill("input[name=password]", PASSWORDS[role])
-    page.click("button[type=submit]")
-
-def _counter(page) -> str:
-    return page.locator("#approvals-count").inner_text()
 
 def test_suggest_reject_revise_edit_approve_deliver_then_bulk(page, second_page, live, client, users, channel,
                                                               sandbox, token_for):
@@ -40,8 +33,8 @@ def test_suggest_reject_revise_edit_approve_deliver_then_bulk(page, second_page,
     with db.session_scope() as s:
         s.get(User, users["agent"].id).reply_requires_approval = True
     agent, boss = page, second_page
-    _login(agent, live, "agent")
-    _login(boss, live, "supervisor")
+    browser_login(agent, live, "agent")
+    browser_login(boss, live, "supervisor")
 
     # The agent suggests.
     agent.click("#ticket-1")

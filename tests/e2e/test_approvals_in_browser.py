@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from helpers import PASSWORDS, getloo_dms, run_jobs
+from helpers import browser_login, getloo_dms, run_jobs
 from inbox import db
 from models import Followup
 
@@ -18,10 +18,7 @@ def _three_suggestions(client, channel, token_for) -> list[int]:
 
 
 def _open_approvals(page, live) -> None:
-    page.goto(f"{live}/auth/login")
-    page.fill("input[name=email]", "supervisor@example.test")
-    page.fill("input[name=password]", PASSWORDS["supervisor"])
-    page.click("button[type=submit]")
+    browser_login(page, live, "supervisor")
     page.goto(f"{live}/approvals")
 
 

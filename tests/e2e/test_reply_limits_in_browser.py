@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from playwright.sync_api import expect
 
-from helpers import PASSWORDS, load, post, run_jobs
+from helpers import browser_login, load, post, run_jobs
 
 
 def test_the_composer_shows_the_window_then_the_used_private_reply(page, live, client, users, channel, sandbox):
@@ -15,10 +15,7 @@ def test_the_composer_shows_the_window_then_the_used_private_reply(page, live, c
     post(client, channel, body)
     run_jobs()
 
-    page.goto(f"{live}/")
-    page.fill("input[name=email]", "agent@example.test")
-    page.fill("input[name=password]", PASSWORDS["agent"])
-    page.click("button[type=submit]")
+    browser_login(page, live, "agent")
     page.click("#ticket-1")
 
     composer = page.locator("#composer")

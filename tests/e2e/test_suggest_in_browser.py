@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from helpers import PASSWORDS, load, post, run_jobs
+from helpers import browser_login, load, post, run_jobs
 from inbox import db
 from models import User
 
@@ -15,10 +15,7 @@ def test_an_agent_who_must_ask_suggests_then_withdraws(page, live, client, users
     with db.session_scope() as s:
         s.get(User, users["agent"].id).reply_requires_approval = True
 
-    page.goto(f"{live}/auth/login")
-    page.fill("input[name=email]", "agent@example.test")
-    page.fill("input[name=password]", PASSWORDS["agent"])
-    page.click("button[type=submit]")
+    browser_login(page, live, "agent")
     page.click("#ticket-1")
 
     composer = page.locator("#composer")
