@@ -23,7 +23,8 @@ from sqlalchemy import select
 
 from helpers import csrf_of, load, login, post, run_jobs
 from inbox import db
-from models import ApiToken, Category, Channel, Followup, OutboundAction, SavedReply, Tag, Team, Ticket, User
+from models import (ApiToken, Category, Channel, Followup, InteractorList, KeywordList, OutboundAction, SavedReply, Tag,
+                    Team, Ticket, User)
 
 ROLES = ("anon", "agent", "supervisor", "admin")
 ALL_ROLES = (*ROLES, "outsider")
@@ -151,6 +152,18 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "POST /api/v1/users": (401, 403, 403, 422),
     "GET /api/v1/users/<int:user_id>": (401, 403, 200, 200),
     "PATCH /api/v1/users/<int:user_id>": (401, 403, 403, 200),
+    "GET /api/v1/keyword-lists": (401, 200, 200, 200),
+    "POST /api/v1/keyword-lists": (401, 403, 403, 422),
+    "GET /api/v1/keyword-lists/<int:list_id>": (401, 200, 200, 200),
+    "PATCH /api/v1/keyword-lists/<int:list_id>": (401, 403, 403, 200),
+    "DELETE /api/v1/keyword-lists/<int:list_id>": (401, 403, 403, 204),
+    "POST /api/v1/keyword-lists/<int:list_id>/import": (401, 403, 403, 422),
+    "GET /api/v1/interactor-lists": (401, 200, 200, 200),
+    "POST /api/v1/interactor-lists": (401, 403, 403, 422),
+    "GET /api/v1/interactor-lists/<int:list_id>": (401, 200, 200, 200),
+    "PATCH /api/v1/interactor-lists/<int:list_id>": (401, 403, 403, 200),
+    "DELETE /api/v1/interactor-lists/<int:list_id>": (401, 403, 403, 204),
+    "POST /api/v1/interactor-lists/<int:list_id>/import": (401, 403, 403, 422),
     "GET /api/v1/teams": (401, 403, 200, 200),
     "POST /api/v1/teams": (401, 403, 403, 422),
     "GET /api/v1/teams/<int:team_id>": (401, 403, 200, 200),
@@ -298,7 +311,7 @@ def world(client, channel, token_for, users):
         action_id = s.scalars(select(OutboundAction.id)).first()
         followup_id = s.scalars(select(Followup.id)).first()
         shared = SavedReply(name="Thanks", text="Thanks {{author.name}}!", shared=True, owner_id=users["admin"].id)
-        s.add(shared)
+        s.add_all([shared, KeywordList(name="Refunds", keywords=["refund"]), InteractorList(name="VIPs")])
         s.flush()
         reply_id = shared.id
     return {"ticket_id": ticket_id, "channel_id": channel["id"], "action_id": action_id,
@@ -306,7 +319,7 @@ def world(client, channel, token_for, users):
             "token": channel["webhook_url"].rstrip("/").rsplit("/", 1)[1],
             "kind": "archive", "action": "archive", "filename": "vendor/htmx.min.js",
             "token_id": admin_token_id, "tag_id": tag_id, "category_id": category_id, "user_id": users["agent"].id,
-            "reply_id": reply_id, "team_id": team_id,
+            "reply_id": reply_id, "team_id": team_id, "list_id": 1,     # the first keyword and interactor lists
             "rid": "0" * 24, "aid": "0" * 24, "rest": "nothing-here", "tokens": {
                 role: token_for(role) for role in ("agent", "supervisor", "admin", "outsider")}}
 
