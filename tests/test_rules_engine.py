@@ -49,7 +49,7 @@ def lookups(runner):
             }),
         },
         channel_ids=["c1", "c2"], category_ids=["cat1"], tag_ids=["t1"], user_ids=[7],
-        team_ids=[3], saved_reply_ids=[11], regex_runner=runner, matcher_for=cache.get,
+        team_ids=[3], saved_reply_ids=[11], regex_runner=runner, keyword_cache=cache,
     )
 
 

@@ -109,3 +109,14 @@ def test_cache_builds_once_per_version_and_evicts_the_oldest():
     cache.get("other", 1, ["c"])
     cache.get("list", 1, loader)  # evicted by the LRU: built again
     assert len(loads) == 2 and cache.builds == 4
+
+
+def test_one_index_answers_every_list_in_one_scan():
+    from inbox.rules.keywords import KeywordIndex
+
+    index = KeywordIndex([("a", ["refund", "late"]), ("b", ["REFUNDED", "ёлка"]), ("c", ["x"])])
+    hits = index.scan(normalize("Refunded late, ЁЛКА"))
+    assert hits["a"].substring.keyword == "refund" and hits["a"].whole_word.keyword == "late"
+    assert hits["b"].first(True).keyword == "REFUNDED"
+    assert "c" not in hits
+    assert KeywordIndex([]).scan("anything") == {}

@@ -30,7 +30,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from inbox.rules.keywords import KeywordMatcher, matcher_for
+from inbox.rules.keywords import ListHits, MatcherCache, default_cache
 from inbox.rules.regex_runner import RegexRunner, RegexTimeout, compile_flags, default_runner
 from inbox.rules.text import normalize
 
@@ -167,7 +167,7 @@ class Lookups:
     team_ids: Iterable[Hashable] | None = None
     saved_reply_ids: Iterable[Hashable] | None = None
     regex_runner: RegexRunner | None = None
-    matcher_for: Callable[[Hashable, Hashable, Iterable[str]], KeywordMatcher] = matcher_for
+    keyword_cache: MatcherCache = field(default_factory=default_cache)
 
     def find(self, mapping: Mapping[Hashable, Any], ident: Hashable) -> Any:
         """``mapping[ident]``, also when one side spells the id as a string and the other not."""
@@ -589,17 +589,28 @@ class Evaluation:
 
 
 class _State:
-    """Per-item work shared by all rules: the normalised text, computed once."""
+    """Per-item work shared by all rules, done once: the normalised text, and one scan of it
+    with the merged automaton of every keyword list the rules use."""
 
-    def __init__(self, item: Item, lookups: Lookups):
+    def __init__(self, item: Item, lookups: Lookups, keyword_lists: list[KeywordList]):
         self.item, self.lookups = item, lookups
+        self._keyword_lists = keyword_lists
         self._folded: str | None = None
+        self._hits: dict[Hashable, ListHits] | None = None
 
     @property
     def folded(self) -> str:
         if self._folded is None:
             self._folded = normalize(self.item.text or "")
         return self._folded
+
+    def keyword_hits(self, keyword_list: KeywordList) -> ListHits:
+        if self._hits is None:
+            lists = self._keyword_lists
+            if keyword_list not in lists:
+                lists = [*lists, keyword_list]
+            self._hits = self.lookups.keyword_cache.index(lists).scan(self.folded)
+        return self._hits.get(_key(keyword_list.id), ListHits())
 
 
 def _rule_order(rule: Rule) -> tuple:
@@ -616,10 +627,11 @@ def evaluate(rules: Iterable[Rule], item: Item, context: Lookups) -> Evaluation:
     never stops the other rules. Planned actions are data; running them is the caller's, and
     their effects must never trigger rules again.
     """
-    state = _State(item, context)
+    rules = sorted(rules, key=_rule_order)
+    state = _State(item, context, _keyword_lists(rules, item, context))
     traces: list[RuleTrace] = []
     planned: list[PlannedAction] = []
-    for rule in sorted(rules, key=_rule_order):
+    for rule in rules:
         if not rule.active:
             traces.append(RuleTrace(rule.id, rule.name, False, "inactive", ()))
             continue
@@ -634,6 +646,20 @@ def evaluate(rules: Iterable[Rule], item: Item, context: Lookups) -> Evaluation:
         if stopped:
             break
     return Evaluation(tuple(traces), tuple(planned))
+
+
+def _keyword_lists(rules: list[Rule], item: Item, lookups: Lookups) -> list[KeywordList]:
+    """The keyword lists the rules to evaluate use (for one merged automaton)."""
+    found: dict[str, KeywordList] = {}
+    for rule in rules:
+        if not rule.active or TRIGGERS.get(rule.trigger) != item.event:
+            continue
+        for condition in rule.conditions:
+            if condition.condition == "message_has_keyword":
+                kl = lookups.find(lookups.keyword_lists, condition.config["keywordList"])
+                if kl is not None:
+                    found.setdefault(_key(kl.id), kl)
+    return list(found.values())
 
 
 def _match_rule(rule: Rule, state: _State) -> tuple[bool, tuple[ConditionTrace, ...]]:
@@ -676,8 +702,7 @@ def _check_keyword(config, state):
     kl = lookups.find(lookups.keyword_lists, config["keywordList"])
     if kl is None:
         return False, f"keyword list {config['keywordList']!r} no longer exists"
-    matcher = lookups.matcher_for(kl.id, kl.version, kl.keywords)
-    hit = matcher.first_normalized(state.folded, config.get("wholeWord", True))
+    hit = state.keyword_hits(kl).first(config.get("wholeWord", True))
     if hit is None:
         return False, "no keyword of the list found"
     return True, f"found {hit.keyword!r}"

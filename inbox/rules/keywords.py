@@ -8,12 +8,18 @@ normalised by :mod:`inbox.rules.text` (case, diacritics, Persian/Arabic letters,
 The automaton is built once per ``(list id, version)`` and kept in an LRU (:func:`matcher_for`):
 a list's version changes when it is edited, so a stale automaton is never used and an old one
 simply ages out.
+
+An automaton's scan does grow a little with its size (a bigger trie is slower to walk: about
+3 µs for 300 characters with 10 keywords, 22 µs with 10,000), so the engine does not scan once
+per rule: :class:`KeywordIndex` merges every list the rules use into one automaton (cached by the
+set of ``(list id, version)``) and one scan per item answers every keyword condition.
 """
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import ahocorasick
@@ -77,40 +83,130 @@ class KeywordMatcher:
         return self.first_normalized(normalize(text), whole_word) is not None
 
 
-class MatcherCache:
-    """An LRU of matchers keyed by ``(list id, version)``, safe to share between threads."""
+@dataclass(frozen=True)
+class ListHits:
+    """The first hit of one list in a text: anywhere (``substring``) and as a whole word."""
 
-    def __init__(self, maxsize: int = 256):
+    substring: Hit | None = None
+    whole_word: Hit | None = None
+
+    def first(self, whole_word: bool) -> Hit | None:
+        return self.whole_word if whole_word else self.substring
+
+
+class KeywordIndex:
+    """Several keyword lists in one automaton: one scan of a text finds the hits of all of them."""
+
+    def __init__(self, lists: Iterable[tuple[Hashable, Iterable[str]]]):
+        self._automaton = ahocorasick.Automaton()
+        entries: dict[str, list[tuple[Hashable, str]]] = {}
+        for list_key, keywords in lists:
+            seen = set()
+            for keyword in keywords:
+                if not isinstance(keyword, str):
+                    continue
+                folded = normalize(keyword).strip()
+                if folded and folded not in seen:
+                    seen.add(folded)
+                    entries.setdefault(folded, []).append((list_key, keyword.strip()))
+        for folded, owners in entries.items():
+            self._automaton.add_word(folded, (len(folded), tuple(owners)))
+        self.size = len(entries)
+        if self.size:
+            self._automaton.make_automaton()
+
+    def scan(self, folded: str) -> dict[Hashable, ListHits]:
+        """For each list with a hit in the normalised ``folded``, its first hits."""
+        found: dict[Hashable, ListHits] = {}
+        if not self.size or not folded:
+            return found
+        for end_index, (length, owners) in self._automaton.iter(folded):
+            start, end = end_index - length + 1, end_index + 1
+            whole = None
+            for list_key, keyword in owners:
+                hits = found.get(list_key)
+                if hits is not None and hits.whole_word is not None:
+                    continue
+                if whole is None:
+                    whole = is_whole_word(folded, start, end)
+                hit = Hit(keyword, start, end)
+                if hits is None:
+                    found[list_key] = ListHits(hit, hit if whole else None)
+                elif whole:
+                    found[list_key] = ListHits(hits.substring, hit)
+        return found
+
+
+class _LRU:
+    def __init__(self, maxsize: int):
         self.maxsize = maxsize
-        self._items: OrderedDict[tuple[Hashable, Hashable], KeywordMatcher] = OrderedDict()
-        self._lock = threading.Lock()
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.maxsize:
+                self.items.popitem(last=False)
+
+
+class MatcherCache:
+    """LRUs of matchers keyed by ``(list id, version)`` and of merged indexes keyed by the set of
+    ``(list id, version)`` they hold; safe to share between threads."""
+
+    def __init__(self, maxsize: int = 256, index_maxsize: int = 16):
+        self._matchers = _LRU(maxsize)
+        self._indexes = _LRU(index_maxsize)
         self.builds = 0
+
+    @property
+    def maxsize(self) -> int:
+        return self._matchers.maxsize
 
     def get(self, list_id: Hashable, version: Hashable,
             keywords: Iterable[str] | Callable[[], Iterable[str]]) -> KeywordMatcher:
         """The matcher for this list version; ``keywords`` (or a function that loads them, called
         only on a miss) is compiled when it is not cached yet."""
         key = (list_id, version)
-        with self._lock:
-            matcher = self._items.get(key)
-            if matcher is not None:
-                self._items.move_to_end(key)
-                return matcher
-        matcher = KeywordMatcher(keywords() if callable(keywords) else keywords)
-        with self._lock:
+        matcher = self._matchers.get(key)
+        if matcher is None:
+            matcher = KeywordMatcher(keywords() if callable(keywords) else keywords)
             self.builds += 1
-            self._items[key] = matcher
-            self._items.move_to_end(key)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
+            self._matchers.put(key, matcher)
         return matcher
 
+    def index(self, lists: Iterable) -> KeywordIndex:
+        """The merged index of ``lists`` (objects with ``id``, ``version``, ``keywords``), its
+        hits keyed by ``str(list id)``."""
+        lists = {str(kl.id): kl for kl in lists}
+        key = tuple(sorted((ident, str(kl.version)) for ident, kl in lists.items()))
+        index = self._indexes.get(key)
+        if index is None:
+            index = KeywordIndex((ident, kl.keywords) for ident, kl in lists.items())
+            self.builds += 1
+            self._indexes.put(key, index)
+        return index
+
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+        for lru in (self._matchers, self._indexes):
+            with lru.lock:
+                lru.items.clear()
 
 
 _cache = MatcherCache()
+
+
+def default_cache() -> MatcherCache:
+    """The process-wide cache."""
+    return _cache
 
 
 def matcher_for(list_id: Hashable, version: Hashable,
