@@ -18,7 +18,26 @@ A rule is SocialHub's shape (digest §2.1), with our additions as new names and 
   ``Item.event == "message"``).
 - ``match``: ``all`` (the default, SocialHub's implied AND) or ``any``. No conditions at all
   match every item of the trigger.
-- ``negate`` on a condition inverts it; ``stop`` ends the evaluation after this rule when it
+Conditions (SocialHub's first, then ours) and their ``config``:
+
+    message_has_keyword {keywordList, wholeWord? (default true)}   text has a keyword of the list
+    message_consists_of_mentions {}   message_has_mention {}
+    type {types: [{network?, type}]}   the item's kind, on a network (any network if omitted)
+    ticket_belongs_to_channel {channelIds}   ticket_belongs_to_network {networks}
+    ticket_from_user {interactorList}   the author is in the interactor list
+    ticket_from_provider {providers}   author_first_contact {}   message_has_attachment {}
+    message_has_link {}   message_language {languages}   message_sentiment {sentiments}
+    business_hours {when: inside|outside}   per channel (``Lookups.business_hours``)
+    message_matches_regex {pattern, ignoreCase? (default true)}   Python ``re``, time-limited
+
+Actions: SocialHub's ``archive``, ``mark_as_priority``, ``assign {userId | teamId}`` (a team
+means round-robin; SocialHub names no key), ``hide``, ``delete``, ``like``, ``tag {categoryIds}``,
+``sentiment {sentiment}``, ``forward_by_mail {recipients, cc?, subject?, message?, context?,
+replyTo?}``; ours: ``add_tags {tagIds}``, ``snooze {minutes}``, ``add_note {text}``,
+``suggest_reply {savedReplyId}`` (a suggestion, so always through approval), ``require_approval``.
+
+- ``negate`` on a condition inverts it (a condition that could not be evaluated at all, say a
+  regex over its time limit, fails either way); ``stop`` ends the evaluation after this rule when it
   matches. Rules run by ``weight`` (lowest first), then by id.
 """
 from __future__ import annotations
