@@ -366,3 +366,15 @@ def test_business_hours_reject_a_naive_time():
     with pytest.raises(ValueError):
         BusinessHours.from_dict({"zone": "UTC", "week": {"7": []}})
     assert date(2026, 3, 21) not in hours.holidays
+
+
+def test_the_engine_imports_no_web_or_database_code():
+    import subprocess
+    import sys
+
+    code = ("import sys, inbox.rules.engine; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'flask', 'werkzeug', 'sqlalchemy', 'models', 'redis', 'rq', 'workers'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=str(__import__("pathlib").Path(__file__).parent.parent))
+    assert out.stdout.strip() == "[]"
