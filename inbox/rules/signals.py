@@ -11,7 +11,8 @@ mentions and links are dropped (a handle says nothing about the language); the w
 script most of the words are written in are kept, so "Thank you 🙏 спасибо" is English; and in
 Arabic script the letters that only one language writes decide first (lingua's trigrams alone
 take short Persian for Arabic or Urdu): ٹ ڈ ڑ ں ے ہ ھ are Urdu, پ چ ژ گ and the Persian ک ی are
-Persian. Too few letters (emoji, "ok", "@shop") or a close call → ``None``.
+Persian; in Cyrillic, ы э ё without і ї є ґ ў (or Kazakh letters) are Russian, so "Ёлка" is not
+taken for Belarusian. Too few letters (emoji, "ok", "@shop") or a close call → ``None``.
 
 Sentiment: VADER (``vaderSentiment``, MIT; its lexicon and emoji lexicon ship in the wheel)
 for English, and for emoji and English words in any text; for Russian and Persian a small
@@ -60,6 +61,10 @@ _WORD = re.compile(r"[\w\u200c]+")
 _URDU_ONLY = frozenset("ٹڈڑںےۓہھ")
 _PERSIAN_ONLY = frozenset("پچژگکی")  # U+067E U+0686 U+0698 U+06AF U+06A9 U+06CC
 _ARABIC_ONLY = frozenset("ةىيك")  # U+0629 U+0649 U+064A U+0643
+# Cyrillic: ы э ё are written in Russian and Belarusian, not in Ukrainian, Bulgarian or
+# Kazakh; і ї є ґ ў and Kazakh's own letters are not written in Russian.
+_RUSSIAN_MARKS = frozenset("ыэё")
+_NOT_RUSSIAN = frozenset("іїєґўәғқңөұүһ")
 _FOLD = str.maketrans({"ё": "е", "ي": "ی", "ى": "ی", "ك": "ک", "\u200c": None, "\u0640": None})
 
 
@@ -132,6 +137,10 @@ def detect_language(text: str | None) -> str | None:
         arabic = sum(1 for w in words for c in w if c in _ARABIC_ONLY)
         if persian and persian >= arabic:
             return "fa"
+    if script == "CYRILLIC":
+        letters = set("".join(words).lower())
+        if letters & _RUSSIAN_MARKS and not letters & _NOT_RUSSIAN:
+            return "ru"
     language = _detector().detect_language_of(" ".join(words))
     if language is None:
         return None
