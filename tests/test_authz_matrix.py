@@ -164,6 +164,14 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "PATCH /api/v1/interactor-lists/<int:list_id>": (401, 403, 403, 200),
     "DELETE /api/v1/interactor-lists/<int:list_id>": (401, 403, 403, 204),
     "POST /api/v1/interactor-lists/<int:list_id>/import": (401, 403, 403, 422),
+    "GET /api/v1/rules": (401, 403, 403, 200),
+    "POST /api/v1/rules": (401, 403, 403, 422),
+    "PATCH /api/v1/rules": (401, 403, 403, 400),
+    "GET /api/v1/rules/<int:rule_id>": (401, 403, 403, 404),
+    "PATCH /api/v1/rules/<int:rule_id>": (401, 403, 403, 404),
+    "DELETE /api/v1/rules/<int:rule_id>": (401, 403, 403, 404),
+    "GET /api/v1/rules/<int:rule_id>/versions": (401, 403, 403, 404),
+    "POST /api/v1/rules/<int:rule_id>/versions/<int:version>/restore": (401, 403, 403, 404),
     "GET /api/v1/teams": (401, 403, 200, 200),
     "POST /api/v1/teams": (401, 403, 403, 422),
     "GET /api/v1/teams/<int:team_id>": (401, 403, 200, 200),
@@ -320,6 +328,7 @@ def world(client, channel, token_for, users):
             "kind": "archive", "action": "archive", "filename": "vendor/htmx.min.js",
             "token_id": admin_token_id, "tag_id": tag_id, "category_id": category_id, "user_id": users["agent"].id,
             "reply_id": reply_id, "team_id": team_id, "list_id": 1,     # the first keyword and interactor lists
+            "rule_id": 1, "version": 1,   # no rule exists: admins are let in and told 404
             "rid": "0" * 24, "aid": "0" * 24, "rest": "nothing-here", "tokens": {
                 role: token_for(role) for role in ("agent", "supervisor", "admin", "outsider")}}
 
