@@ -7,29 +7,15 @@ rule the engine could not run answers 422 naming the part at fault.
 """
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import g, jsonify
 
-from inbox import jsonbody
 from inbox.auth.permissions import api_permission
 from inbox.db import get_session
 from inbox.errors import ApiError
 from inbox.settings import rules as service
 from models import Rule
 
-from .views import bp, json_body
-
-
-def _json_list() -> list:
-    """The bulk reorder's body is a JSON array (``json_body`` takes objects only)."""
-    if not request.is_json:
-        raise ApiError(400, "invalid_json", "Send a JSON array with Content-Type: application/json")
-    try:
-        body = jsonbody.loads(request.get_data(cache=True))
-    except jsonbody.BadBody as exc:
-        raise ApiError(400, "invalid_json", exc.message) from None
-    if not isinstance(body, list):
-        raise ApiError(400, "invalid_json", "Send a JSON array of {id, weight}")
-    return body
+from .views import bp, json_array, json_body
 
 
 def _rule(rule_id: int) -> Rule:
@@ -58,7 +44,7 @@ def create_rule():
 @api_permission("EditRules")
 def reorder_rules():
     session = get_session()
-    rules = service.reorder(session, g.api_user, _json_list())
+    rules = service.reorder(session, g.api_user, json_array())
     session.commit()
     return jsonify(data=[service.as_json(r) for r in rules])
 

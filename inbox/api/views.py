@@ -28,14 +28,23 @@ register_json_errors(bp)
 
 def json_body() -> dict:
     """The request's JSON object, read by ``inbox.jsonbody`` (UTF-8, depth, surrogates): 400 otherwise."""
+    return _json_of(dict, "a JSON object")
+
+
+def json_array() -> list:
+    """The request's JSON array (e.g. a bulk reorder's ``[{id, weight}]``): 400 otherwise."""
+    return _json_of(list, "a JSON array")
+
+
+def _json_of(kind: type, what: str):
     if not request.is_json:
-        raise ApiError(400, "invalid_json", "Send a JSON object with Content-Type: application/json")
+        raise ApiError(400, "invalid_json", f"Send {what} with Content-Type: application/json")
     try:
         body = jsonbody.loads(request.get_data(cache=True))
     except jsonbody.BadBody as exc:
         raise ApiError(400, "invalid_json", exc.message) from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "Send a JSON object with Content-Type: application/json")
+    if not isinstance(body, kind):
+        raise ApiError(400, "invalid_json", f"Send {what} with Content-Type: application/json")
     return body
 
 
