@@ -4,7 +4,7 @@ from .channel import Channel, ChannelStatus
 from .event import History, RawEvent, RawEventStatus
 from .followup import ActionAttempt, ActionState, Followup, FollowupStatus, FollowupType, OutboundAction, note_mentions
 from .notification import Notification
-from .rule import Rule, RuleVersion
+from .rule import Rule, RuleRun, RuleRunStatus, RuleVersion
 from .rule_list import InteractorList, KeywordList
 from .saved_reply import SavedReply, saved_reply_channels
 from .setting import Setting
@@ -14,7 +14,7 @@ from .ticket import Direction, Interactor, Message, Post, Ticket, TicketKind, Ti
 from .user import ApiToken, Role, User, hash_token
 
 __all__ = ["note_mentions", 
-    "ActionAttempt", "ActionState", "InteractorList", "KeywordList", "Rule", "RuleVersion", "Notification", "Setting", "ApiToken", "Base", "Category", "Channel", "ChannelStatus", "Direction",
+    "ActionAttempt", "ActionState", "InteractorList", "KeywordList", "Rule", "RuleRun", "RuleRunStatus", "RuleVersion", "Notification", "Setting", "ApiToken", "Base", "Category", "Channel", "ChannelStatus", "Direction",
     "Followup", "FollowupStatus", "FollowupType", "History", "Interactor", "Message",
     "OutboundAction", "Post", "RawEvent", "RawEventStatus", "Role", "SavedReply", "Tag", "Team", "Ticket", "TicketKind",
     "TicketStatus", "TimestampMixin", "User", "hash_token", "saved_reply_channels", "ticket_categories", "team_channels", "team_members", "ticket_tags",

@@ -53,6 +53,10 @@ class Channel(TimestampMixin, Base):
     last_sync_error: Mapped[str | None] = mapped_column(Text)
     newest_item_at: Mapped[datetime | None]        # the newest item's own time: ingestion lag = received - this
     token_expires_at: Mapped[datetime | None]
+    # Opening hours for the rules' ``business_hours`` condition, in the shape of
+    # ``inbox.rules.engine.BusinessHours.from_dict``: {"zone", "week": {"0": [["09:00","17:00"]]},
+    # "holidays": ["2026-03-21"]}; None: the channel has none (the condition never matches).
+    business_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     @property
     def needs_attention(self) -> bool:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, TimestampMixin, utcnow
 
@@ -34,6 +34,11 @@ class Rule(TimestampMixin, Base):
     actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(default=1)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # The rules page's counters, raised in the transaction of each run (inbox.rules.runner):
+    # items this rule matched, runs where one of its actions failed, and the last match.
+    matched_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    failed_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_matched_at: Mapped[datetime | None]
 
 
 class RuleVersion(Base):
@@ -49,3 +54,42 @@ class RuleVersion(Base):
     change: Mapped[str] = mapped_column(String(20), default="update")   # create | update | restore | reorder
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RuleRunStatus:
+    PENDING = "pending"   # written with the message, in the ingest transaction
+    DONE = "done"         # evaluated; every action's effect committed in the same transaction
+    FAILED = "failed"     # the run itself kept raising (an action's failure is only in the trace)
+
+
+class RuleRun(Base):
+    """One trigger event of one item — a new item, or a new inbound message in an existing one —
+    and what the rules did about it.
+
+    The row is written by ingestion in the same transaction as the message (``status=pending``),
+    so no event is lost between the commit and the job; the unique ``(message_id, event)`` makes a
+    redelivered event the same row. The runner claims it with a conditional UPDATE and commits
+    every action's effect together with ``status=done`` and the ``trace`` (rules evaluated, the
+    condition that failed, each action and its result): a retried job finds it done and does
+    nothing, so an action runs at most once per (rule, item, trigger event). Rule actions never
+    write messages, so they never create runs: rules cannot trigger rules.
+    """
+
+    __tablename__ = "rule_run"
+    __table_args__ = (UniqueConstraint("message_id", "event"),
+                      Index("ix_rule_run_status_id", "status", "id"),
+                      Index("ix_rule_run_ticket_id", "ticket_id", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(20))              # "created" | "message" (engine.Item.event)
+    status: Mapped[str] = mapped_column(String(20), default=RuleRunStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    trace: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ran_at: Mapped[datetime | None]
+
+    # Set by ingestion before the message has its id: the unit of work inserts the message first.
+    message = relationship("Message")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from inbox.connectors.base import DeliveryReport, InboundItem, PostRecord
-from models import (Channel, Direction, History, Interactor, Message, OutboundAction, Post, Tag, Ticket,
+from models import (Channel, Direction, History, Interactor, Message, OutboundAction, Post, RuleRun, Tag, Ticket,
                     TicketStatus, utcnow)
 
 T = TypeVar("T")
@@ -195,6 +195,8 @@ def store_item(session: Session, channel: Channel, item: InboundItem, memo: Memo
     sync_tags(session, ticket, item.tags)
     if outgoing:   # our own reply seen again by polling: part of the thread, not new activity
         return None
+    # The rules' work item, in this transaction: committed with the message or not at all.
+    session.add(RuleRun(ticket_id=ticket.id, message=message, event="created" if created else "message"))
     if created:
         if message.id is None:
             session.flush()
