@@ -793,9 +793,12 @@ def _check_interactor(config, state):
     il = lookups.find(lookups.interactor_lists, config["interactorList"])
     if il is None:
         return False, f"interactor list {config['interactorList']!r} no longer exists"
-    if item.author_id is None:
+    if item.author_id is None and not item.author_username:
         return False, "author unknown"
-    if il.contains(item.channel_id, item.author_id):
+    # An author is listed by network id, or by "@handle" (any case).
+    handle = "@" + item.author_username.lstrip("@").casefold() if item.author_username else None
+    if (item.author_id is not None and il.contains(item.channel_id, item.author_id)) or \
+            (handle is not None and il.contains(item.channel_id, handle)):
         return True, f"author {item.author_username or item.author_id} is in the list"
     return False, f"author {item.author_username or item.author_id} is not in the list"
 
