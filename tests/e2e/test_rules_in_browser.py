@@ -108,3 +108,26 @@ def test_create_dry_run_save_reorder_then_a_matching_item_shows_the_trace(page, 
         expect(why).to_contain_text(re.compile(r"keyword", re.I))
     finally:
         kill_hard(worker)
+
+
+def test_drag_and_drop_reorders_and_is_saved(page, live, users, token_for):
+    """static/rules.js: dropping a rule above another posts the new order (with the CSRF token)."""
+    auth = {"Authorization": f"Bearer {token_for('admin')}"}
+    for name, weight in (("First", 10), ("Second", 20), ("Third", 30)):
+        made = httpx.post(f"{live}/api/v1/rules", headers=auth, json={
+            "name": name, "active": True, "weight": weight, "trigger": "ticket_creation", "entity": "ticket",
+            "conditions": [], "actions": [{"action": "mark_as_priority", "config": {}}]})
+        assert made.status_code == 201, made.text
+    browser_login(page, live, "admin")
+    page.goto(f"{live}/settings/rules")
+    names = page.locator(".rule-card .rule-name")
+    expect(names).to_have_text(["First", "Second", "Third"])
+    third = page.locator(".rule-card", has_text="Third")
+    third.locator(".drag-handle").drag_to(page.locator(".rule-card", has_text="First"),
+                                          target_position={"x": 20, "y": 5})
+    expect(names).to_have_text(["Third", "First", "Second"])
+    expect(page.locator("#rules-live")).to_have_text("Saved the new order.")
+    assert [r["name"] for r in httpx.get(f"{live}/api/v1/rules", headers=auth).json()["data"]] == [
+        "Third", "First", "Second"]
+    page.reload()
+    expect(names).to_have_text(["Third", "First", "Second"])
