@@ -238,3 +238,21 @@ def test_unknown_rules_are_404(admin):
     assert admin.get("/settings/rules/999").status_code == 404
     assert admin.get("/settings/rules/999/versions").status_code == 404
     assert post(admin, "/settings/rules/999/delete", {}).status_code == 404
+
+
+def test_a_rule_whose_list_was_deleted_says_it_cannot_run(admin, api, refs):
+    post(admin, "/settings/rules/new", form(refs))
+    assert api("admin").delete(f"/api/v1/keyword-lists/{refs['keyword_list']}").status_code == 204
+    page = admin.get("/settings/rules").get_data(as_text=True)
+    assert "This rule cannot run until it is fixed: conditions[0].config.keywordList" in page
+    assert "#%d (missing)" % refs["keyword_list"] in page
+
+
+def test_the_drag_order_answers_json_to_the_script(admin, api, refs):
+    a, b = make_rule(api, refs, "A", 1), make_rule(api, refs, "B", 2)
+    response = admin.post("/settings/rules/order", data={"order": f"{b},{a}"},
+                          headers={"Accept": "application/json", "X-CSRFToken": csrf_of(admin, "/settings/rules")})
+    assert response.status_code == 204 and rules_in_order() == ["B", "A"]
+    # Without the CSRF token nothing changes.
+    assert admin.post("/settings/rules/order", data={"order": f"{a},{b}"}).status_code == 400
+    assert rules_in_order() == ["B", "A"]

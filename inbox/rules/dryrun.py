@@ -27,7 +27,10 @@ N_DEFAULT, N_MAX = 50, 500
 
 @dataclass(frozen=True)
 class Row:
-    ticket: Ticket
+    """One ticket's answer, as plain values (no rows: the caller rolls the session back)."""
+
+    ticket_id: int
+    channel_name: str
     text: str
     matched: bool
     failed: engine.ConditionTrace | None      # the condition that decided "no"
@@ -70,7 +73,7 @@ def dry_run(session: Session, data: Mapping[str, Any], n: int = N_DEFAULT) -> Re
         trace = evaluation.traces[0]
         failed = None if trace.matched else next(
             (c for c in trace.conditions if c.passed is False), None)
-        rows.append(Row(ticket, item.text, trace.matched, failed, trace.conditions, evaluation.actions))
+        rows.append(Row(ticket.id, ticket.channel.name if ticket.channel else "", item.text, trace.matched, failed, trace.conditions, evaluation.actions))
     return Result(len(rows), sum(r.matched for r in rows), tuple(rows))
 
 

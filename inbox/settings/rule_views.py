@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -20,7 +20,7 @@ from inbox import fields, hx
 from inbox.auth.permissions import permission_required
 from inbox.connectors import available_providers
 from inbox.db import get_session
-from inbox.rules import dryrun, engine
+from inbox.rules import dryrun, engine, items
 from inbox.rules.signals import SUPPORTED_LANGUAGES
 from models import (Category, Channel, InteractorList, KeywordList, Rule, SavedReply, Tag, Team, User)
 
@@ -70,10 +70,16 @@ def _choices() -> dict[str, Any]:
 @bp.get("")
 @permission_required("EditRules")
 def rules():
-    choices = _choices()
-    listed = service.all_rules(get_session())
-    return render_template("settings/rules.html", rules=listed, choices=choices, describe=rule_form.describe,
-                           labels=rule_form.TRIGGER_LABELS)
+    session = get_session()
+    listed = service.all_rules(session)
+    _, broken = items.parsed_rules(listed, items.lookups(session))    # what the worker would skip, and why
+    return render_template("settings/rules.html", rules=listed, choices=_choices(), describe=rule_form.describe,
+                           labels=rule_form.TRIGGER_LABELS, broken=broken)
+
+
+def _wants_json() -> bool:
+    """The drag order is posted by static/rules.js (fetch, JSON), the Move buttons by a plain form."""
+    return hx.is_htmx() or request.accept_mimetypes.best == "application/json"
 
 
 def _reorder(ids: list[int], message: str):
@@ -82,10 +88,12 @@ def _reorder(ids: list[int], message: str):
         service.reorder(session, _user(), [{"id": i, "weight": 10 * (n + 1)} for n, i in enumerate(ids)])
     except fields.Rejected as exc:
         session.rollback()
+        if _wants_json():
+            return jsonify(error={"code": exc.code, "message": exc.message}), 422
         flash(exc.message, "error")
         return redirect(url_for(".rules"))
     session.commit()
-    if hx.is_htmx() or request.accept_mimetypes.best == "application/json":
+    if _wants_json():
         return "", 204
     flash(message)
     return redirect(url_for(".rules"))
