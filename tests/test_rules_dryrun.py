@@ -106,7 +106,7 @@ def test_a_saved_rule_is_dry_run_from_the_list(client, users, api, world):
         "conditions": [{"condition": "message_matches_regex", "config": {"pattern": r"\bparcel\b"}}],
         "actions": [{"action": "mark_as_priority", "config": {}}]}).get_json()
     login(client, "admin")
-    assert f'href="/settings/rules/{made["id"]}/dry-run"' in client.get("/settings/rules").get_data(as_text=True)
+    assert f'href="/settings/rules/{made["id"]}/dry-run#dryrun-result"' in client.get("/settings/rules").get_data(as_text=True)
     before = snapshot()
     html = client.get(f"/settings/rules/{made['id']}/dry-run?n=500").get_data(as_text=True)
     assert "Dry run: 1 of 3 items would match" in html

@@ -209,13 +209,14 @@ def test_versions_show_each_change_and_restore(admin, api, refs):
         rule_id = s.scalars(select(Rule.id)).one()
     post(admin, f"/settings/rules/{rule_id}", form(refs, name="Renamed"))
     page = admin.get(f"/settings/rules/{rule_id}/versions").get_data(as_text=True)
-    assert "Version 2" in page and "Version 1" in page and "create by Admin" in page and "update by Admin" in page
+    assert "Version 2" in page and "Version 1" in page and "Created by Admin" in page and "Changed by Admin" in page
+    assert "changed: name" in page
     assert "Renamed" in page and "Refunds" in page
     response = post(admin, f"/settings/rules/{rule_id}/versions/1/restore", {})
     assert response.status_code == 302
     rule = api("admin").get(f"/api/v1/rules/{rule_id}").get_json()
     assert (rule["name"], rule["version"]) == ("Refunds", 3)
-    assert "restore by Admin" in admin.get(f"/settings/rules/{rule_id}/versions").get_data(as_text=True)
+    assert "Restored by Admin" in admin.get(f"/settings/rules/{rule_id}/versions").get_data(as_text=True)
 
 
 def test_a_version_that_no_longer_validates_says_why(admin, api, refs):

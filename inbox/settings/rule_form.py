@@ -89,6 +89,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "forward_by_mail": {"context": True},
 }
 ROWS_MAX = 50
+COMPARED = ("name", "description", "active", "trigger", "match", "stop", "weight", "conditions", "actions")
+CHANGES = {"create": "Created", "update": "Changed", "restore": "Restored", "reorder": "Moved"}
 
 
 @dataclass
