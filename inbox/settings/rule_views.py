@@ -121,6 +121,8 @@ def order():
         ids = [int(part) for part in raw.split(",") if part.strip()]
     except ValueError:
         abort(400, "order is a comma-separated list of rule ids")
+    if not ids:
+        abort(400, "order is a comma-separated list of rule ids")
     known = [r.id for r in service.all_rules(get_session())]
     if sorted(ids) != sorted(known):
         abort(409, "The rules changed meanwhile; reload the page")
