@@ -14,7 +14,7 @@ from models import Rule, RuleVersion, Tag, Ticket
 
 
 @pytest.fixture
-def refs(api):
+def refs(api, users):
     """A keyword list, a channel and a tag for rules to refer to."""
     kl = api("admin").post("/api/v1/keyword-lists", json={"name": "Refund words", "keywords": ["refund"]}).get_json()
     ticket_id = local_ticket("I want a refund", external_id="r1")
@@ -24,7 +24,7 @@ def refs(api):
         s.add(tag)
         s.flush()
         tag_id = tag.id
-    return {"keyword_list": kl["id"], "channel": channel_id, "tag": tag_id}
+    return {"keyword_list": kl["id"], "channel": channel_id, "tag": tag_id, "user": users["agent"].id}
 
 
 @pytest.fixture
@@ -257,3 +257,62 @@ def test_the_drag_order_answers_json_to_the_script(admin, api, refs):
     # Without the CSRF token nothing changes.
     assert admin.post("/settings/rules/order", data={"order": f"{a},{b}"}).status_code == 400
     assert rules_in_order() == ["B", "A"]
+
+
+def test_every_condition_and_action_type_shows_its_fields(admin, refs):
+    """Each type of the engine is offered, and choosing it shows its settings (and saves nothing)."""
+    from inbox.rules.engine import ACTIONS, CONDITIONS
+    from inbox.settings import rule_form
+
+    assert set(rule_form.CONDITION_LABELS) == set(CONDITIONS) and set(rule_form.ACTION_LABELS) == set(ACTIONS)
+    data = form(refs, op="refresh")
+    for i, kind in enumerate(CONDITIONS):
+        data.update({f"conditions-{i}-condition": kind, f"conditions-{i}-shown": ""})
+    for i, kind in enumerate(ACTIONS):
+        data.update({f"actions-{i}-action": kind, f"actions-{i}-shown": ""})
+    html = post(admin, "/settings/rules/new", data).get_data(as_text=True)
+    for i, kind in enumerate(CONDITIONS):
+        for key, _ in rule_form.CONDITION_FIELDS.get(kind, ()):
+            assert f'id="conditions-{i}-{key}"' in html, (kind, key)
+    for i, kind in enumerate(ACTIONS):
+        for key, _ in rule_form.ACTION_FIELDS.get(kind, ()):
+            assert f'id="actions-{i}-{key}"' in html, (kind, key)
+    assert 'name="conditions-0-wholeWord" checked' in html        # defaults of a new type
+    assert count(Rule) == 0
+
+
+def test_a_full_rule_from_the_form_round_trips(admin, api, refs):
+    """Many settings at once: any-match, negation, regex, languages, hours; assign to a user, note, forward."""
+    data = form(refs, match="any", stop="on", **{
+        "conditions-1-condition": "message_matches_regex", "conditions-1-shown": "message_matches_regex",
+        "conditions-1-pattern": r"\border\s+\d+", "conditions-1-negate": "on",
+        "conditions-2-condition": "message_language", "conditions-2-shown": "message_language",
+        "conditions-2-languages": ["fa", "ru"],
+        "conditions-3-condition": "business_hours", "conditions-3-shown": "business_hours", "conditions-3-when": "outside",
+        "conditions-4-condition": "type", "conditions-4-shown": "type", "conditions-4-types": "conversation, instagram:comment",
+        "actions-2-action": "assign", "actions-2-shown": "assign", "actions-2-assignee": f"user:{refs['user']}",
+        "actions-3-action": "add_note", "actions-3-shown": "add_note", "actions-3-text": "Refund — check the order",
+        "actions-4-action": "forward_by_mail", "actions-4-shown": "forward_by_mail",
+        "actions-4-recipients": "money@example.com, boss@example.com", "actions-4-subject": "Refund",
+        "actions-4-context": "on", "actions-5-action": "snooze", "actions-5-shown": "snooze", "actions-5-minutes": "90"})
+    response = post(admin, "/settings/rules/new", data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    [rule] = api("admin").get("/api/v1/rules").get_json()["data"]
+    assert (rule["match"], rule["stop"]) == ("any", True)
+    assert rule["conditions"][1] == {"condition": "message_matches_regex", "negate": True,
+                                     "config": {"pattern": r"\border\s+\d+", "ignoreCase": False}}
+    assert rule["conditions"][2]["config"] == {"languages": ["fa", "ru"]}
+    assert rule["conditions"][3]["config"] == {"when": "outside"}
+    assert rule["conditions"][4]["config"] == {"types": [{"network": None, "type": "conversation"},
+                                                         {"network": "INSTAGRAM", "type": "comment"}]}
+    assert rule["actions"][2:] == [
+        {"action": "assign", "config": {"userId": refs["user"]}},
+        {"action": "add_note", "config": {"text": "Refund — check the order"}},
+        {"action": "forward_by_mail", "config": {"recipients": ["money@example.com", "boss@example.com"], "cc": [],
+                                                 "subject": "Refund", "message": "", "replyTo": None, "context": True}},
+        {"action": "snooze", "config": {"minutes": 90}}]
+    # The editor shows it back as saved.
+    html = admin.get(f"/settings/rules/{rule['id']}").get_data(as_text=True)
+    assert 'value="conversation, INSTAGRAM:comment"' in html
+    assert f'<option value="user:{refs["user"]}" selected>' in html
+    assert 'value="money@example.com, boss@example.com"' in html

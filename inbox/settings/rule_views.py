@@ -22,7 +22,7 @@ from inbox.connectors import available_providers
 from inbox.db import get_session
 from inbox.rules import dryrun, engine, items
 from inbox.rules.signals import SUPPORTED_LANGUAGES
-from models import (Category, Channel, InteractorList, KeywordList, Rule, SavedReply, Tag, Team, User)
+from models import Category, Channel, InteractorList, KeywordList, Rule, SavedReply, Tag, Team, TicketKind, User
 
 from . import rule_form
 from . import rules as service
@@ -59,7 +59,7 @@ def _choices() -> dict[str, Any]:
                "categories": rows(Category, Category.name), "saved_replies": rows(SavedReply, SavedReply.name),
                "users": [(u.id, u.name or u.email) for u in users], "networks": networks,
                "providers": available_providers(), "languages": SUPPORTED_LANGUAGES,
-               "sentiments": rule_form.SENTIMENTS}
+               "sentiments": rule_form.SENTIMENTS, "kinds": [k.value for k in TicketKind]}
     choices["names"] = {k: dict(choices[k]) for k in ("keyword_lists", "interactor_lists", "channels", "teams",
                                                       "tags", "categories", "saved_replies", "users")}
     return choices
