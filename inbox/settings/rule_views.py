@@ -104,9 +104,12 @@ def _reorder(ids: list[int], message: str):
 def move(rule_id: int):
     """Move up/down: the run order with this rule one place earlier or later (weights 10, 20 …)."""
     rule = _rule_or_404(rule_id)
+    direction = request.form.get("direction")
+    if direction not in ("up", "down"):
+        abort(400, "direction is up or down")
     ids = [r.id for r in service.all_rules(get_session())]
     at = ids.index(rule.id)
-    to = at - 1 if request.form.get("direction") == "up" else at + 1
+    to = at - 1 if direction == "up" else at + 1
     if 0 <= to < len(ids):
         ids[at], ids[to] = ids[to], ids[at]
     return _reorder(ids, f"Moved “{rule.name}” to place {ids.index(rule.id) + 1}.")
