@@ -28,8 +28,17 @@ bp = Blueprint("rule_lists", __name__)
 
 PAGES = {"keyword-lists": KeywordList, "interactor-lists": InteractorList}
 TEMPLATES = {KeywordList: "settings/keyword_lists.html", InteractorList: "settings/interactor_lists.html"}
-KIND = '/settings/<any("keyword-lists", "interactor-lists"):kind>'
 CONDITION_KEYS = {KeywordList: "keywordList", InteractorList: "interactorList"}
+
+
+def _route(suffix: str, method: str):
+    """Register the view on both pages' paths (explicit paths; ``kind`` comes as a default)."""
+    def decorator(view):
+        for kind in PAGES:
+            bp.add_url_rule(f"/settings/{kind}{suffix}", endpoint=view.__name__, view_func=view,
+                            methods=[method], defaults={"kind": kind})
+        return view
+    return decorator
 
 
 def _model(kind: str) -> type:
@@ -125,13 +134,13 @@ def _done(kind: str, message: str, anchor: str = ""):
     return redirect(url_for("rule_lists.page", kind=kind) + anchor)
 
 
-@bp.get(KIND)
+@_route("", "GET")
 @permission_required("EditRules")
 def page(kind: str):
     return _page(_model(kind))
 
 
-@bp.post(KIND)
+@_route("", "POST")
 @permission_required("EditRules")
 def create(kind: str):
     model, session, form = _model(kind), get_session(), request.form
@@ -147,14 +156,14 @@ def create(kind: str):
     return _done(kind, f"Created the {service.WHAT[model]} {row.name}.", f"#list-{row.id}")
 
 
-@bp.post(f"{KIND}/<int:list_id>")
+@_route("/<int:list_id>", "POST")
 @permission_required("EditRules")
 def update(kind: str, list_id: int):
     """Rename and replace the entries (the edit form shows them all, one per line)."""
     model, session, form = _model(kind), get_session(), request.form
     row = _row(model, list_id)
     try:
-        data: dict[str, Any] = {"name": form.get("name", "")}
+        data: dict[str, Any] = {"name": form["name"]} if "name" in form else {}
         if "entries" in form:
             if model is KeywordList:
                 data["keywords"] = form["entries"].splitlines()
@@ -166,7 +175,7 @@ def update(kind: str, list_id: int):
     return _done(kind, f"Saved the {service.WHAT[model]} {row.name}.", f"#list-{row.id}")
 
 
-@bp.post(f"{KIND}/<int:list_id>/import")
+@_route("/<int:list_id>/import", "POST")
 @permission_required("EditRules")
 def import_text(kind: str, list_id: int):
     """Pasted text is added to the list (the service's import); interactors may name a channel."""
@@ -186,7 +195,7 @@ def import_text(kind: str, list_id: int):
     return _done(kind, f"Added {after - before} to {row.name} ({after} in all).", f"#list-{row.id}")
 
 
-@bp.post(f"{KIND}/<int:list_id>/delete")
+@_route("/<int:list_id>/delete", "POST")
 @permission_required("EditRules")
 def delete(kind: str, list_id: int):
     model, session = _model(kind), get_session()
