@@ -182,3 +182,20 @@ def test_only_admins_see_the_outbox(client, users, no_smtp):
     assert client.get("/settings/outbox").status_code == 403
     assert client.post(f"/settings/outbox/{followup_id}/send", data={"csrf_token": token}).status_code == 403
     assert _followup(followup_id).error == mail.NO_SMTP
+
+
+def test_a_mail_queued_while_redis_was_down_is_sent_by_the_sweep(app, redis_server, smtp):
+    """``send_soon`` answers False when the queue is unreachable; the row waits, and the sweep
+    (``workers.mail.requeue_stranded``) queues it once Redis is back."""
+    from datetime import timedelta
+
+    from workers.mail import requeue_stranded
+
+    followup_id = _forwarded()
+    redis_server.stop()
+    assert mail.send_soon(followup_id) is False
+    redis_server.start()
+    assert requeue_stranded(stale_after=timedelta(0)) == 1
+    run_jobs()
+    assert len(smtp.mails) == 1 and _followup(followup_id).status == "sent"
+    assert requeue_stranded(stale_after=timedelta(0)) == 0

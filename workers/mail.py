@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import make_msgid
@@ -153,3 +154,32 @@ def _settle(followup_id: int, status: FollowupStatus | None, error: str | None, 
 
 def _decoded(value) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+STALE_AFTER = timedelta(seconds=60)
+SENDING_STUCK_AFTER = timedelta(minutes=5)      # longer than a send's timeouts in all
+LOST_WHILE_SENDING = "The worker stopped while sending: the mail may or may not have gone out"
+
+
+def requeue_stranded(stale_after: timedelta = STALE_AFTER) -> int:
+    """For the sweep: queue mail whose job was lost (Redis was down when it was queued, or lost it),
+    and settle as FAILED one whose worker died mid-send (the outbox then offers "Send again").
+    Held mail (no SMTP server) waits for a person. Returns how many were queued."""
+    now = utcnow()
+    with session_scope() as session:
+        waiting = session.scalars(select(Followup.id).where(
+            Followup.type == FollowupType.MAIL, Followup.status == FollowupStatus.QUEUED,
+            Followup.status_at <= now - stale_after,
+            (Followup.error.is_(None)) | (Followup.error != mail.NO_SMTP))).all()
+        stuck = session.scalars(select(Followup).where(
+            Followup.type == FollowupType.MAIL, Followup.status == FollowupStatus.SENDING,
+            Followup.status_at <= now - SENDING_STUCK_AFTER)).all()
+        for followup in stuck:
+            if not workers.job_is_live(job_id(followup.id)):
+                followup.status, followup.status_at, followup.error = FollowupStatus.FAILED, now, LOST_WHILE_SENDING
+    queued = 0
+    for followup_id in waiting:
+        if not workers.job_is_live(job_id(followup_id)):
+            enqueue_mail(followup_id)
+            queued += 1
+    return queued
