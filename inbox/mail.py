@@ -30,7 +30,7 @@ from models import Followup, FollowupStatus, FollowupType, History, utcnow
 
 NO_SMTP = "No SMTP server is configured (INBOX_SMTP_URL)"
 DEFAULT_FROM = "inbox@localhost"
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s,;<>()\"]+@[^@\s,;<>()\"]+\.[^@\s,;<>()\"]+$")
 RECIPIENTS_MAX = 50
 SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 STUCK_AFTER = timedelta(minutes=15)    # longer than the job's retries wait in all
@@ -45,7 +45,8 @@ def forward(session: Session, ticket: Any, config: dict[str, Any], *, rule_name:
     reply_to = config.get("replyTo") or None
     if reply_to is not None and not (isinstance(reply_to, str) and EMAIL.match(reply_to)):
         raise Rejected("invalid_value", f"replyTo {reply_to!r} is not an email address")
-    subject = str(config.get("subject") or "").strip() or default_subject(ticket)
+    # One line: a header cannot hold a line break (and must not smuggle in another header).
+    subject = " ".join(str(config.get("subject") or "").split()) or default_subject(ticket)
     followup = Followup(ticket_id=ticket.id, type=FollowupType.MAIL, status=FollowupStatus.QUEUED,
                         text=str(config.get("message") or ""), author_id=None, status_at=utcnow(),
                         request={"recipients": recipients, "cc": cc, "subject": subject[:300],

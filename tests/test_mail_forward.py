@@ -199,3 +199,11 @@ def test_a_mail_queued_while_redis_was_down_is_sent_by_the_sweep(app, redis_serv
     run_jobs()
     assert len(smtp.mails) == 1 and _followup(followup_id).status == "sent"
     assert requeue_stranded(stale_after=timedelta(0)) == 0
+
+
+def test_a_subject_stays_one_header_line(app, smtp):
+    followup_id = _forwarded({"recipients": ["boss@shop.test"], "subject": "Urgent\r\nBcc: evil@x.test"})
+    assert _followup(followup_id).request["subject"] == "Urgent Bcc: evil@x.test"
+    assert send_mail(followup_id) == "sent"
+    sender, rcpt, message = smtp.mails[0]
+    assert rcpt == ["boss@shop.test"] and message["Bcc"] is None

@@ -152,6 +152,14 @@ def test_adding_the_author_to_a_list_makes_rules_match_them(client, users):
                         headers={"HX-Request": "true", "X-CSRFToken": token})
     assert "Already in VIPs." in again.get_data(as_text=True)
 
+    without_script = client.post(f"/tickets/{ticket_id}/author-lists", data={"csrf_token": token, "list_id": "x"})
+    assert without_script.status_code == 422 and "Choose an interactor list." in without_script.get_data(as_text=True)
+    with db.session_scope() as s:
+        blocked_id = s.scalars(select(InteractorList.id).filter_by(name="Blocked")).one()
+    plain = client.post(f"/tickets/{ticket_id}/author-lists", data={"csrf_token": token, "list_id": str(blocked_id)})
+    assert plain.status_code == 302 and plain.headers["Location"].endswith(f"/tickets/{ticket_id}")
+    assert "In Blocked, VIPs" in " ".join(client.get(f"/tickets/{ticket_id}/author-lists").get_data(as_text=True)
+                                          .replace('<bdi dir="auto">', "").replace("</bdi>", "").split())
     with db.session_scope() as s:
         ticket = s.get(Ticket, ticket_id)
         assert s.get(InteractorList, vip_id).members == [

@@ -61,7 +61,12 @@ def send_mail(followup_id: int) -> str:
             .execution_options(synchronize_session=False)).rowcount == 1
         if not claimed:
             return "skipped"
-        message = build_message(session, session.get(Followup, followup_id))
+    try:
+        with session_scope() as session:
+            message = build_message(session, session.get(Followup, followup_id))
+    except Exception as exc:      # a bug or bad data: say so on the row rather than leave it SENDING
+        log.exception("could not build mail followup %s", followup_id)
+        return _settle(followup_id, FollowupStatus.FAILED, f"Could not build the mail: {exc}")
     try:
         deliver(server, message)
     except smtplib.SMTPResponseException as exc:

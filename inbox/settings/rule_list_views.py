@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from inbox import hx
 from inbox.auth.permissions import permission_required
 from inbox.connectors.base import Rejected
 from inbox.db import get_session
@@ -259,4 +260,7 @@ def add_author(ticket_id: int):
         session.rollback()
         return _author_card(ticket, error=exc.message, status=422)
     session.commit()
+    if not hx.is_htmx():        # a plain form post (no script): back to the ticket
+        flash(f"Added the author to {row.name}.")
+        return redirect(url_for("queue.ticket", ticket_id=ticket.id))
     return _author_card(ticket, done=f"Added to {row.name}.")
