@@ -85,6 +85,7 @@ def requeue_stranded(stale_after: timedelta = STALE_AFTER) -> dict[str, int]:
 
 def sweep_job() -> dict[str, int]:
     """The scheduled form of the sweep; it also wakes snoozed tickets whose wake-up job was lost."""
+    from .mail import requeue_stranded as requeue_mail
     from .triage import wake_due
 
-    return {**requeue_stranded(), "woken": wake_due()}
+    return {**requeue_stranded(), "woken": wake_due(), "mail": requeue_mail()}
