@@ -308,3 +308,31 @@ def test_the_pane_loads_every_rules_entry_in_one_query(api, session):
     assert sum("FROM rule_run" in s for s in statements) == 1
     assert {h.action for h in side["history"]} >= {"rules"}
     assert isinstance(side["history"][0], History)
+
+
+def test_one_rules_job_is_queued_at_a_time(app):
+    import workers
+
+    first = workers.request_rules()
+    assert first is not None and workers.request_rules() is None
+    run_jobs()                                   # the job clears the flag before its first read
+    assert workers.request_rules() is not None
+
+
+def test_with_redis_down_the_sweep_runs_the_rules_later(api, redis_server):
+    from datetime import timedelta
+
+    import workers
+    from workers.sweep import request_stranded_rules
+
+    make_rule(api, [{"action": "mark_as_priority", "config": {}}], name="Later")
+    channel_id = local_channel()
+    redis_server.stop()
+    ticket_id = inbound(channel_id, "Hello")
+    assert workers.request_rules() is None       # what ingestion does after its commit: no error
+    redis_server.start()                         # empty: nothing was queued
+    assert request_stranded_rules(stale_after=timedelta(0)) == 1
+    assert request_stranded_rules(stale_after=timedelta(0)) == 0   # its job is still waiting
+    run_jobs()
+    assert ticket(ticket_id).priority is True and runs(ticket_id)[0].status == RuleRunStatus.DONE
+    assert request_stranded_rules(stale_after=timedelta(0)) == 0
