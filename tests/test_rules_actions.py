@@ -233,3 +233,16 @@ def test_a_rules_suggestion_waits_for_approval_named_after_its_rule(api, client,
     with db.session_scope() as s:
         suggestion = s.scalars(select(Followup).where(Followup.ticket_id == ticket_id)).one()
         assert suggestion.request == {"by_rule": "Polite"}
+
+
+def test_a_supervisor_approves_a_rules_suggestion_and_it_becomes_the_reply(api, refs):
+    make_rule(api, [{"action": "suggest_reply", "config": {"savedReplyId": refs["saved"]}}], name="Polite")
+    ticket_id = inbound(local_channel(), "Hello")
+    run_rules()
+    [suggestion] = followups(ticket_id)
+    answer = api("supervisor").post(f"/api/v1/tickets/{ticket_id}/followups/{suggestion.id}/approve", json={})
+    assert answer.status_code in (200, 202), answer.get_data(as_text=True)
+    [reply] = followups(ticket_id)
+    assert (reply.type, reply.status, reply.text, reply.author_id) == (
+        FollowupType.REPLY, FollowupStatus.QUEUED, "Thank you, we are on it!", None)
+    assert loaded(ticket_id).has_pending_suggestion is False
