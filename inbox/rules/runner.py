@@ -46,13 +46,19 @@ class Loaded:
     broken: dict[Any, str]
     lookups: engine.Lookups
     names: dict[Any, str]
+    events: dict[Any, str | None]   # rule id → the event its trigger runs on
+
+    def broken_for(self, event: str) -> dict[str, str]:
+        """The active rules of this event's trigger that cannot run, and why (for the trace)."""
+        return {str(rule_id): why for rule_id, why in self.broken.items() if self.events.get(rule_id) == event}
 
 
 def load(session) -> Loaded:
     rows = list(session.scalars(select(Rule).order_by(Rule.weight, Rule.id)))
     found = items.lookups(session)
     rules, broken = items.parsed_rules(rows, found)
-    return Loaded(rules, broken, found, {row.id: row.name for row in rows})
+    return Loaded(rules, broken, found, {row.id: row.name for row in rows},
+                  {row.id: engine.TRIGGERS.get(row.trigger) if row.active else None for row in rows})
 
 
 def run_batch(after: int = 0, limit: int = BATCH) -> tuple[int, int]:
@@ -131,15 +137,16 @@ def _process(session, run_id: int, loaded: Loaded, after: list) -> str:
 
     matched = [t for t in evaluation.traces if t.matched]
     evaluated = [t for t in evaluation.traces if t.skipped is None]
+    broken = loaded.broken_for(run.event)
     trace = {"event": run.event, "rules": [_rule_trace(t, by_rule.get(t.rule_id, [])) for t in evaluation.traces],
-             "broken": {str(k): v for k, v in loaded.broken.items()}}
+             "broken": broken}
     for t in matched:
         session.execute(update(Rule).where(Rule.id == t.rule_id).values(
             matched_count=Rule.matched_count + 1, last_matched_at=now).execution_options(synchronize_session=False))
     for rule_id in failed_rules:
         session.execute(update(Rule).where(Rule.id == rule_id).values(failed_count=Rule.failed_count + 1)
                         .execution_options(synchronize_session=False))
-    if evaluated or loaded.broken:
+    if evaluated or broken:
         session.add(History(ticket_id=ticket.id, user_id=None, action="rules",
                             data={"run_id": run.id, "matched": [t.name for t in matched],
                                   "failed": sum(not a["ok"] for acts in by_rule.values() for a in acts)}))
