@@ -143,7 +143,6 @@ def worker(burst: bool, no_cron: bool, heartbeat: int) -> None:
             cron = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "cron"])
     try:
         from inbox import netguard
-
         from inbox.rules import signals
 
         netguard.warm()     # inherited by every work horse instead of built per job
