@@ -71,11 +71,3 @@ def history(ticket_id: int, action: str | None = None) -> list[History]:
 
 def rule_trace(run: RuleRun, name: str) -> dict:
     return next(r for r in run.trace["rules"] if r["name"] == name)
-
-
-def clear_keyword_cache() -> None:
-    """Matchers are cached by (list id, version): a list of the same id and version in the previous
-    test's database (reset between tests, not between a worker's jobs) must not be reused."""
-    from inbox.rules.keywords import default_cache
-
-    default_cache().clear()

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 from sqlalchemy import func, select
 
 from helpers import load, login, post, run_jobs
 from inbox import db
 from inbox.rules import runner
 from models import Followup, History, Rule, RuleRun, RuleRunStatus, Ticket, User
-from rules_world import clear_keyword_cache, history, inbound, local_channel, make_rule, rule_trace, run_rules, runs
+from rules_world import history, inbound, local_channel, make_rule, rule_trace, run_rules, runs
 from workers.rules import run_rules as rules_job
-
-
-@pytest.fixture(autouse=True)
-def _fresh_matchers():
-    clear_keyword_cache()
 
 
 def ticket(ticket_id: int) -> Ticket:
