@@ -76,6 +76,9 @@ def _register_blueprints(app: Flask) -> None:
     from inbox.queue import bp as queue
     from inbox.replies.views import bp as replies
     from inbox.settings.approval_views import bp as approval_settings
+    from inbox.settings.business_hours import bp as business_hours
+    from inbox.settings.outbox_views import bp as outbox
+    from inbox.settings.rule_list_views import bp as rule_list_pages
     from inbox.settings.resont_oauth import bp as resont_oauth
     from inbox.settings.rule_views import bp as rules_page
     from inbox.settings.saved_reply_views import bp as saved_replies
@@ -87,7 +90,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (auth, account, queue, replies, settings, tokens, users, saved_replies, resont_oauth, ingest, api,
                public_api, api_taxonomy, taxonomy_pages, team_pages, approval, approvals, notifications,
-               approval_settings, rules_page):
+               approval_settings, rule_list_pages, outbox, business_hours, rules_page):
         app.register_blueprint(bp)
     # Providers and API clients authenticate by URL token, bearer token or accesstoken, not by cookie.
     for bp in (ingest, api, public_api, api_taxonomy):

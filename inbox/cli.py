@@ -143,8 +143,10 @@ def worker(burst: bool, no_cron: bool, heartbeat: int) -> None:
             cron = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "cron"])
     try:
         from inbox import netguard
+        from inbox.rules import signals
 
         netguard.warm()     # inherited by every work horse instead of built per job
+        signals.warm()      # the rules' language and sentiment models, likewise
         workers.make_worker(heartbeat).work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         if cron is not None:

@@ -110,4 +110,8 @@ def from_environment(instance_path: Path) -> dict:
         # is the client's address (for login throttling) taken from the header.
         "INBOX_PROXY_HOPS": proxy_hops(),
         "WTF_CSRF_TIME_LIMIT": None,   # the token lives as long as the session
+        # Rules' "forward by mail" (inbox/mail.py): smtp://user:pass@host:port, smtp+starttls://…,
+        # smtps://…; unset, forwards wait in the outbox (/settings/outbox). The sender address.
+        "INBOX_SMTP_URL": os.environ.get("INBOX_SMTP_URL") or None,
+        "INBOX_MAIL_FROM": os.environ.get("INBOX_MAIL_FROM") or "inbox@localhost",
     }

@@ -50,6 +50,10 @@ GETLOO_TRAFFIC = [
 ]
 CUSTOM_KEY = "demo"
 TIMEOUT = 15.0
+# Smart rules to start from, made before the traffic so that the demo's first items meet them.
+DEMO_KEYWORDS = ("Shipping questions", ["доставка", "доставки", "заказ", "ship", "shipping", "delivery",
+                                        "ارسال", "سفارش"])
+DEMO_TAG = "shipping"
 
 
 class DemoError(Exception):
@@ -85,6 +89,7 @@ def seed(inbox: str, sandbox_url: str, state_file: Path) -> Iterator[str]:
         _wait_until_up(url)
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
     with httpx.Client(base_url=inbox, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT) as api:
+        yield from _rules(api)
         existing = _get(api, "/api/v1/channels")["data"]
         for body in demo_channels(sandbox_url):
             channels, new = _ensure(api, body, existing)
@@ -134,6 +139,38 @@ def _ensure(api: httpx.Client, body: dict, existing: list[dict]) -> tuple[list[d
                         f"{response.text[:300]}. Is the sandbox serving at {body.get('base_url')}?")
     data = response.json()
     return data.get("data", [data]), True
+
+
+def _rules(api: httpx.Client) -> Iterator[str]:
+    """A keyword list and two rules, as an admin would write them (once: found again by name)."""
+    if _get(api, "/api/v1/rules")["data"]:
+        return
+    name, keywords = DEMO_KEYWORDS
+    lists = {k["name"]: k for k in _get(api, "/api/v1/keyword-lists")["data"]}
+    keyword_list = lists.get(name) or _created(api, "/api/v1/keyword-lists", {"name": name, "keywords": keywords})
+    tags = {t["name"]: t for t in _get(api, "/api/v1/tags")["data"]}
+    tag = tags.get(DEMO_TAG) or _created(api, "/api/v1/tags", {"name": DEMO_TAG})
+    _created(api, "/api/v1/rules", {
+        "name": "Shipping questions", "description": "Tag them and raise their priority.",
+        "active": True, "weight": 10, "trigger": "ticket_creation", "entity": "ticket",
+        "conditions": [{"condition": "message_has_keyword", "config": {"keywordList": keyword_list["id"]}}],
+        "actions": [{"action": "add_tags", "config": {"tagIds": [tag["id"]]}},
+                    {"action": "mark_as_priority", "config": {}}]})
+    _created(api, "/api/v1/rules", {
+        "name": "Unhappy customers", "description": "A note for whoever answers a negative message.",
+        "active": True, "weight": 20, "trigger": "message_received", "entity": "ticket", "match": "any",
+        "conditions": [{"condition": "message_sentiment", "config": {"sentiments": ["NEGATIVE"]}}],
+        "actions": [{"action": "add_note", "config": {"text": "The customer sounds unhappy: answer first."}},
+                    {"action": "sentiment", "config": {"sentiment": "NEGATIVE"}}]})
+    yield "  rules      2 smart rules and a keyword list (Settings → Rules)"
+
+
+def _created(api: httpx.Client, path: str, body: dict) -> dict:
+    response = api.post(path, json=body)
+    if response.status_code != 201:
+        raise DemoError(f"POST {path} answered {response.status_code}: {response.text[:300]}")
+    data = response.json()
+    return data.get("data", data)
 
 
 def _getloo_traffic(api: httpx.Client, body: dict, channel: dict, new: bool) -> Iterator[str]:

@@ -132,6 +132,23 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "GET /notifications": (302, 200, 200, 200),
     "POST /notifications/read": (302, 303, 303, 303),
     # the approval policy: supervisors read it (ViewUsers), admins change it (EditChannels)
+    # keyword / interactor list pages, the outbox (EditRules); business hours (EditChannels); the
+    # author card's "Add to a list" (EditRules; an empty form is refused once let in)
+    "GET /settings/keyword-lists": (302, 403, 403, 200),
+    "POST /settings/keyword-lists": (302, 403, 403, 422),
+    "POST /settings/keyword-lists/<int:list_id>": (302, 403, 403, 303),
+    "POST /settings/keyword-lists/<int:list_id>/import": (302, 403, 403, 303),
+    "POST /settings/keyword-lists/<int:list_id>/delete": (302, 403, 403, 303),
+    "GET /settings/interactor-lists": (302, 403, 403, 200),
+    "POST /settings/interactor-lists": (302, 403, 403, 422),
+    "POST /settings/interactor-lists/<int:list_id>": (302, 403, 403, 303),
+    "POST /settings/interactor-lists/<int:list_id>/import": (302, 403, 403, 303),
+    "POST /settings/interactor-lists/<int:list_id>/delete": (302, 403, 403, 303),
+    "GET /settings/outbox": (302, 403, 403, 200),
+    "POST /settings/outbox/<int:followup_id>/send": (302, 403, 403, 404),   # the world's followup is a reply
+    "POST /settings/channels/<int:channel_id>/business-hours": (302, 403, 403, 422),
+    "GET /tickets/<int:ticket_id>/author-lists": (302, 403, 403, 200),
+    "POST /tickets/<int:ticket_id>/author-lists": (302, 403, 403, 422),
     "GET /settings/approval": (302, 403, 200, 200),
     "POST /settings/approval": (302, 403, 403, 422),
     "GET /auth/login": (200, 200, 200, 200),

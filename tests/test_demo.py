@@ -63,6 +63,18 @@ def wait_for_tickets(providers: set[str], seconds: float = 60) -> set[str]:
         time.sleep(0.3)
 
 
+def wait_for_rule(text: str, tag: str, seconds: float = 30) -> bool:
+    """The ticket whose text has ``text`` was tagged ``tag`` and raised by a rule (the worker's)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with db.session_scope() as s:
+            found = s.scalars(select(Ticket).join(Message).where(Message.text.contains(text))).first()
+            if found is not None and found.priority and tag in {t.name for t in found.tags}:
+                return True
+        time.sleep(0.3)
+    return False
+
+
 def wait_for_message(text: str, seconds: float = 30) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -91,6 +103,8 @@ def test_demo_seeds_every_sandbox_through_public_paths(app, live, sandbox_proces
         assert seen >= PROVIDERS, f"no tickets yet from {PROVIDERS - seen}"
         assert wait_for_message("Когда придёт мой заказ")        # Getloo, by webhook
         assert wait_for_message("سفارش من کی می‌رسد")            # custom, via /api2/public
+        # The demo's smart rule met the demo's first items: the order question is tagged, raised.
+        assert wait_for_rule("Когда придёт мой заказ", "shipping"), "the demo rule did not act"
 
         # Seeding again (the next `make run`) connects nothing twice. The custom channel's token is
         # shown once; with the seed's state file lost, the seed rotates it and installs the new one.

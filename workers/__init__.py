@@ -122,6 +122,49 @@ def schedule_drain(channel_id: int, at: datetime) -> None:
         pass
 
 
+RULES_FLAG = "inbox:rules"
+
+
+def request_rules() -> Job | None:
+    """Make sure the rules job runs after this call (call it after committing new rule runs).
+
+    One rules job is queued at a time: whoever sets the flag enqueues it, everyone else has
+    nothing to do. The job clears the flag before its first read (see ``workers.rules``), so a
+    run committed meanwhile is never stranded. Redis down: None, and the sweep catches up (it
+    requests the job for runs pending longer than a minute).
+    """
+    job_id = f"rules-{uuid.uuid4().hex[:12]}"
+    try:
+        conn = connection()
+        if not conn.set(RULES_FLAG, job_id, nx=True, ex=DRAIN_FLAG_TTL):
+            return None
+        try:
+            return queue(DEFAULT).enqueue("workers.rules.run_rules", job_id=job_id, job_timeout=300, result_ttl=0,
+                                          failure_ttl=86400, retry=Retry(max=3, interval=[5, 30, 120]))
+        except Exception:
+            clear_rules_flag(job_id)   # else the next requests would wait for the sweep
+            raise
+    except QUEUE_DOWN:
+        log.warning("queue unreachable: the rules job is left to the sweep", exc_info=True)
+        return None
+
+
+def clear_rules_flag(job_id: str) -> bool:
+    return bool(connection().eval(_CLEAR_IF, 1, RULES_FLAG, job_id))
+
+
+def ensure_rules() -> bool:
+    """For the sweep: request the rules job unless the one the flag names is still alive (a flag
+    whose job vanished is stale and replaced). True when a job was queued."""
+    flagged = connection().get(RULES_FLAG)
+    if flagged is not None:
+        job_id = flagged.decode()
+        if job_is_live(job_id):
+            return False
+        clear_rules_flag(job_id)
+    return request_rules() is not None
+
+
 def send_job_id(action_id: int) -> str:
     return f"send-{action_id}"
 

@@ -64,6 +64,8 @@ def drain_channel(channel_id: int) -> dict[str, int]:
                 outcomes = _drain_batch(session, channel_id, after, careful=True)
         if not outcomes:
             break
+        if any(o["status"] == RawEventStatus.PROCESSED for o in outcomes):
+            workers.request_rules()   # committed: the batch's new messages have rule runs to do
         counts.update(o["status"] for o in outcomes)
         after = outcomes[-1]["id"]
     _schedule_retries(channel_id)
@@ -191,10 +193,13 @@ def process_event(raw_event_id: int) -> str:
             if not isinstance(items, list):
                 return _finish(event, *items)
             store.apply(session, channel, items)
-            return _finish(event, RawEventStatus.PROCESSED if items else RawEventStatus.IGNORED, None)
+            status = _finish(event, RawEventStatus.PROCESSED if items else RawEventStatus.IGNORED, None)
     except Exception as exc:
         _record_failure(raw_event_id, exc)
         raise
+    if status == RawEventStatus.PROCESSED:
+        workers.request_rules()   # after the commit: its new messages' rule runs
+    return status
 
 
 def _finish(event: RawEvent, status: RawEventStatus, error: str | None) -> RawEventStatus:

@@ -58,6 +58,8 @@ def poll_channel(channel_id: int) -> str:
             channel.token_expires_at = result.token_expires_at
         if channel.status == ChannelStatus.NEEDS_ATTENTION:
             channel.status, channel.last_error = ChannelStatus.ACTIVE, None   # it works again
+    if result.items:
+        workers.request_rules()   # after the commit: the new messages' rule runs
     return f"stored {len(result.items)} items"
 
 

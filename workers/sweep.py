@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 import workers
 from inbox.db import session_scope
-from models import (ActionState, Channel, ChannelStatus, OutboundAction, RawEvent, RawEventStatus,
-                    utcnow)
+from models import (ActionState, Channel, ChannelStatus, OutboundAction, RawEvent, RawEventStatus, RuleRun,
+                    RuleRunStatus, utcnow)
 
 from .outbound import reconcile_action
 
@@ -83,8 +83,21 @@ def requeue_stranded(stale_after: timedelta = STALE_AFTER) -> dict[str, int]:
     return counts
 
 
+def request_stranded_rules(stale_after: timedelta = STALE_AFTER) -> int:
+    """1 when rule runs pending for longer than ``stale_after`` got the rules job again: their job
+    never ran (Redis was down, or lost it), or the run raised last time (it is retried until the
+    runner gives it up). 0 when none, or when the job the flag names is still alive."""
+    with session_scope() as session:
+        stranded = session.scalar(select(RuleRun.id).where(
+            RuleRun.status == RuleRunStatus.PENDING, RuleRun.created_at <= utcnow() - stale_after).limit(1))
+    return int(stranded is not None and workers.ensure_rules())
+
+
 def sweep_job() -> dict[str, int]:
-    """The scheduled form of the sweep; it also wakes snoozed tickets whose wake-up job was lost."""
+    """The scheduled form of the sweep; it also wakes snoozed tickets whose wake-up job was lost,
+    runs the rules on rule runs left pending, and queues forwarded mail that was never sent."""
+    from .mail import requeue_stranded as requeue_mail
     from .triage import wake_due
 
-    return {**requeue_stranded(), "woken": wake_due()}
+    return {**requeue_stranded(), "woken": wake_due(), "rules": request_stranded_rules(),
+            "mail": requeue_mail()}

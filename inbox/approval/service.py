@@ -75,8 +75,8 @@ def revise(session: Session, followup: Followup, user: User, text: str) -> Follo
         raise Refused(403, "not_your_suggestion", "Only its author can revise a suggestion.")
     ticket = followup.ticket
     if followup.status == FollowupStatus.REJECTED:
-        return suggest(session, ticket, user, text, revision_of=followup, **(followup.request or {}))
-    new_text, _request, _extra = check_reply(session, ticket, text, **(followup.request or {}))
+        return suggest(session, ticket, user, text, revision_of=followup, **_choice(followup))
+    new_text, _request, _extra = check_reply(session, ticket, text, **_choice(followup))
     before = followup.text
     _decide(session, followup, FollowupStatus.SUGGESTED, text=new_text)
     triage.bump_version(session, ticket)
@@ -107,10 +107,10 @@ def approve(session: Session, followup: Followup, user: User, text: str | None =
     final = text if edited else suggested
     # Checked before the decision is taken, so a text the provider would refuse leaves the
     # suggestion pending (422) rather than approved and failing.
-    check_reply(session, ticket, final, **(followup.request or {}))
+    check_reply(session, ticket, final, **_choice(followup))
     _decide(session, followup, FollowupStatus.APPROVED, decided_by_id=user.id, approved_by_id=user.id,
             original_text=suggested if edited else None)
-    followup, action = queue_reply(session, ticket, user, final, followup=followup, **(followup.request or {}))
+    followup, action = queue_reply(session, ticket, user, final, followup=followup, **_choice(followup))
     _after_decision(session, ticket)
     session.add(History(ticket_id=ticket.id, user_id=user.id, action="suggestion_approved",
                         data={"followup_id": followup.id, "author_id": followup.author_id, "edited": edited,
@@ -194,6 +194,11 @@ def _check_approver(followup: Followup, user: User) -> None:
         raise Refused(403, "insufficient_permissions", "This needs the ApproveSuggestion permission")
     if followup.author_id == user.id and not user.can("ApproveOwnSuggestion"):
         raise Refused(403, "own_suggestion", "Approving one's own suggestion needs the ApproveOwnSuggestion permission")
+
+
+def _choice(followup: Followup) -> dict[str, Any]:
+    """What a suggestion will be sent with (``request`` also names a rule that suggested it)."""
+    return {k: v for k, v in (followup.request or {}).items() if k in CHOICE_KEYS}
 
 
 def _decide(session: Session, followup: Followup, status: FollowupStatus, **values: Any) -> None:

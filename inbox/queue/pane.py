@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from inbox import visibility
 from inbox.links import http_url
-from models import ActionState, Followup, FollowupType, History, Interactor, OutboundAction, Post, Team, Ticket, User
+from models import (ActionState, Followup, FollowupType, History, Interactor, OutboundAction, Post, RuleRun, Team,
+                    Ticket, User)
 
 from . import triage
 from .actions import LABELS, available_actions, custom_actions
@@ -135,8 +136,18 @@ def sidebar(session: Session, ticket: Ticket, message: str | None = None, error:
             # A note's history entry shows the note as it is now (read from the ticket, not copied
             # into the history): a deleted note's words leave the sidebar with it.
             "note_texts": {f.id: f.text for f in ticket.followups if f.type == FollowupType.NOTE},
+            "rule_runs": rule_runs(session, entries),
             "statuses": [s.value for s in triage.SETTABLE_STATUSES],
             "presets": triage.SNOOZE_PRESETS, "message": message, "error": error}
+
+
+def rule_runs(session: Session, entries: list[History]) -> dict[int, RuleRun]:
+    """The rule runs that the history's "rules" entries name (their traces answer "why did this
+    happen?"), in one query whatever their number."""
+    ids = {h.data.get("run_id") for h in entries if h.action == "rules" and isinstance(h.data.get("run_id"), int)}
+    if not ids:
+        return {}
+    return {run.id: run for run in session.scalars(select(RuleRun).where(RuleRun.id.in_(ids)))}
 
 
 def thread_of(ticket: Ticket) -> list[tuple[str, object]]:

@@ -33,11 +33,12 @@ def item_for(session: Session, ticket: Ticket, message: Message | None, event: s
     interactor = (message.interactor if message is not None and message.interactor_id else None) \
         or ticket.interactor
     language = signals.detect_language(text)
+    # First contact: we hold no earlier message from this author (on this channel: a person is
+    # an interactor per channel). By id, the order we stored them in, not the network's clock.
     first_contact = False
     if interactor is not None and message is not None:
         first_contact = not session.scalar(select(exists().where(
-            Message.interactor_id == interactor.id, Message.id != message.id,
-            Message.created_at <= message.created_at)))
+            Message.interactor_id == interactor.id, Message.id < message.id)))
     received = message.received_at if message is not None else ticket.last_activity_at
     return engine.Item(
         kind=str(ticket.kind), provider=channel.provider if channel else "",

@@ -111,7 +111,9 @@ def _set_entries(session: Session, row: Any, data: dict[str, Any], replace: bool
 
 
 def _split(text: str, keywords: bool) -> list[Any]:
-    parts = [p.strip() for line in text.splitlines() for p in (line.split(",") if keywords else [line])]
+    # Keywords: one per line, or separated by a comma — the Latin one or the Arabic/Persian "،".
+    parts = [p.strip() for line in text.splitlines()
+             for p in (re.split("[,،]", line) if keywords else [line])]
     parts = [p for p in parts if p]
     if keywords:
         return parts

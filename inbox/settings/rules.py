@@ -159,7 +159,10 @@ def lookups(session: Session):
     from inbox.rules import engine
     from models import Category, Channel, InteractorList, KeywordList, SavedReply, Tag, Team
 
-    keyword_lists = {row.id: engine.KeywordList(row.id, row.version, tuple(row.keywords or ()))
+    # A list's automaton is cached by (id, version): the creation time joins the version, because
+    # a deleted list's id can be given again (SQLite) to a new list starting at version 1.
+    keyword_lists = {row.id: engine.KeywordList(row.id, f"{row.version}@{row.created_at.isoformat()}",
+                                                tuple(row.keywords or ()))
                      for row in session.scalars(select(KeywordList))}
     interactor_lists = {}
     for row in session.scalars(select(InteractorList)):
