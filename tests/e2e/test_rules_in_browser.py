@@ -93,8 +93,7 @@ def test_create_dry_run_save_reorder_then_a_matching_item_shows_the_trace(page, 
             page.reload()
         expect(item).to_be_visible()
 
-        # ---- From here on the rules job (helper "runner") and its history entry (pane history) are
-        # needed: this part passes only once the lead has merged those branches with this one.
+        # The rules job runs in the worker (inbox.rules.runner) and writes the trace to the history.
         item.click()
         rules_entry = page.locator('[data-history="rules"]', has_text="Rule “Refunds” matched")
         for _ in range(60):
