@@ -72,7 +72,7 @@ def test_create_dry_run_save_reorder_then_a_matching_item_shows_the_trace(page, 
         page.click("#add-action")
         page.select_option("#actions-0-action", "require_approval")
         expect(page.locator("#actions-0-action")).to_have_value("require_approval")
-        page.click("#save-rule")
+        page.press("#name", "Enter")                                        # Enter saves
         names = page.locator(".rule-card .rule-name")
         expect(names).to_have_text(["Refunds", "Everything"])
         page.locator(".rule-card", has_text="Everything").get_by_role("button", name="Move up").click()
