@@ -73,7 +73,8 @@ def dry_run(session: Session, data: Mapping[str, Any], n: int = N_DEFAULT) -> Re
         trace = evaluation.traces[0]
         failed = None if trace.matched else next(
             (c for c in trace.conditions if c.passed is False), None)
-        rows.append(Row(ticket.id, ticket.channel.name if ticket.channel else "", item.text, trace.matched, failed, trace.conditions, evaluation.actions))
+        rows.append(Row(ticket.id, ticket.channel.name if ticket.channel else "", item.text, trace.matched,
+                        failed, trace.conditions, evaluation.actions))
     return Result(len(rows), sum(r.matched for r in rows), tuple(rows))
 
 

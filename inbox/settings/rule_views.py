@@ -267,9 +267,11 @@ def versions(rule_id: int):
             problems[row.version] = exc.message
     changed = {}                                    # per version, the fields it changed from the one before
     for newer, older in zip(rows, rows[1:]):
-        changed[newer.version] = [k for k in rule_form.COMPARED if (newer.data or {}).get(k) != (older.data or {}).get(k)]
+        before, after = older.data or {}, newer.data or {}
+        changed[newer.version] = [k for k in rule_form.COMPARED if after.get(k) != before.get(k)]
     return render_template("settings/rule_versions.html", rule=rule, versions=rows, authors=authors,
-                           problems=problems, changed=changed, changes=rule_form.CHANGES, choices=_choices(), describe=rule_form.describe)
+                           problems=problems, changed=changed, changes=rule_form.CHANGES, choices=_choices(),
+                           describe=rule_form.describe)
 
 
 @bp.post("/<int:rule_id>/versions/<int:version>/restore")
