@@ -80,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
     from inbox.settings.outbox_views import bp as outbox
     from inbox.settings.rule_list_views import bp as rule_list_pages
     from inbox.settings.resont_oauth import bp as resont_oauth
+    from inbox.settings.rule_views import bp as rules_page
     from inbox.settings.saved_reply_views import bp as saved_replies
     from inbox.settings.tokens import bp as tokens
     from inbox.settings.taxonomy_views import bp as taxonomy_pages
@@ -89,7 +90,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (auth, account, queue, replies, settings, tokens, users, saved_replies, resont_oauth, ingest, api,
                public_api, api_taxonomy, taxonomy_pages, team_pages, approval, approvals, notifications,
-               approval_settings, rule_list_pages, outbox, business_hours):
+               approval_settings, rule_list_pages, outbox, business_hours, rules_page):
         app.register_blueprint(bp)
     # Providers and API clients authenticate by URL token, bearer token or accesstoken, not by cookie.
     for bp in (ingest, api, public_api, api_taxonomy):
