@@ -3,20 +3,14 @@ the item is polled from the Resont sandbox, a real ``flask worker`` process runs
 then sends the outbound actions it recorded, and the sandbox is asked what it received."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from inbox import db
 from models import Channel, OutboundAction, Tag, Ticket
-from rules_world import clear_keyword_cache, make_rule, rule_trace, runs
+from rules_world import make_rule, rule_trace, runs
 from sandbox import resont as resont_sandbox
 from worker_process import run_burst
 from workers.poll import poll_channel
-
-
-@pytest.fixture(autouse=True)
-def _fresh_matchers():
-    clear_keyword_cache()
 
 
 def comment_ticket(comment_id: int) -> Ticket:
