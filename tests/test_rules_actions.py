@@ -176,7 +176,7 @@ def test_archive_respects_a_channel_that_requires_a_category(api, refs):
     [run] = runs(ticket_id)
     [archive] = rule_trace(run, "Close")["actions"]
     assert archive == {"action": "archive", "config": {}, "ok": False,
-                       "result": "this channel requires a category before a ticket is archived"}
+                       "result": "This channel requires a category before a ticket is archived."}
     assert loaded(ticket_id).status == "open"
     # With the category set first, the same rule archives.
     make_rule(api, [{"action": "tag", "config": {"categoryIds": [refs["category"]]}}], name="Categorise", weight=1)

@@ -78,7 +78,7 @@ def queue_ticket_action(session: Session, ticket: Ticket, user: User, kind: str,
     fields.params(params)       # strings within limits, ids in range: before anything is stored
     triage.check_version(ticket, seen)
     if kind == "archive" or (kind == "status" and params.get("value") == "archived"):
-        _check_category_required(session, ticket)
+        check_category_required(session, ticket)
     action = _apply(session, ticket, user, kind, params, via)
     triage.bump_version(session, ticket)
     return action
@@ -133,7 +133,7 @@ def custom_actions(ticket: Ticket) -> dict[str, str]:
     return {aid: label_text(label) for aid, label in manifest_actions(ticket.channel.settings).items()}
 
 
-def _check_category_required(session: Session, ticket: Ticket) -> None:
+def check_category_required(session: Session, ticket: Ticket) -> None:
     """SocialHub's "force tagging": a channel with ``settings.require_category`` archives a ticket
     only once it has a category, so every closed ticket is counted somewhere in the reports."""
     channel = session.get(Channel, ticket.channel_id)

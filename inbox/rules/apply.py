@@ -64,10 +64,10 @@ def run(ctx: Context, action: str, config: dict[str, Any]) -> str:
 
 
 def archive(ctx: Context, config: dict[str, Any]) -> str:
+    from inbox.queue.actions import check_category_required
+
     ticket = ctx.ticket
-    channel = ctx.session.get(Channel, ticket.channel_id)
-    if channel is not None and (channel.settings or {}).get("require_category") is True and not ticket.categories:
-        raise ActionFailed("this channel requires a category before a ticket is archived")
+    check_category_required(ctx.session, ticket)   # Rejected, as for a person: the trace says why
     if ticket.status == TicketStatus.ARCHIVED:
         return "already archived"
     ticket.status, ticket.snoozed_until = TicketStatus.ARCHIVED, None
@@ -304,4 +304,4 @@ ACTIONS: dict[str, Callable[[Context, dict[str, Any]], str]] = {
     "hide": _network("hide"), "delete": _network("delete"), "like": _network("like"),
 }
 # The failures an action may raise that are its own, expected ones (anything else is logged too).
-EXPECTED = (ActionFailed, Rejected, ValueError, LookupError, NotImplementedError)
+EXPECTED = (ActionFailed, Rejected, ValueError, LookupError)

@@ -174,8 +174,6 @@ def _rule_trace(t: engine.RuleTrace, actions: list[dict[str, Any]]) -> dict[str,
 
 def _why(exc: Exception) -> str:
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    if isinstance(exc, NotImplementedError):
-        message = "not available yet" + (f": {exc}" if str(exc) else "")
     return str(message)[:ERROR_MAX]
 
 
