@@ -70,8 +70,10 @@ def _register_blueprints(app: Flask) -> None:
     from inbox.approval.views import bp as approval
     from inbox.auth.account import bp as account
     from inbox.auth.views import bp as auth
+    from inbox.bulk import bp as bulk
     from inbox.connectors import connector_class
     from inbox.ingest.views import bp as ingest
+    from inbox.live import bp as live
     from inbox.notifications_views import bp as notifications
     from inbox.queue import bp as queue
     from inbox.replies.views import bp as replies
@@ -90,7 +92,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (auth, account, queue, replies, settings, tokens, users, saved_replies, resont_oauth, ingest, api,
                public_api, api_taxonomy, taxonomy_pages, team_pages, approval, approvals, notifications,
-               approval_settings, rule_list_pages, outbox, business_hours, rules_page):
+               approval_settings, rule_list_pages, outbox, business_hours, rules_page, bulk, live):
         app.register_blueprint(bp)
     # Providers and API clients authenticate by URL token, bearer token or accesstoken, not by cookie.
     for bp in (ingest, api, public_api, api_taxonomy):
@@ -98,6 +100,8 @@ def _register_blueprints(app: Flask) -> None:
     app.jinja_env.globals["reply_capable"] = lambda ticket: connector_class(ticket.channel.provider).ACTIONS
     from inbox.links import http_url_filter
     app.jinja_env.filters["http_url"] = http_url_filter     # every network URL in an href/src
+    from inbox.search import highlight
+    app.jinja_env.filters["highlight"] = highlight           # the search box's words, marked
 
 
 if __name__ == "__main__":     # `python app.py`: the supervisor, as `make run` starts it

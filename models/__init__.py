@@ -2,6 +2,7 @@
 from .base import Base, TimestampMixin, to_utc_naive, utcnow
 from .channel import Channel, ChannelStatus
 from .event import History, RawEvent, RawEventStatus
+from .folder import Folder, TicketCount
 from .followup import ActionAttempt, ActionState, Followup, FollowupStatus, FollowupType, OutboundAction, note_mentions
 from .notification import Notification
 from .rule import Rule, RuleRun, RuleRunStatus, RuleVersion
@@ -13,7 +14,7 @@ from .taxonomy import Category, Tag, ticket_categories, ticket_tags
 from .ticket import Direction, Interactor, Message, Post, Ticket, TicketKind, TicketStatus
 from .user import ApiToken, Role, User, hash_token
 
-__all__ = ["note_mentions", 
+__all__ = ["note_mentions", "Folder", "TicketCount", 
     "ActionAttempt", "ActionState", "InteractorList", "KeywordList", "Rule", "RuleRun", "RuleRunStatus", "RuleVersion", "Notification", "Setting", "ApiToken", "Base", "Category", "Channel", "ChannelStatus", "Direction",
     "Followup", "FollowupStatus", "FollowupType", "History", "Interactor", "Message",
     "OutboundAction", "Post", "RawEvent", "RawEventStatus", "Role", "SavedReply", "Tag", "Team", "Ticket", "TicketKind",

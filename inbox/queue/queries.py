@@ -14,7 +14,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from inbox import visibility
-from models import (ActionState, Followup, OutboundAction, Ticket, TicketKind, TicketStatus, note_mentions,
+from models import (ActionState, Followup, FollowupStatus, FollowupType, OutboundAction, Ticket, TicketKind, TicketStatus, note_mentions,
                     ticket_categories, ticket_tags)
 
 SENTIMENTS = ("positive", "neutral", "negative")
@@ -45,6 +45,10 @@ class Filters:
     category: int | None = None
     q: str | None = None
     failed: bool = False            # "Failed sends": a network action failed or its outcome is unknown
+    awaiting: bool = False          # "Awaiting approval": a suggested reply waits for a decision
+    suggested_by: str | None = None  # "me": tickets with a pending suggestion the viewer wrote
+    folder: str | None = None       # the folder the filters came from (a built-in slug or a folder id)
+    folder_args: tuple = ()          # that folder's own arguments (left out of as_args: the folder says them)
     cursor: str | None = None
     limit: int = 50
 
@@ -57,12 +61,25 @@ class Filters:
             found["priority"] = "1" if self.priority else "0"
         if self.failed:
             found["failed"] = "1"
+        if self.awaiting:
+            found["awaiting"] = "1"
+        if self.suggested_by:
+            found["suggested_by"] = self.suggested_by
+        if self.folder:
+            base = dict(self.folder_args)
+            found = {"folder": self.folder, **{k: v for k, v in found.items() if base.get(k) != v}}
         return found
 
     @classmethod
-    def from_args(cls, args, me: int | None = None) -> "Filters":
+    def from_args(cls, args, me: int | None = None, folder: str | None = None,
+                  folder_args: dict[str, str] | None = None) -> "Filters":
         """Parse query arguments; bad values raise FilterError (a 400, never a 500). ``me`` is the
-        viewer's id, for ``assignee=me``."""
+        viewer's id, for ``assignee=me``. ``folder_args`` (a folder's own arguments, already
+        resolved by ``inbox.queue.folder_views``) are the base the request's arguments narrow."""
+        if folder_args:
+            merged = dict(folder_args)
+            merged.update({k: v for k, v in args.items() if k != "folder"})
+            args = merged
         def as_int(name: str) -> int | None:
             value = args.get(name)
             if value in (None, ""):
@@ -104,10 +121,17 @@ class Filters:
         failed = args.get("failed") or None
         if failed not in (None, "0", "1", "true", "false"):
             raise FilterError("failed", "failed must be 1 or 0")
+        awaiting = args.get("awaiting") or None
+        if awaiting not in (None, "0", "1", "true", "false"):
+            raise FilterError("awaiting", "awaiting must be 1 or 0")
+        suggested_by = args.get("suggested_by") or None
+        if suggested_by not in (None, "me"):
+            raise FilterError("suggested_by", "suggested_by must be me")
         return cls(status=status, kind=kind, channel_id=as_int("channel_id"), network=args.get("network") or None,
                    assignee=assignee, mentions=mentions, me=me, sentiment=sentiment,
                    priority=None if priority is None else priority in ("1", "true"), team=as_int("team"), tag=as_int("tag"), category=as_int("category"), q=(args.get("q") or "").strip() or None,
-                   failed=failed in ("1", "true"), cursor=cursor, limit=limit)
+                   failed=failed in ("1", "true"), awaiting=awaiting in ("1", "true"), suggested_by=suggested_by,
+                   folder=folder, folder_args=tuple(sorted((folder_args or {}).items())), cursor=cursor, limit=limit)
 
 
 def encode_cursor(ticket: Ticket) -> str:
@@ -174,10 +198,16 @@ def ticket_page(session: Session, filters: Filters, *, viewer: Any) -> tuple[lis
         query = query.where(Ticket.id.in_(select(OutboundAction.ticket_id).where(
             OutboundAction.state.in_((ActionState.FAILED, ActionState.UNKNOWN)),
             OutboundAction.ticket_id.is_not(None))))
+    if filters.awaiting:
+        query = query.where(Ticket.has_pending_suggestion.is_(True))
+    if filters.suggested_by == "me":
+        query = query.where(Ticket.id.in_(select(Followup.ticket_id).where(
+            Followup.type == FollowupType.SUGGESTION, Followup.status == FollowupStatus.SUGGESTED,
+            Followup.author_id == (filters.me or 0))))
     if filters.q:
-        # Substring search for now; full-text search (FTS5 / tsvector) comes with the queue workspace.
-        escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Ticket.text.ilike(f"%{escaped}%", escape="\\"))
+        from inbox import search
+
+        query = search.restrict(query, filters.q, me=filters.me)
     if filters.cursor:
         at, ident = decode_cursor(filters.cursor)
         query = query.where(or_(Ticket.last_activity_at < at,

@@ -11,7 +11,7 @@ from inbox.db import get_session
 from inbox.settings import taxonomy
 from models import Channel, ChannelStatus, Team
 
-from . import bp
+from . import bp, folder_views
 from .pane import load_ticket, pane_context
 from .queries import FilterError, Filters, ticket_page
 
@@ -30,8 +30,9 @@ def _page_context(filters: Filters, full: bool = False) -> dict:
                                .order_by(Channel.name)).all()
     attention = [c for c in channels if c.status == ChannelStatus.NEEDS_ATTENTION]
     return {"tickets": tickets, "next_cursor": next_cursor, "filters": filters, "channels": channels,
-            "attention": attention,
-            "filters_args": filters.as_args(), **(filter_choices(session) if full else {})}
+            "attention": attention, "filters_args": filters.as_args(),
+            **(filter_choices(session) if full else {}),
+            **(folder_views.sidebar(session, current_user, filters.folder) if full else {})}
 
 
 def filter_choices(session) -> dict:
@@ -42,8 +43,9 @@ def filter_choices(session) -> dict:
 
 
 def _filters_or_400() -> Filters:
+    folder, folder_args = folder_views.resolve(get_session(), current_user, request.args)
     try:
-        return Filters.from_args(request.args, me=current_user.id)
+        return Filters.from_args(request.args, me=current_user.id, folder=folder, folder_args=folder_args)
     except FilterError as exc:
         abort(400, exc.message)
 

@@ -1,0 +1,1 @@
+"""Starting a bulk job and following its progress."""

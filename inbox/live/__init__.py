@@ -1,0 +1,7 @@
+"""Working together: live updates of the queue, presence (who views or replies to a ticket) and the
+send-time guard."""
+from flask import Blueprint
+
+bp = Blueprint("live", __name__)
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""The live poll and presence heartbeats."""

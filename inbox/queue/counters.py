@@ -1,0 +1,77 @@
+"""Every folder's number for one user, without counting tickets.
+
+The built-in folders that filter on status, assignee, priority and "awaiting approval" are sums over
+``ticket_count`` (kept by triggers in the same transaction as each ticket's change: see
+``models/folder.py``), restricted to what the user sees the same way ``inbox.visibility`` restricts
+tickets: by channel, by the team a ticket is handed to, or by assignee — all three are columns of
+the counter rows. Mentions, My suggestions and Failed sends count their own small tables through
+their indexes (a user's mentions, a user's pending suggestions, failed actions): those sets stay
+small whatever the size of the queue.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from inbox import visibility
+from models import (ActionState, Channel, Followup, FollowupStatus, FollowupType, OutboundAction, Ticket,
+                    TicketCount, TicketStatus, note_mentions, team_members)
+
+
+def _visible_rows(user: Any):
+    """A condition on ticket_count rows: the buckets of tickets ``user`` sees (None: all)."""
+    if visibility.sees_all(user):
+        return None
+    channels = select(Channel.id).where(visibility.visible_channels(user))
+    teams = select(team_members.c.team_id).where(team_members.c.user_id == user.id)
+    return or_(TicketCount.channel_id.in_(channels), TicketCount.team_id.in_(teams),
+               TicketCount.assignee_id == user.id)
+
+
+def builtin_counts(session: Session, user: Any) -> dict[str, int]:
+    """The number of tickets in each built-in folder, as ``user`` sees them."""
+    c = TicketCount
+    open_ = c.status == TicketStatus.OPEN
+
+    def total(condition=None):
+        value = c.n if condition is None else case((condition, c.n), else_=0)
+        return func.coalesce(func.sum(value), 0)
+
+    sums = visibility.restrict(
+        select(total(open_), total(and_(open_, c.assignee_id == user.id)), total(and_(open_, c.assignee_id == 0)),
+               total(and_(open_, c.priority.is_(True))), total(c.status == TicketStatus.SNOOZED),
+               total(c.pending.is_(True)), total(c.status == TicketStatus.ARCHIVED), total()),
+        _visible_rows(user)).subquery()
+    # One statement: the sums and the three small counts as scalar sub-selects.
+    row = session.execute(select(sums, _mentions(user), _my_suggestions(user), _failed(user))).one()
+    inbox, mine, unassigned, priority, snoozed, approval, archived, everything, mentions, suggestions, failed = row
+    return {"inbox": inbox, "mine": mine, "unassigned": unassigned, "mentions": mentions or 0,
+            "priority": priority, "snoozed": snoozed, "approval": approval, "suggestions": suggestions or 0,
+            "failed": failed or 0, "archived": archived, "all": everything}
+
+
+def _visible(query, user: Any):
+    return visibility.restrict(query, visibility.visible_tickets(user))
+
+
+def _mentions(user: Any):
+    query = (select(func.count(func.distinct(Ticket.id))).select_from(note_mentions)
+             .join(Followup, Followup.id == note_mentions.c.followup_id).join(Ticket, Ticket.id == Followup.ticket_id)
+             .where(note_mentions.c.user_id == user.id, Ticket.status == TicketStatus.OPEN))
+    return _visible(query, user).scalar_subquery()
+
+
+def _my_suggestions(user: Any):
+    query = (select(func.count(func.distinct(Followup.ticket_id))).join(Ticket, Ticket.id == Followup.ticket_id)
+             .where(Followup.status == FollowupStatus.SUGGESTED, Followup.type == FollowupType.SUGGESTION,
+                    Followup.author_id == user.id))
+    return _visible(query, user).scalar_subquery()
+
+
+def _failed(user: Any):
+    query = (select(func.count(func.distinct(OutboundAction.ticket_id)))
+             .join(Ticket, Ticket.id == OutboundAction.ticket_id)
+             .where(OutboundAction.state.in_((ActionState.FAILED, ActionState.UNKNOWN))))
+    return _visible(query, user).scalar_subquery()
