@@ -197,8 +197,14 @@ def delete_channel(channel_id: int):
 @bp.get("/tickets")
 @api_permission("ViewTickets")
 def list_tickets():
+    from inbox.queue.folder_views import UnknownFolder, resolve
+
     try:
-        filters = Filters.from_args(request.args, me=g.api_user.id)
+        folder, folder_args = resolve(get_session(), g.api_user, request.args, default=None)
+    except UnknownFolder:
+        raise ApiError(404, "not_found", f"No folder {request.args.get('folder')}") from None
+    try:
+        filters = Filters.from_args(request.args, me=g.api_user.id, folder=folder, folder_args=folder_args)
     except FilterError as exc:
         raise ApiError(400, f"invalid_{exc.field}", exc.message) from exc
     tickets, next_cursor = ticket_page(get_session(), filters, viewer=g.api_user)
@@ -354,4 +360,4 @@ def json_body_or_empty() -> dict:
 
 
 # The settings resources add their routes to ``bp`` (``app.py`` registers only ``bp``).
-from . import approval_policy, outbound, rule_lists, rules, saved_replies, suggestions, teams, users  # noqa: E402,F401
+from . import approval_policy, folders, outbound, rule_lists, rules, saved_replies, suggestions, teams, users  # noqa: E402,F401

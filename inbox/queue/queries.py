@@ -53,7 +53,16 @@ class Filters:
     limit: int = 50
 
     def as_args(self) -> dict[str, str]:
-        """The filters as query arguments (without the cursor), for links and the address bar."""
+        """The filters as query arguments (without the cursor), for links and the address bar: the
+        folder, and what narrows it."""
+        found = self.effective_args()
+        if self.folder:
+            base = dict(self.folder_args)
+            found = {"folder": self.folder, **{k: v for k, v in found.items() if base.get(k) != v}}
+        return found
+
+    def effective_args(self) -> dict[str, str]:
+        """Every filter in force as query arguments, the folder's included (what a saved folder keeps)."""
         keys = ("status", "kind", "channel_id", "network", "assignee", "mentions", "sentiment", "team", "tag", "category",
                 "q")
         found = {k: str(getattr(self, k)) for k in keys if getattr(self, k) not in (None, "")}
@@ -65,9 +74,6 @@ class Filters:
             found["awaiting"] = "1"
         if self.suggested_by:
             found["suggested_by"] = self.suggested_by
-        if self.folder:
-            base = dict(self.folder_args)
-            found = {"folder": self.folder, **{k: v for k, v in found.items() if base.get(k) != v}}
         return found
 
     @classmethod
@@ -149,13 +155,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise FilterError("cursor", "cursor is not one this server gave out") from None
 
 
-def ticket_page(session: Session, filters: Filters, *, viewer: Any) -> tuple[list[Ticket], str | None]:
-    """One page of the queue as ``viewer`` may see it (``inbox.visibility``: a sub-select in the
-    same statement); what a row shows (and the API's ticket shape) is loaded with it, so a page
-    costs the same number of queries whatever its size and its filters."""
-    query = select(Ticket).options(selectinload(Ticket.interactor), selectinload(Ticket.channel),
-                                   selectinload(Ticket.assignee), selectinload(Ticket.team),
-                                   selectinload(Ticket.tags), selectinload(Ticket.categories))
+def ticket_match(filters: Filters, *, viewer: Any):
+    """``select(Ticket)`` narrowed to what ``filters`` match and ``viewer`` sees (no order, no
+    cursor): the page below, and the custom folders' capped counts, share it."""
+    query = select(Ticket)
     query = visibility.restrict(query, visibility.visible_tickets(viewer))
     if filters.team:
         query = query.where(Ticket.team_id == filters.team)
@@ -208,6 +211,16 @@ def ticket_page(session: Session, filters: Filters, *, viewer: Any) -> tuple[lis
         from inbox import search
 
         query = search.restrict(query, filters.q, me=filters.me)
+    return query
+
+
+def ticket_page(session: Session, filters: Filters, *, viewer: Any) -> tuple[list[Ticket], str | None]:
+    """One page of the queue as ``viewer`` may see it (``inbox.visibility``: a sub-select in the
+    same statement); what a row shows (and the API's ticket shape) is loaded with it, so a page
+    costs the same number of queries whatever its size and its filters."""
+    query = ticket_match(filters, viewer=viewer).options(
+        selectinload(Ticket.interactor), selectinload(Ticket.channel), selectinload(Ticket.assignee),
+        selectinload(Ticket.team), selectinload(Ticket.tags), selectinload(Ticket.categories))
     if filters.cursor:
         at, ident = decode_cursor(filters.cursor)
         query = query.where(or_(Ticket.last_activity_at < at,

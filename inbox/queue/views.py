@@ -43,7 +43,7 @@ def filter_choices(session) -> dict:
 
 
 def _filters_or_400() -> Filters:
-    folder, folder_args = folder_views.resolve(get_session(), current_user, request.args)
+    folder, folder_args = folder_views.resolve_or_404(get_session(), current_user, request.args)
     try:
         return Filters.from_args(request.args, me=current_user.id, folder=folder, folder_args=folder_args)
     except FilterError as exc:

@@ -1,0 +1,242 @@
+"""Folders and their numbers: built-in folders are filters every user has, custom folders are saved
+filters (personal or shared with a team), and every number is kept by the database's triggers in
+the same transaction as the change — checked here against a real COUNT after every kind of change,
+and through the pages and the API as a user meets them."""
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from helpers import csrf_of, login
+from inbox import db
+from inbox.queue.counters import builtin_counts
+from models import (Channel, Followup, Interactor, Role, Team, Ticket, TicketCount, User, note_mentions)
+
+
+def auth(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def world(app, users):
+    """Team A (the agent) owns channel A, team B (the outsider) owns channel B, a shared channel
+    belongs to no team; tickets in every state on each."""
+    with db.session_scope() as s:
+        channels = {k: Channel(provider="getloo", network="instagram", name=f"Channel {k}",
+                               base_url="http://getloo.test", account_ref=f"acct-{k}") for k in ("a", "b", "shared")}
+        s.add_all(channels.values())
+        s.flush()
+        s.add_all([Team(name="Team A", members=[s.get(User, users["agent"].id)], channels=[channels["a"]]),
+                   Team(name="Team B", members=[s.get(User, users["outsider"].id)], channels=[channels["b"]])])
+        n = 0
+        for key, channel in channels.items():
+            who = Interactor(channel_id=channel.id, external_id=f"u-{key}", username=f"user_{key}", name=key)
+            for status, count in (("open", 3), ("archived", 2), ("snoozed", 1)):
+                for _ in range(count):
+                    n += 1
+                    s.add(Ticket(channel=channel, network="instagram", kind="conversation", external_id=f"t{n}",
+                                 status=status, text=f"ticket {n}", interactor=who))
+    return {k: c for k, c in ((k, v.id) for k, v in channels.items())}
+
+
+def _recount(session) -> dict[tuple, int]:
+    """What ticket_count must say: a real COUNT per bucket."""
+    t = Ticket
+    rows = session.execute(select(t.channel_id, func.coalesce(t.team_id, 0), func.coalesce(t.assignee_id, 0), t.status,
+                                  t.priority, t.has_pending_suggestion, func.count())
+                           .group_by(t.channel_id, t.team_id, t.assignee_id, t.status, t.priority,
+                                     t.has_pending_suggestion)).all()
+    return {tuple(r[:6]): r[6] for r in rows}
+
+
+def _counters(session) -> dict[tuple, int]:
+    c = TicketCount
+    rows = session.execute(select(c.channel_id, c.team_id, c.assignee_id, c.status, c.priority, c.pending, c.n)
+                           .where(c.n != 0)).all()
+    return {tuple(r[:6]): r[6] for r in rows}
+
+
+def test_counters_equal_a_real_count_after_every_kind_of_change(app, users, world):
+    """Inserts, deletes and updates of every counted column — through the ORM and through plain
+    UPDATE statements, as bulk work and workers write — keep ticket_count equal to COUNT(*)."""
+    rnd = random.Random(11)
+    user_ids = [u.id for u in users.values()]
+    with db.session_scope() as s:
+        team_ids = list(s.scalars(select(Team.id)))
+    for step in range(60):
+        with db.session_scope() as s:
+            tickets = list(s.scalars(select(Ticket)))
+            ticket = rnd.choice(tickets)
+            kind = step % 7
+            if kind == 0:
+                ticket.status = rnd.choice(["open", "pending", "snoozed", "archived"])
+            elif kind == 1:
+                ticket.assignee_id = rnd.choice(user_ids + [None])
+            elif kind == 2:
+                ticket.priority = not ticket.priority
+            elif kind == 3:
+                ticket.has_pending_suggestion = not ticket.has_pending_suggestion
+            elif kind == 4:
+                ticket.team_id = rnd.choice(team_ids + [None])
+            elif kind == 5:
+                s.execute(update(Ticket).where(Ticket.channel_id == ticket.channel_id)
+                          .values(status="archived", assignee_id=rnd.choice(user_ids)))
+            else:
+                if len(tickets) > 5:
+                    s.execute(delete(Ticket).where(Ticket.id == ticket.id))
+                s.add(Ticket(channel_id=ticket.channel_id, network="instagram", kind="comment",
+                             external_id=f"new-{step}", status="open", priority=step % 2 == 0))
+        with db.session_scope() as s:
+            assert _counters(s) == _recount(s), f"after step {step} (kind {kind})"
+
+
+def test_a_rolled_back_change_leaves_the_numbers_alone(app, users, world):
+    with db.session_scope() as s:
+        before = _counters(s)
+    s = db.new_session()
+    try:
+        s.execute(update(Ticket).values(status="archived"))
+        s.add(Ticket(channel_id=world["a"], network="instagram", kind="comment", external_id="x", status="open"))
+        s.flush()
+        s.rollback()
+    finally:
+        s.close()
+    with db.session_scope() as s:
+        assert _counters(s) == before == _recount(s)
+
+
+def _numbers(client, path="/") -> dict[str, int]:
+    html = client.get(path).get_data(as_text=True)
+    return {m.group(1): int(m.group(2).replace(",", "")) for m in
+            re.finditer(r'id="count-([\w-]+)"[^>]*>([\d,]+)<', html)}
+
+
+def test_the_sidebar_shows_every_built_in_folder_with_its_number_for_who_looks(client, users, world):
+    login(client, "supervisor")
+    seen = _numbers(client)
+    assert seen["inbox"] == 9 and seen["archived"] == 6 and seen["snoozed"] == 3 and seen["all"] == 18
+    assert seen["mine"] == 0 and seen["unassigned"] == 9 and seen["priority"] == 0
+    client.get("/logout")
+    login(client, "agent")          # team A: channel A and the shared channel, not B
+    seen = _numbers(client)
+    assert seen["inbox"] == 6 and seen["all"] == 12
+
+
+def test_numbers_follow_an_archive_an_assignment_and_a_new_item(client, users, world):
+    login(client, "agent")
+    with db.session_scope() as s:
+        ticket = s.scalar(select(Ticket).where(Ticket.channel_id == world["a"], Ticket.status == "open"))
+        ticket_id = ticket.id
+    token = csrf_of(client)
+    answer = client.post(f"/tickets/{ticket_id}/actions/assign", data={"csrf_token": token, "user_id": users["agent"].id})
+    assert answer.status_code in (200, 302, 303), answer.status_code
+    seen = _numbers(client)
+    assert seen["mine"] == 1 and seen["unassigned"] == 5
+    answer = client.post(f"/tickets/{ticket_id}/actions/archive", data={"csrf_token": csrf_of(client)})
+    assert answer.status_code in (200, 302, 303)
+    seen = _numbers(client)
+    assert seen["inbox"] == 5 and seen["mine"] == 0 and seen["archived"] == 5
+    with db.session_scope() as s:     # a new item arrives on team B's channel: not the agent's business
+        s.add(Ticket(channel_id=world["b"], network="instagram", kind="conversation", external_id="new-b"))
+    assert _numbers(client)["inbox"] == 5
+    with db.session_scope() as s:
+        s.add(Ticket(channel_id=world["a"], network="instagram", kind="conversation", external_id="new-a"))
+    assert _numbers(client)["inbox"] == 6
+
+
+def test_small_folders_count_mentions_suggestions_and_failed_sends(client, users, world):
+    with db.session_scope() as s:
+        ticket = s.scalar(select(Ticket).where(Ticket.channel_id == world["a"], Ticket.status == "open"))
+        note = Followup(ticket_id=ticket.id, type="note", status="saved", text="@Agent", author_id=users["admin"].id)
+        s.add(note)
+        s.add(Followup(ticket_id=ticket.id, type="suggestion", status="suggested", text="Try this",
+                       author_id=users["agent"].id))
+        s.flush()
+        s.execute(note_mentions.insert().values(followup_id=note.id, user_id=users["agent"].id))
+    login(client, "agent")
+    seen = _numbers(client)
+    assert seen["mentions"] == 1 and seen["suggestions"] == 1 and seen["failed"] == 0
+    page = client.get("/?folder=mentions").get_data(as_text=True)
+    assert f'id="ticket-{ticket.id}"' in page and page.count('class="row-item"') == 1
+
+
+def test_a_folder_is_its_filter_and_the_default_is_the_inbox(client, users, world):
+    login(client, "supervisor")
+    default = client.get("/").get_data(as_text=True)
+    assert default.count('class="row-item"') == 9 and "archived" not in re.sub(r"<nav id=\"folders\".*?</nav>", "", default, flags=re.S).split('id="ticket-rows"')[1].split("</ul>")[0]
+    archived = client.get("/?folder=archived").get_data(as_text=True)
+    assert archived.count('class="row-item"') == 6 and 'aria-current="page"' in archived
+    narrowed = client.get(f"/?folder=archived&channel_id={world['a']}").get_data(as_text=True)
+    assert narrowed.count('class="row-item"') == 2
+    assert client.get("/?folder=nope").status_code == 404
+    assert client.get("/?folder=99999").status_code == 404
+
+
+def test_save_the_current_view_as_a_folder_and_open_it(client, users, world):
+    login(client, "agent")
+    token = csrf_of(client, f"/?folder=archived&channel_id={world['a']}")
+    answer = client.post("/folders", data={"csrf_token": token, "name": "Archive of A", "arg_status": "archived",
+                                           "arg_channel_id": str(world["a"])})
+    assert answer.status_code == 302
+    folder_id = int(answer.headers["Location"].split("folder=")[1])
+    page = client.get(f"/?folder={folder_id}").get_data(as_text=True)
+    assert page.count('class="row-item"') == 2 and "Archive of A" in page
+    assert _numbers(client)[str(folder_id)] == 2           # from the counters: status + channel
+    bad = client.post("/folders", data={"csrf_token": csrf_of(client), "name": "", "arg_status": "archived"})
+    assert bad.status_code == 422 and "needs a name" in bad.get_data(as_text=True)
+    bad = client.post("/folders", data={"csrf_token": csrf_of(client), "name": "X", "arg_status": "lost"})
+    assert bad.status_code == 422 and "status must be one of" in bad.get_data(as_text=True)
+    client.get("/logout")
+    login(client, "outsider")       # a personal folder is its owner's alone
+    assert client.get(f"/?folder={folder_id}").status_code == 404
+
+
+def test_a_folder_with_a_tag_or_search_is_counted_with_a_cap(client, users, world):
+    login(client, "supervisor")
+    token = csrf_of(client)
+    answer = client.post("/folders", data={"csrf_token": token, "name": "Ticket 1x", "arg_q": "ticket 1"})
+    folder_id = int(answer.headers["Location"].split("folder=")[1])
+    # "ticket 1", "ticket 10" ... "ticket 18": 10 of the 18 texts
+    assert _numbers(client)[str(folder_id)] == 10
+
+
+def test_rename_share_reorder_and_delete_folders(client, users, world, token_for):
+    supervisor, agent = auth(token_for("supervisor")), auth(token_for("agent"))
+    with db.session_scope() as s:
+        team_a = s.scalar(select(Team.id).where(Team.name == "Team A"))
+    made = [client.post("/api/v1/folders", headers=agent, json={"name": f"Mine {i}", "args": {"status": "open"}})
+            for i in range(3)]
+    assert [m.status_code for m in made] == [201, 201, 201]
+    ids = [m.get_json()["id"] for m in made]
+    assert client.post("/api/v1/folders", headers=agent,
+                       json={"name": "Team view", "team_id": team_a}).status_code == 403
+    shared = client.post("/api/v1/folders", headers=supervisor,
+                         json={"name": "Team A open", "args": {"status": "open"}, "team_id": team_a})
+    assert shared.status_code == 201
+    shared_id = shared.get_json()["id"]
+    listed = [f["id"] for f in client.get("/api/v1/folders", headers=agent).get_json()["data"]]
+    assert set(listed) == set(ids) | {shared_id}
+    outsider = auth(token_for("outsider"))
+    assert [f["id"] for f in client.get("/api/v1/folders", headers=outsider).get_json()["data"]] == []
+    assert client.get(f"/api/v1/folders/{ids[0]}", headers=outsider).status_code == 404
+    assert client.patch(f"/api/v1/folders/{shared_id}", headers=agent, json={"name": "Mine now"}).status_code == 403
+    assert client.patch(f"/api/v1/folders/{ids[0]}", headers=agent, json={"name": "  First  "}).get_json()["name"] == "First"
+    assert client.patch(f"/api/v1/folders/{ids[0]}", headers=agent, json={"args": {"colour": "red"}}).status_code == 422
+    assert client.patch(f"/api/v1/folders/{ids[0]}", headers=agent, json={"args": {"tag": "x"}}).status_code == 422
+    # reorder through the page: move the first one down
+    login(client, "agent")
+    client.post(f"/folders/{ids[0]}", data={"csrf_token": csrf_of(client, "/folders"), "action": "down"})
+    order = [f["id"] for f in client.get("/api/v1/folders", headers=agent).get_json()["data"] if f["team_id"] is None]
+    assert order.index(ids[1]) < order.index(ids[0])
+    counts = {f["id"]: f["count"] for f in client.get("/api/v1/folders/counts", headers=agent).get_json()["data"]}
+    assert counts["inbox"] == 6 and counts[shared_id] == 6
+    tickets = client.get(f"/api/v1/tickets?folder={shared_id}", headers=agent).get_json()["data"]
+    assert len(tickets) == 6 and {t["status"] for t in tickets} == {"open"}
+    assert client.get("/api/v1/tickets?folder=mine", headers=agent).get_json()["data"] == []
+    assert client.get("/api/v1/tickets?folder=424242", headers=agent).status_code == 404
+    assert client.delete(f"/api/v1/folders/{shared_id}", headers=agent).status_code == 403
+    assert client.delete(f"/api/v1/folders/{shared_id}", headers=supervisor).status_code == 204
+    assert client.get(f"/api/v1/folders/{shared_id}", headers=agent).status_code == 404
