@@ -118,8 +118,15 @@ REBUILD = [
 
 
 def install_triggers(connection) -> None:
-    """Create the triggers on ``connection``'s database (create_all and the migration both call it)."""
-    statements = POSTGRES_TRIGGERS if connection.dialect.name == "postgresql" else SQLITE_TRIGGERS
+    """Create every trigger that keeps a derived column or table current on ``connection``'s
+    database: ``ticket_count`` here, the activity copies of ``models/taxonomy.py`` (create_all and
+    the migrations call it)."""
+    from .taxonomy import POSTGRES_ACTIVITY_TRIGGERS, SQLITE_ACTIVITY_TRIGGERS
+
+    if connection.dialect.name == "postgresql":
+        statements = POSTGRES_TRIGGERS + POSTGRES_ACTIVITY_TRIGGERS
+    else:
+        statements = SQLITE_TRIGGERS + SQLITE_ACTIVITY_TRIGGERS
     for statement in statements:
         connection.exec_driver_sql(statement)
 

@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, TimestampMixin, utcnow
@@ -60,6 +60,15 @@ class Ticket(TimestampMixin, Base):
         Index("ix_ticket_status_activity", "status", "last_activity_at", "id"),
         # The triage filters (assignee, priority, sentiment), each in the queue's order.
         Index("ix_ticket_assignee_activity", "assignee_id", "last_activity_at", "id"),
+        # The folders: each reads one index range in the queue's order and stops after a page (Mine,
+        # Unassigned: assignee + open; Priority: priority + open; a channel, and a channel's kind).
+        Index("ix_ticket_assignee_status_activity", "assignee_id", "status", "last_activity_at", "id"),
+        Index("ix_ticket_priority_status_activity", "priority", "status", "last_activity_at", "id"),
+        Index("ix_ticket_channel_activity", "channel_id", "last_activity_at", "id"),
+        Index("ix_ticket_channel_kind_activity", "channel_id", "kind", "last_activity_at", "id"),
+        # Awaiting approval: few tickets at a time, so a partial index holds just them.
+        Index("ix_ticket_awaiting_activity", "last_activity_at", "id",
+              sqlite_where=text("has_pending_suggestion = 1"), postgresql_where=text("has_pending_suggestion")),
         Index("ix_ticket_team_activity", "team_id", "last_activity_at", "id"),
         Index("ix_ticket_priority_activity", "priority", "last_activity_at", "id"),
         Index("ix_ticket_sentiment_activity", "sentiment", "last_activity_at", "id"),
@@ -68,7 +77,7 @@ class Ticket(TimestampMixin, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id", ondelete="CASCADE"))
     kind: Mapped[TicketKind] = mapped_column(String(20))
     status: Mapped[TicketStatus] = mapped_column(String(20), default=TicketStatus.OPEN)
     network: Mapped[str] = mapped_column(String(30))

@@ -188,7 +188,9 @@ def ticket_match(filters: Filters, *, viewer: Any):
     elif filters.sentiment:
         query = query.where(Ticket.sentiment == filters.sentiment)
     if filters.tag:
-        query = query.where(Ticket.id.in_(select(ticket_tags.c.ticket_id).where(ticket_tags.c.tag_id == filters.tag)))
+        # A join, so the page can be read in ticket_tag's own order (ix_ticket_tag_order: the tag's
+        # tickets newest first) — see order_columns.
+        query = query.join(ticket_tags, and_(ticket_tags.c.ticket_id == Ticket.id, ticket_tags.c.tag_id == filters.tag))
     if filters.category:
         # The node and its subtree (a recursive CTE inside this one query).
         from inbox.settings.taxonomy import subtree_select
@@ -202,7 +204,8 @@ def ticket_match(filters: Filters, *, viewer: Any):
             OutboundAction.state.in_((ActionState.FAILED, ActionState.UNKNOWN)),
             OutboundAction.ticket_id.is_not(None))))
     if filters.awaiting:
-        query = query.where(Ticket.has_pending_suggestion.is_(True))
+        # "= true" (not "IS true"): the form the partial index ix_ticket_awaiting_activity is written in.
+        query = query.where(Ticket.has_pending_suggestion == True)  # noqa: E712
     if filters.suggested_by == "me":
         query = query.where(Ticket.id.in_(select(Followup.ticket_id).where(
             Followup.type == FollowupType.SUGGESTION, Followup.status == FollowupStatus.SUGGESTED,
@@ -214,6 +217,15 @@ def ticket_match(filters: Filters, *, viewer: Any):
     return query
 
 
+def order_columns(filters: Filters):
+    """The columns the page is ordered and cut by: the ticket's activity and id, or — on a tag's
+    page — their copies in ticket_tag, equal by construction (triggers keep them), which one index
+    holds in order for that tag."""
+    if filters.tag:
+        return ticket_tags.c.last_activity_at, ticket_tags.c.ticket_id
+    return Ticket.last_activity_at, Ticket.id
+
+
 def ticket_page(session: Session, filters: Filters, *, viewer: Any) -> tuple[list[Ticket], str | None]:
     """One page of the queue as ``viewer`` may see it (``inbox.visibility``: a sub-select in the
     same statement); what a row shows (and the API's ticket shape) is loaded with it, so a page
@@ -221,11 +233,11 @@ def ticket_page(session: Session, filters: Filters, *, viewer: Any) -> tuple[lis
     query = ticket_match(filters, viewer=viewer).options(
         selectinload(Ticket.interactor), selectinload(Ticket.channel), selectinload(Ticket.assignee),
         selectinload(Ticket.team), selectinload(Ticket.tags), selectinload(Ticket.categories))
+    order_at, order_id = order_columns(filters)
     if filters.cursor:
         at, ident = decode_cursor(filters.cursor)
-        query = query.where(or_(Ticket.last_activity_at < at,
-                                and_(Ticket.last_activity_at == at, Ticket.id < ident)))
-    query = query.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(filters.limit + 1)
+        query = query.where(or_(order_at < at, and_(order_at == at, order_id < ident)))
+    query = query.order_by(order_at.desc(), order_id.desc()).limit(filters.limit + 1)
     rows = list(session.scalars(query))
     more = len(rows) > filters.limit
     rows = rows[:filters.limit]
