@@ -29,6 +29,28 @@ def _vary(response: Response) -> Response:
     return response
 
 
+CHANGED = "queue-changed"
+
+
+def _announce_change(response: Response) -> Response:
+    """Every change a user makes through htmx tells the page so (``HX-Trigger: queue-changed``):
+    what shows numbers — the folder sidebar — reloads itself, and no view has to know it exists."""
+    if request.method != "GET" and is_htmx() and 200 <= response.status_code < 300:
+        current = response.headers.get("HX-Trigger")
+        if not current:
+            response.headers["HX-Trigger"] = CHANGED
+        elif current.lstrip().startswith("{"):
+            import json
+
+            events = json.loads(current)
+            events.setdefault(CHANGED, True)
+            response.headers["HX-Trigger"] = json.dumps(events)
+        elif CHANGED not in current.split(","):
+            response.headers["HX-Trigger"] = f"{current}, {CHANGED}"
+    return response
+
+
 def init_app(app: Flask) -> None:
     htmx.init_app(app)
     app.after_request(_vary)
+    app.after_request(_announce_change)
