@@ -309,11 +309,22 @@
         if (!useControl(key)) announce(`No ${NAMES[key]} control for this ticket.`);
       }
     }
-    if (state.moveAfterLoad && target && target.closest && target.closest(ROWS) !== null) {
-      state.moveAfterLoad = false;
-      move(1);
-    }
   });
+
+  // The next page of rows arrived ("j" at the end asked for it): go on into it. Watched on the list
+  // itself because the "Loading more…" item that htmx swapped is gone from the page by then.
+  function watchRows() {
+    const list = rowsList();
+    if (!list) return;
+    new MutationObserver(() => {
+      paint();
+      if (!state.moveAfterLoad) return;
+      const items = rowItems();
+      const at = items.indexOf(itemOf(state.current));
+      if (at >= 0 && at + 1 < items.length) { state.moveAfterLoad = false; setCurrent(items[at + 1]); }
+      else if (!list.querySelector(":scope > li.more")) state.moveAfterLoad = false;
+    }).observe(list, { childList: true });
+  }
 
   // The folder sidebar's address (the include in queue/_shortcuts.html carries it).
   document.addEventListener("DOMContentLoaded", () => {
@@ -321,6 +332,7 @@
     const nav = document.getElementById("folders");
     if (holder && nav && holder.dataset.foldersUrl) nav.dataset.refresh = holder.dataset.foldersUrl;
     if (rowsList() && !rowsList().hasAttribute("tabindex")) rowsList().setAttribute("tabindex", "-1");
+    watchRows();
     const active = document.querySelector(`${ROWS} a.row.active`);
     if (active) { state.current = active.closest("li.row-item").dataset.ticket; paint(); }
   });

@@ -200,3 +200,21 @@ def test_pane_keys_focus_their_controls(page, live, users):
     expect(page.locator(f"#ticket-{first}")).to_have_count(0)     # left the Inbox
     expect(page.locator("#count-inbox")).to_have_text("2")
     expect(page.locator("#count-snoozed")).to_have_text("1")
+
+
+def test_j_at_the_end_of_a_page_loads_more_rows(page, live, users):
+    made = [local_ticket(f"Parcel question {n}", external_id=f"more-{n}") for n in range(4)]
+    browser_login(page, live, "agent")
+    page.set_viewport_size({"width": 1280, "height": 320})     # "Loading more…" out of sight
+    page.goto(f"{live}/?limit=2")                # two rows, then "Loading more…"
+    first, second = row_ids(page)
+    expect(page.locator("#ticket-rows > li.more")).to_have_count(1)
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect_current(page, second)
+    page.keyboard.press("j")                    # past the last row shown: the next page comes
+    expect(page.locator("#ticket-rows > li.row-item")).to_have_count(4)
+    expect(page.locator("#ticket-rows > li.more")).to_have_count(0)
+    third = row_ids(page)[2]
+    expect_current(page, third)                 # and the move goes on into it
+    assert sorted(row_ids(page)) == sorted(made)
