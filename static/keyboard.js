@@ -153,9 +153,11 @@
   function paneKey(key) {
     const item = itemOf(state.current);
     const wanted = item ? item.dataset.ticket : null;
-    // The pane shows another ticket than the current row: open the row first, then act
-    // (archive excepted: it never acts on a ticket the user has not opened).
-    if (wanted && wanted !== paneTicketId() && key !== "e") {
+    // The pane shows another ticket than the current row: open the row first, then act. Not for
+    // archive: it never acts on a ticket the user has not opened, nor on another than the one
+    // they moved to.
+    if (wanted && wanted !== paneTicketId()) {
+      if (key === "e") { announce("Open this item first (Enter): e archives the open ticket."); return; }
       state.paneAction = key;
       linkOf(item).click();
       return;
@@ -335,5 +337,7 @@
     watchRows();
     const active = document.querySelector(`${ROWS} a.row.active`);
     if (active) { state.current = active.closest("li.row-item").dataset.ticket; paint(); }
+    const opened = /\/tickets\/(\d+)/.exec(window.location.pathname);
+    if (opened && paneOpen()) pane().dataset.kbTicket = opened[1];
   });
 })();
