@@ -201,6 +201,18 @@
     else if (rowsList()) rowsList().focus();
   }
 
+  // The key as a shortcut letter. On a non-Latin layout (Persian, Russian…) the letter typed is not
+  // j but the key in j's place is: fall back to the physical key then, so the shortcuts work
+  // without switching layouts. A Latin letter is taken as typed (Dvorak, AZERTY users get theirs).
+  function keyOf(event) {
+    const key = event.key;
+    if (key.length !== 1 || /^[\x20-\x7e]$/.test(key)) return key;
+    const letter = /^Key([A-Z])$/.exec(event.code || "");
+    if (letter && !event.shiftKey) return letter[1].toLowerCase();
+    if (event.code === "Slash") return event.shiftKey ? "?" : "/";
+    return key;
+  }
+
   window.addEventListener("keydown", (event) => {
     if (!rowsList()) return;                                   // not the queue page
     const dialog = document.getElementById("shortcuts-dialog");
@@ -217,7 +229,7 @@
       }
       return;
     }
-    const key = event.key;
+    const key = keyOf(event);
     if (state.pendingG) {
       window.clearTimeout(state.pendingG);
       state.pendingG = 0;

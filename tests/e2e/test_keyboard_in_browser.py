@@ -224,3 +224,24 @@ def test_j_at_the_end_of_a_page_loads_more_rows(page, live, users):
     third = row_ids(page)[2]
     expect_current(page, third)                 # and the move goes on into it
     assert sorted(row_ids(page)) == sorted(made)
+
+
+def test_shortcuts_work_on_a_persian_or_russian_layout(page, live, users):
+    """On a Russian layout the key in j's place types "о": it still moves (the physical key)."""
+    three_tickets()
+    browser_login(page, live, "agent")
+    page.goto(f"{live}/")
+    first, second, _ = row_ids(page)
+    press = "([key, code]) => document.body.dispatchEvent(new KeyboardEvent('keydown', {key, code, bubbles: true}))"
+    page.evaluate(press, ["о", "KeyJ"])          # Russian о on the J key
+    expect(page.locator(f"#ticket-{first}")).to_be_focused()
+    page.evaluate(press, ["ت", "KeyJ"])          # Persian ت on the J key
+    expect(page.locator(f"#ticket-{second}")).to_be_focused()
+    expect(page.locator(f"#ticket-{second}")).to_have_attribute("aria-current", "true")
+    page.evaluate(press, ["ن", "KeyK"])          # Persian ن on the K key
+    expect(page.locator(f"#ticket-{first}")).to_be_focused()
+    page.evaluate(press, ["j", "KeyC"])          # Dvorak: a Latin letter counts as typed, wherever it is
+    expect(page.locator(f"#ticket-{second}")).to_be_focused()
+    page.evaluate(press, ["c", "KeyJ"])          # ...so Dvorak's c (on the J key) categorises, not moves
+    expect(page).to_have_url(f"{live}/tickets/{second}")
+    expect(page.locator("#category-picker input[name=q]")).to_be_focused()
