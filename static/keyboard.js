@@ -297,8 +297,19 @@
   // The list is swapped under the focus (a filter, the search, infinite scroll): the focus that
   // was in it comes back to the current row, or to the list, instead of falling to the page.
   let listHadFocus = false;
+  // The same for the pane: a control that answered with the whole pane (assign, snooze…) gets the
+  // focus back in the new pane, found by what identifies it, so a screen reader keeps its place.
+  let paneFocus = null;
+  function selectorFor(el) {
+    if (el.id) return `#${CSS.escape(el.id)}`;
+    const parts = ["data-shortcut", "data-action", "data-field", "name", "aria-label"]
+      .filter((a) => el.hasAttribute(a)).map((a) => `[${a}="${CSS.escape(el.getAttribute(a))}"]`);
+    return parts.length ? el.tagName.toLowerCase() + parts.join("") : null;
+  }
   document.addEventListener("htmx:beforeSwap", () => {
-    listHadFocus = !!(rowsList() && rowsList().contains(document.activeElement));
+    const active = document.activeElement;
+    listHadFocus = !!(rowsList() && rowsList().contains(active));
+    paneFocus = pane() && active && active !== pane() && pane().contains(active) ? selectorFor(active) : null;
   });
 
   document.addEventListener("htmx:afterSettle", (event) => {
@@ -312,6 +323,11 @@
       else if (rowsList()) rowsList().focus();
     }
     listHadFocus = false;
+    if (paneFocus && (!document.activeElement || document.activeElement === document.body)) {
+      const again = pane() && pane().querySelector(paneFocus);
+      if (again) again.focus({ preventScroll: true });
+    }
+    paneFocus = null;
     if (target && target.id === "pane") {
       const match = /\/tickets\/(\d+)/.exec(config.path || "");
       const id = match ? match[1] : null;

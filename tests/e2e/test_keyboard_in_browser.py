@@ -182,8 +182,19 @@ def test_pane_keys_focus_their_controls(page, live, users):
     page.keyboard.press("Escape")
 
     page.keyboard.press("a")
-    expect(page.locator("#ticket-side select[name=user_id]")).to_be_focused()
+    assignee = page.locator("#ticket-side select[name=user_id]")
+    expect(assignee).to_be_focused()
     page.keyboard.press("Escape")
+    expect_current(page, first)
+    page.keyboard.press("a")
+    expect(assignee).to_be_focused()
+    assignee.select_option(str(users["agent"].id))           # the pane comes back afresh…
+    expect(page.locator('#ticket-side [data-history="assigned"]')).to_contain_text("Agent")
+    expect(page.locator(f"#ticket-{first}")).to_have_attribute("aria-current", "true")   # …the row stays current
+    expect(page.locator("#ticket-side select[name=user_id]")).to_be_focused()            # and so does the focus
+    page.keyboard.press("Escape")
+    expect(page.locator("#count-mine")).to_have_text("1")     # and the folder numbers follow
+    expect(page.locator("#count-unassigned")).to_have_text("2")
 
     page.keyboard.press("t")
     expect(page.locator("#tag-picker")).to_have_attribute("open", "")
@@ -206,6 +217,12 @@ def test_pane_keys_focus_their_controls(page, live, users):
     expect(page.locator(f"#ticket-{first}")).to_have_count(0)     # left the Inbox
     expect(page.locator("#count-inbox")).to_have_text("2")
     expect(page.locator("#count-snoozed")).to_have_text("1")
+    expect(page.locator('#ticket-side button[data-shortcut="s"]')).to_be_focused()    # the focus kept its place
+    second = row_ids(page)[0]
+    expect(page.locator(f"#ticket-{second}")).to_have_attribute("aria-current", "true")  # the next row is current
+    page.keyboard.press("n")                     # n now opens the new current row and its note box
+    expect(page).to_have_url(f"{live}/tickets/{second}")
+    expect(page.locator("#note-text")).to_be_focused()
 
 
 def test_j_at_the_end_of_a_page_loads_more_rows(page, live, users):
