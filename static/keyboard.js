@@ -363,6 +363,7 @@
     if (holder && nav && holder.dataset.foldersUrl) nav.dataset.refresh = holder.dataset.foldersUrl;
     if (rowsList() && !rowsList().hasAttribute("tabindex")) rowsList().setAttribute("tabindex", "-1");
     watchRows();
+    document.querySelectorAll("[data-open-shortcuts]").forEach((b) => { b.hidden = false; });
     const active = document.querySelector(`${ROWS} a.row.active`);
     if (active) { state.current = active.closest("li.row-item").dataset.ticket; paint(); }
     const opened = /\/tickets\/(\d+)/.exec(window.location.pathname);

@@ -262,3 +262,19 @@ def test_shortcuts_work_on_a_persian_or_russian_layout(page, live, users):
     page.evaluate(press, ["c", "KeyJ"])          # ...so Dvorak's c (on the J key) categorises, not moves
     expect(page).to_have_url(f"{live}/tickets/{second}")
     expect(page.locator("#category-picker input[name=q]")).to_be_focused()
+
+
+def test_without_javascript_no_shortcuts_button_is_offered(browser, live, users):
+    """The shortcuts need the script: without it the page does not offer a button that does nothing
+    (the queue itself works on links and forms)."""
+    ticket_id = three_tickets()[0]
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        browser_login(page, live, "agent")
+        page.goto(f"{live}/tickets/{ticket_id}")
+        expect(page.locator("#ticket-side")).to_be_visible()
+        expect(page.locator("[data-open-shortcuts]")).to_be_hidden()
+        expect(page.locator("#shortcuts-dialog")).to_be_hidden()
+    finally:
+        context.close()
