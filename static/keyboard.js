@@ -88,11 +88,11 @@
     const more = document.querySelector(`${ROWS} > li.more`);
     if (!more) return false;
     more.scrollIntoView({ block: "nearest" });
-    // hx-trigger="revealed" only watches the window's scrolling, not the list's own: fire it once
-    // (htmx marks a revealed element with data-hx-revealed, so this never loads a page twice).
-    if (window.htmx && !more.hasAttribute("data-hx-revealed")) {
-      more.setAttribute("data-hx-revealed", "true");
-      window.htmx.trigger(more, "revealed");
+    // Scrolling it into view fires its hx-trigger="intersect once"; fire it too in case the
+    // observer has not run yet ("once": htmx never loads the page twice).
+    if (window.htmx && !more.hasAttribute("data-key-loading")) {
+      more.setAttribute("data-key-loading", "true");
+      window.htmx.trigger(more, "intersect");
     }
     return true;
   }

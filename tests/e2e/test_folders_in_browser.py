@@ -48,3 +48,18 @@ def test_numbers_follow_an_archive_and_a_folder_saves_the_view(page, live, users
     expect(custom).to_contain_text("Done today")
     expect(custom.locator(".count")).to_have_text("1")
     expect(page.locator("#ticket-rows li.row-item")).to_have_count(1)
+
+
+def test_scrolling_the_list_with_the_mouse_loads_the_next_page(page, live, users):
+    _tickets(60)
+    browser_login(page, live, "agent")
+    page.goto(f"{live}/")
+    rows = page.locator("#ticket-rows li.row-item")
+    expect(rows).to_have_count(50)
+    page.locator("#ticket-rows").hover()
+    for _ in range(40):
+        page.mouse.wheel(0, 2000)
+        if rows.count() == 60:
+            break
+        page.wait_for_timeout(100)
+    expect(rows).to_have_count(60)
