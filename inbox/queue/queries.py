@@ -153,10 +153,25 @@ def ticket_page(session: Session, filters: Filters, *, viewer: Any) -> tuple[lis
     """One page of the queue as ``viewer`` may see it (``inbox.visibility``: a sub-select in the
     same statement); what a row shows (and the API's ticket shape) is loaded with it, so a page
     costs the same number of queries whatever its size and its filters."""
-    query = select(Ticket).options(selectinload(Ticket.interactor), selectinload(Ticket.channel),
-                                   selectinload(Ticket.assignee), selectinload(Ticket.team),
-                                   selectinload(Ticket.tags), selectinload(Ticket.categories))
-    query = visibility.restrict(query, visibility.visible_tickets(viewer))
+    query = matching(filters, viewer=viewer).options(
+        selectinload(Ticket.interactor), selectinload(Ticket.channel), selectinload(Ticket.assignee),
+        selectinload(Ticket.team), selectinload(Ticket.tags), selectinload(Ticket.categories))
+    if filters.cursor:
+        at, ident = decode_cursor(filters.cursor)
+        query = query.where(or_(Ticket.last_activity_at < at,
+                                and_(Ticket.last_activity_at == at, Ticket.id < ident)))
+    query = query.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(filters.limit + 1)
+    rows = list(session.scalars(query))
+    more = len(rows) > filters.limit
+    rows = rows[:filters.limit]
+    return rows, (encode_cursor(rows[-1]) if more and rows else None)
+
+
+def matching(filters: Filters, *, viewer: Any):
+    """``select(Ticket)`` of every ticket matching ``filters`` that ``viewer`` sees, unordered and
+    without the cursor: the one place the filters' rules live (the page above, bulk work's "all
+    matching this filter" and its count)."""
+    query = visibility.restrict(select(Ticket), visibility.visible_tickets(viewer))
     if filters.team:
         query = query.where(Ticket.team_id == filters.team)
     if filters.status:
@@ -208,12 +223,4 @@ def ticket_page(session: Session, filters: Filters, *, viewer: Any) -> tuple[lis
         from inbox import search
 
         query = search.restrict(query, filters.q, me=filters.me)
-    if filters.cursor:
-        at, ident = decode_cursor(filters.cursor)
-        query = query.where(or_(Ticket.last_activity_at < at,
-                                and_(Ticket.last_activity_at == at, Ticket.id < ident)))
-    query = query.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(filters.limit + 1)
-    rows = list(session.scalars(query))
-    more = len(rows) > filters.limit
-    rows = rows[:filters.limit]
-    return rows, (encode_cursor(rows[-1]) if more and rows else None)
+    return query

@@ -1,0 +1,54 @@
+"""The bulk job: batches of ``inbox.bulk.apply`` until the selection is exhausted.
+
+Each batch is its own transaction (the tickets and the job's progress together), so the progress
+bar moves while it runs and a retry (RQ ``Retry``) resumes after the last committed batch.
+"""
+from __future__ import annotations
+
+import logging
+
+from rq import Retry, get_current_job
+
+import workers
+from inbox.bulk.apply import fail, run_batch
+from inbox.db import session_scope
+from models import BulkJob
+
+log = logging.getLogger(__name__)
+
+
+def run_bulk(job_id: int) -> None:
+    try:
+        while True:
+            with session_scope() as session:
+                result = run_batch(session, job_id)
+            # After the commit, as the single actions do: network actions and wake-ups.
+            for action_id in result.sends:
+                workers.send_soon(action_id)
+            if result.wakes:
+                from workers.triage import wake_soon
+
+                for ticket_id, until in result.wakes:
+                    wake_soon(ticket_id, until)
+            if not result.more:
+                return
+    except Exception as exc:
+        current = get_current_job()
+        if current is None or not current.retries_left:     # the last try: say so on the job
+            log.exception("bulk job %s failed", job_id)
+            with session_scope() as session:
+                job = session.get(BulkJob, job_id)
+                if job is not None and not job.over:
+                    fail(job, f"The job stopped: {type(exc).__name__}. What was done before stays done.")
+        raise
+
+
+def enqueue_bulk(job_id: int):
+    return workers.queue(workers.DEFAULT).enqueue(
+        "workers.bulk.run_bulk", job_id, job_id=f"bulk-{job_id}", job_timeout=3600, result_ttl=600,
+        failure_ttl=86400, retry=Retry(max=3, interval=[5, 30, 120]))
+
+
+def start_soon(job_id: int) -> bool:
+    """Queue a committed job; False when the queue is unreachable."""
+    return workers.enqueue_committed(enqueue_bulk, job_id)
