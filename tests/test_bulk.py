@@ -109,6 +109,7 @@ def test_ticked_rows_are_archived_by_the_worker_and_the_bar_shows_the_summary(cl
     assert "3 done" in text and "0 skipped" in text and "0 failed" in text and "every 1s" not in text
     [entry] = bulk_history(picked[0])
     assert entry.action == "archive" and entry.user_id == users["agent"].id and entry.data["bulk_job"] == job_id
+    assert "Agent (bulk action)" in client.get(f"/tickets/{picked[0]}").get_data(as_text=True)   # the pane's history
 
 
 def test_select_all_matching_counts_then_the_filter_is_applied(client, users, world, monkeypatch):

@@ -13,7 +13,6 @@ from inbox.auth.permissions import permission_required
 from inbox.db import get_session
 from inbox.queue.actions import NotPermitted
 from inbox.queue.triage import SNOOZE_PRESETS
-from inbox.settings import taxonomy
 from models import BulkJob, Team, User
 
 from . import bp
@@ -24,15 +23,22 @@ FINISHED_EVENT = "bulkFinished"     # static/bulk.js refreshes the list on it
 
 @bp.app_context_processor
 def _bar_choices():
-    """``bulk_choices()`` for the bar in the queue page: called (and queried) only where the bar
-    is drawn, so no other page pays for it."""
-    def bulk_choices() -> dict:
-        session = get_session()
-        return {"actions": LABELS, "presets": SNOOZE_PRESETS,
-                "users": session.scalars(select(User).where(User.active.is_(True)).order_by(User.name, User.id)).all(),
-                "teams": session.scalars(select(Team).order_by(Team.name)).all(),
-                "categories": [n for n in taxonomy.tree(session) if not n.hidden]}
+    """``bulk_choices()`` for the bar in the queue page, from what the page already loaded (its
+    filter bar's teams and categories): the bar adds no query to the page. The people to assign
+    to come with GET /bulk/assignees once the bar shows."""
+    def bulk_choices(teams=None, categories=None) -> dict:
+        return {"actions": LABELS, "presets": SNOOZE_PRESETS, "teams": teams or [], "categories": categories or []}
     return {"bulk_choices": bulk_choices}
+
+
+@bp.get("/bulk/assignees")
+@permission_required("ViewTickets")
+def assignees():
+    """The options of the bar's "Assign to" (active people, then teams)."""
+    session = get_session()
+    return render_template("bulk/_assignees.html",
+                           users=session.scalars(select(User).where(User.active.is_(True)).order_by(User.name, User.id)).all(),
+                           teams=session.scalars(select(Team).order_by(Team.name)).all())
 
 
 def _params_from_form(action: str) -> dict:
