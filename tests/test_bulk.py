@@ -222,8 +222,10 @@ def test_a_filter_job_leaves_out_what_arrives_or_changes_after_its_start(client,
     job = start_api(client, token_for("agent"), {"action": "priority", "params": {"on": True},
                                                  "filter": {"status": "open", "channel_id": world["shop"]}}).get_json()
     assert job["total"] == 10
+    with db.session_scope() as s:                # the worker has done a first batch of 3
+        assert run_batch(s, job["id"], batch=3).more
     with db.session_scope() as s:
-        # New items arrive while the job waits: one even carries an old network time.
+        # New items arrive while the job runs: one even carries an old network time.
         shop = s.get(Channel, world["shop"])
         late = [Ticket(channel=shop, network="instagram", kind="conversation", external_id=f"late-{n}", text="late",
                        last_activity_at=utcnow() - timedelta(days=n)) for n in range(2)]
@@ -322,3 +324,29 @@ def test_a_retried_job_resumes_after_its_last_batch_and_never_applies_twice(clie
     for ticket_id in world["open"] + world["archived"]:
         assert [h.action for h in bulk_history(ticket_id)] == ["priority"]
     assert job_row(job["id"]).done == 12
+
+
+def test_a_job_that_cannot_go_on_says_why_and_keeps_what_it_did(client, users, world, token_for):
+    token = token_for("agent")
+    job = start_api(client, token, {"action": "priority", "params": {"on": True}, "ticket_ids": world["open"][:4]})
+    with db.session_scope() as s:
+        s.get(User, users["agent"].id).active = False        # its user deactivated before it ran
+    run_jobs()
+    row = job_row(job.get_json()["id"])
+    assert row.status == "failed" and row.error == "The user who started this job is no longer active"
+    assert row.done == 0 and not any(t.priority for t in tickets(world["open"]))
+
+    with db.session_scope() as s:                              # a stored filter no longer valid
+        s.get(User, users["agent"].id).active = True
+        broken = BulkJob(user_id=users["agent"].id, action="archive", params={}, total=3, failures=[],
+                         selection={"filter": {"status": "sleepy"}, "max_id": 99, "at": utcnow().isoformat()})
+        s.add(broken)
+        s.flush()
+        broken_id = broken.id
+    import workers.bulk
+
+    workers.bulk.run_bulk(broken_id)
+    row = job_row(broken_id)
+    assert row.status == "failed" and "no longer valid" in row.error
+    text = client.get(f"/api/v1/bulk/{broken_id}", headers=auth(token)).get_json()
+    assert text["status"] == "failed" and "status must be one of" in text["error"]

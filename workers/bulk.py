@@ -6,15 +6,18 @@ bar moves while it runs and a retry (RQ ``Retry``) resumes after the last commit
 from __future__ import annotations
 
 import logging
+import time
 
 from rq import Retry, get_current_job
 
 import workers
 from inbox.bulk.apply import fail, run_batch
+from inbox import db
 from inbox.db import session_scope
 from models import BulkJob
 
 log = logging.getLogger(__name__)
+SQLITE_PAUSE = 0.05     # seconds between two batches on SQLite
 
 
 def run_bulk(job_id: int) -> None:
@@ -32,6 +35,10 @@ def run_bulk(job_id: int) -> None:
                     wake_soon(ticket_id, until)
             if not result.more:
                 return
+            if db.engine().dialect.name == "sqlite":
+                # One writer at a time there: let the webhook intake and other workers waiting for
+                # the lock in before the next batch takes it again.
+                time.sleep(SQLITE_PAUSE)
     except Exception as exc:
         current = get_current_job()
         if current is None or not current.retries_left:     # the last try: say so on the job
