@@ -35,10 +35,14 @@ def test_archive_all_matching_with_progress_and_summary(page, live, users):
     page.goto(f"{live}/?folder=inbox")
     bar = page.locator("#bulk-form")
     expect(bar).to_be_hidden()
+    expect(page.locator("#count-inbox")).to_have_text("5")
 
     page.get_by_label("Select ticket from @customer0").check()
     expect(bar).to_be_visible()
     expect(bar.locator(".bulk-count")).to_have_text("1 selected")
+    # "Assign" (the first action) offers the people once the bar shows, inside its own select.
+    expect(bar.get_by_label("To").locator("option", has_text="Supervisor")).to_have_count(1)
+    expect(page.locator("#bulk-status")).to_be_empty()
     bar.get_by_role("button", name="Select all matching this filter").click()
     expect(bar.locator(".bulk-all-note")).to_have_text("All 5 tickets matching this filter are selected")
     bar.get_by_label("Action").select_option("archive")
@@ -56,6 +60,8 @@ def test_archive_all_matching_with_progress_and_summary(page, live, users):
     expect(page.locator("#ticket-rows li.row-item")).to_have_count(0)
     expect(page.locator("#ticket-rows .empty")).to_be_visible()
     expect(bar).to_be_hidden()
+    expect(page.locator("#count-inbox")).to_have_text("0")          # the folder counters too
+    expect(page.locator("#count-archived")).to_have_text("5")
     with db.session_scope() as s:
         assert set(s.scalars(select(Ticket.status).where(Ticket.id.in_(ids)))) == {"archived"}
 
@@ -64,7 +70,9 @@ def test_tag_ticked_rows_and_a_changed_one_is_skipped(page, live, users):
     ids = _tickets(3)
     browser_login(page, live, "agent")
     page.goto(f"{live}/?folder=inbox")
-    page.get_by_label("Select ticket from @customer0").check()
+    # The keyboard helper's `x` toggles a row through window.inboxBulk (or the checkbox's click).
+    page.evaluate("window.inboxBulk.toggle(document.querySelector('li.row-item'))")
+    expect(page.get_by_label("Select ticket from @customer0")).to_be_checked()
     page.get_by_label("Select ticket from @customer1").check()
     bar = page.locator("#bulk-form")
     expect(bar.locator(".bulk-count")).to_have_text("2 selected")
