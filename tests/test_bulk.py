@@ -350,3 +350,20 @@ def test_a_job_that_cannot_go_on_says_why_and_keeps_what_it_did(client, users, w
     assert row.status == "failed" and "no longer valid" in row.error
     text = client.get(f"/api/v1/bulk/{broken_id}", headers=auth(token)).get_json()
     assert text["status"] == "failed" and "status must be one of" in text["error"]
+
+
+def test_a_job_saved_while_the_queue_is_down_is_queued_by_the_sweep(client, users, world, token_for, redis_server):
+    token = token_for("agent")
+    redis_server.stop()
+    answer = start_api(client, token, {"action": "priority", "params": {"on": True}, "ticket_ids": world["open"][:2]})
+    assert answer.status_code == 202
+    assert answer.get_json()["notice"] == "Saved; it will run when the queue is back."
+    redis_server.start()                     # back, and empty: the job was never queued
+    import workers.bulk
+
+    assert workers.bulk.requeue_stranded(stale_after=timedelta(0)) == 1
+    assert workers.bulk.requeue_stranded(stale_after=timedelta(0)) == 0      # queued now: left alone
+    run_jobs()
+    assert job_row(answer.get_json()["id"]).status == "finished"
+    assert [t.priority for t in tickets(world["open"][:3])] == [True, True, False]
+    assert workers.bulk.requeue_stranded(stale_after=timedelta(0)) == 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 from rq import Retry, get_current_job
 
@@ -57,5 +58,22 @@ def enqueue_bulk(job_id: int):
 
 
 def start_soon(job_id: int) -> bool:
-    """Queue a committed job; False when the queue is unreachable."""
+    """Queue a committed job; False when the queue is unreachable (the sweep queues it later)."""
     return workers.enqueue_committed(enqueue_bulk, job_id)
+
+
+def requeue_stranded(stale_after: timedelta = timedelta(seconds=60)) -> int:
+    """For the sweep: jobs saved but never queued (Redis was down), or whose worker died, are
+    queued again; they resume after their last committed batch. Returns how many."""
+    from sqlalchemy import select
+
+    from models import BulkStatus, utcnow
+
+    with session_scope() as session:
+        waiting = session.scalars(select(BulkJob.id).where(
+            BulkJob.status.in_((BulkStatus.QUEUED, BulkStatus.RUNNING)),
+            BulkJob.created_at <= utcnow() - stale_after)).all()
+    again = [job_id for job_id in waiting if not workers.job_is_live(f"bulk-{job_id}")]
+    for job_id in again:
+        enqueue_bulk(job_id)
+    return len(again)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import g, jsonify
 
+import workers
+
 from inbox.auth.permissions import api_permission
 from inbox.bulk.service import BulkRefused, may_follow, start, summary
 from inbox.db import get_session
@@ -34,13 +36,10 @@ def start_bulk():
     session.commit()
     from workers.bulk import start_soon
 
-    if not start_soon(job.id):
-        from inbox.bulk.apply import fail
-
-        fail(job, "The queue is unreachable: nothing was changed. Try again in a moment.")
-        session.commit()
-        raise ApiError(503, "queue_unavailable", job.error)
-    return jsonify({"id": job.id, "status": job.status, "total": job.total}), 202
+    answer = {"id": job.id, "status": job.status, "total": job.total}
+    if not start_soon(job.id):      # saved all the same: the sweep queues it once the queue is back
+        answer["notice"] = workers.QUEUE_DOWN_NOTICE
+    return jsonify(answer), 202
 
 
 @bp.get("/bulk/<int:job_id>")

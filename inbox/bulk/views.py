@@ -100,12 +100,8 @@ def start_job():
     session.commit()
     from workers.bulk import start_soon
 
-    if not start_soon(job.id):
-        from .apply import fail
-
-        fail(job, "The queue is unreachable: nothing was changed. Try again in a moment.")
-        session.commit()
-    return _render("bulk/_progress.html", job=job, label=LABELS[job.action], status=202 if not job.over else 200)
+    queued = start_soon(job.id)     # unreachable: saved all the same, the sweep queues it
+    return _render("bulk/_progress.html", job=job, label=LABELS[job.action], queue_down=not queued, status=202)
 
 
 @bp.get("/bulk/<int:job_id>")
