@@ -84,7 +84,9 @@ def _explicit(session: Session, job: BulkJob, user: User, batch: int, result: Ba
 
 def _filtered(session: Session, job: BulkJob, user: User, batch: int, result: BatchResult) -> bool:
     """Walk the filter's tickets in id order up to the snapshot bound. A ticket changed since the
-    start (new activity, someone's edit) is skipped: the user chose from what they saw then."""
+    start (new activity, someone's edit: both raise ``updated_at``) is skipped: the user chose from
+    what they saw then. Not ``last_activity_at``: it is the network's time, which can run ahead of
+    ours, and new activity raises ``updated_at`` anyway."""
     snapshot = job.selection
     started = datetime.fromisoformat(snapshot["at"])
     try:
@@ -99,7 +101,7 @@ def _filtered(session: Session, job: BulkJob, user: User, batch: int, result: Ba
     if not rows:
         return False
     for ticket in rows:
-        if ticket.updated_at > started or ticket.last_activity_at > started:
+        if ticket.updated_at > started:
             if job.handled < job.total:
                 job.skipped += 1
             continue
