@@ -142,6 +142,9 @@ def test_bad_input_in_the_bar_is_an_inline_message_and_starts_nothing(client, us
         answer = client.post("/bulk", data={"csrf_token": token, **data}, headers={"HX-Request": "true"})
         assert answer.status_code == 422
         assert says in answer.get_data(as_text=True)
+    plain = client.post("/bulk", data={"csrf_token": token, "action": "archive"})     # no script: a whole page
+    assert plain.status_code == 422 and "<html" in plain.get_data(as_text=True)
+    assert "Select at least one ticket" in plain.get_data(as_text=True)
     assert client.post("/bulk", data={"action": "archive", "ticket": "1:1"}).status_code == 400   # no CSRF token
     assert jobs_count() == 0
 
