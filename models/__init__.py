@@ -1,5 +1,6 @@
 """Every model, importable from one place (Alembic and create_all need them all loaded)."""
 from .base import Base, TimestampMixin, to_utc_naive, utcnow
+from .bulk import BulkJob, BulkStatus
 from .channel import Channel, ChannelStatus
 from .event import History, RawEvent, RawEventStatus
 from .folder import Folder, TicketCount
@@ -14,7 +15,7 @@ from .taxonomy import Category, Tag, ticket_categories, ticket_tags
 from .ticket import Direction, Interactor, Message, Post, Ticket, TicketKind, TicketStatus
 from .user import ApiToken, Role, User, hash_token
 
-__all__ = ["note_mentions", "Folder", "TicketCount", 
+__all__ = ["BulkJob", "BulkStatus", "note_mentions", "Folder", "TicketCount", 
     "ActionAttempt", "ActionState", "InteractorList", "KeywordList", "Rule", "RuleRun", "RuleRunStatus", "RuleVersion", "Notification", "Setting", "ApiToken", "Base", "Category", "Channel", "ChannelStatus", "Direction",
     "Followup", "FollowupStatus", "FollowupType", "History", "Interactor", "Message",
     "OutboundAction", "Post", "RawEvent", "RawEventStatus", "Role", "SavedReply", "Tag", "Team", "Ticket", "TicketKind",

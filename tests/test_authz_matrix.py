@@ -175,6 +175,25 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     "GET /api/v1/approval-policy": (401, 403, 200, 200),
     "PUT /api/v1/approval-policy": (401, 403, 403, 200),     # the whole policy: {} is the defaults
     "GET /api/v1/actions/<int:action_id>": (401, 200, 200, 200),
+    # bulk work: an empty start is refused once let in (400 API / 422 page); no job 1 exists: 404
+    "POST /api/v1/bulk": (401, 400, 400, 400),
+    "GET /api/v1/bulk/<int:job_id>": (401, 404, 404, 404),
+    "POST /bulk": (302, 422, 422, 422),
+    "GET /bulk/<int:job_id>": (302, 404, 404, 404),
+    "GET /bulk/count": (302, 200, 200, 200),
+    "GET /bulk/assignees": (302, 200, 200, 200),
+    # folders: everyone who sees the queue has them; an unnamed one is refused once let in; the
+    # world has no folder 1 (404 once let in, exactly like someone else's personal folder)
+    "GET /queue/folders": (302, 200, 200, 200),
+    "GET /folders": (302, 200, 200, 200),
+    "POST /folders": (302, 422, 422, 422),
+    "POST /folders/<int:folder_id>": (302, 404, 404, 404),
+    "GET /api/v1/folders": (401, 200, 200, 200),
+    "POST /api/v1/folders": (401, 422, 422, 422),
+    "GET /api/v1/folders/counts": (401, 200, 200, 200),
+    "GET /api/v1/folders/<int:folder_id>": (401, 404, 404, 404),
+    "PATCH /api/v1/folders/<int:folder_id>": (401, 404, 404, 404),
+    "DELETE /api/v1/folders/<int:folder_id>": (401, 404, 404, 404),
     "POST /api/v1/actions/<int:action_id>/retry": (401, 409, 409, 409),
     "POST /api/v1/actions/<int:action_id>/mark-sent": (401, 409, 409, 409),
     "POST /api/v1/actions/<int:action_id>/send-again": (401, 409, 409, 409),
@@ -359,7 +378,7 @@ def world(client, channel, token_for, users):
             "token_id": admin_token_id, "tag_id": tag_id, "category_id": category_id, "user_id": users["agent"].id,
             "reply_id": reply_id, "team_id": team_id, "list_id": 1,     # the first keyword and interactor lists
             "rule_id": 1, "version": 1,   # no rule exists: admins are let in and told 404
-            "rid": "0" * 24, "aid": "0" * 24, "rest": "nothing-here", "tokens": {
+            "rid": "0" * 24, "aid": "0" * 24, "job_id": 1, "folder_id": 1, "rest": "nothing-here", "tokens": {
                 role: token_for(role) for role in ("agent", "supervisor", "admin", "outsider")}}
 
 

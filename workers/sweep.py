@@ -99,5 +99,7 @@ def sweep_job() -> dict[str, int]:
     from .mail import requeue_stranded as requeue_mail
     from .triage import wake_due
 
+    from .bulk import requeue_stranded as requeue_bulk
+
     return {**requeue_stranded(), "woken": wake_due(), "rules": request_stranded_rules(),
-            "mail": requeue_mail()}
+            "mail": requeue_mail(), "bulk": requeue_bulk()}

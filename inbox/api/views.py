@@ -360,4 +360,4 @@ def json_body_or_empty() -> dict:
 
 
 # The settings resources add their routes to ``bp`` (``app.py`` registers only ``bp``).
-from . import approval_policy, folders, outbound, rule_lists, rules, saved_replies, suggestions, teams, users  # noqa: E402,F401
+from . import approval_policy, bulk, folders, outbound, rule_lists, rules, saved_replies, suggestions, teams, users  # noqa: E402,F401

@@ -242,3 +242,7 @@ def ticket_page(session: Session, filters: Filters, *, viewer: Any) -> tuple[lis
     more = len(rows) > filters.limit
     rows = rows[:filters.limit]
     return rows, (encode_cursor(rows[-1]) if more and rows else None)
+
+
+# Bulk work's name for the same thing ("all matching this filter").
+matching = ticket_match

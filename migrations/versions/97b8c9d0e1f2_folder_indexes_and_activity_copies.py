@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '97b8c9d0e1f2'
-down_revision = '94e5f6a7b8c9'
+down_revision = '96a7b8c9d0e1'
 branch_labels = None
 depends_on = None
 
