@@ -25,8 +25,11 @@
   var live = document.getElementById("live");
   var etag = null, polls = 0, timer = null, busy = false;
 
+  /* The view's filters: the address bar's at load, then whatever a filter change pushed (a ticket
+     opened from the list pushes /tickets/N without them, and the list stays the same view). */
+  var viewSearch = window.location.search;
   function filterArgs() {
-    var params = new URLSearchParams(window.location.search);
+    var params = new URLSearchParams(viewSearch);
     params.delete("cursor");
     return params;
   }
@@ -115,19 +118,29 @@
   function showNew() {
     var list = document.getElementById("ticket-rows");
     if (!list) { return; }
-    var anchor = null, offset = 0;
+    // The first row in sight and how far from the list's top edge it is.
+    var anchor = null, offset = 0, edge = list.getBoundingClientRect().top;
     var rows = list.querySelectorAll("li.row-item[data-ticket]");
     for (var i = 0; i < rows.length; i++) {
-      if (rows[i].offsetTop + rows[i].offsetHeight > list.scrollTop) {
+      var box = rows[i].getBoundingClientRect();
+      if (box.bottom > edge) {
         anchor = rows[i].dataset.ticket;
-        offset = rows[i].offsetTop - list.scrollTop;
+        offset = box.top - edge;
         break;
       }
     }
     var open = document.getElementById("pane-presence");
     var atTop = list.scrollTop === 0;
-    htmx.ajax("GET", live.dataset.rowsUrl + "?" + filterArgs().toString(),
-              {target: "#ticket-rows", swap: "innerHTML"}).then(function () {
+    // fetch, not htmx.ajax: the rows' answer pushes the list's address, and an open ticket's
+    // address must stay in the bar.
+    fetch(live.dataset.rowsUrl + "?" + filterArgs().toString(),
+          {headers: {"HX-Request": "true"}, cache: "no-store", credentials: "same-origin"})
+      .then(function (response) {
+        if (!response.ok) { throw new Error("rows " + response.status); }
+        return response.text();
+      }).then(function (html) {
+      list.innerHTML = html;
+      htmx.process(list);
       var banner = document.getElementById("live-banner");
       if (banner) { banner.replaceChildren(); }
       if (open) {
@@ -138,9 +151,9 @@
       etag = null;
       if (!atTop && anchor) {
         var again = list.querySelector('li.row-item[data-ticket="' + anchor + '"]');
-        if (again) { list.scrollTop = again.offsetTop - offset; }
+        if (again) { list.scrollTop += again.getBoundingClientRect().top - list.getBoundingClientRect().top - offset; }
       }
-    });
+    }).catch(function () {});
   }
 
   /* ---- presence ---- */
@@ -210,7 +223,14 @@
     }
   });
 
-  document.body.addEventListener("htmx:afterSettle", function () {
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "ticket-rows") {     // a filter change: a new view, a new top row
+      var pushed = event.detail.xhr && event.detail.xhr.getResponseHeader("HX-Push-Url");
+      if (pushed) { viewSearch = new URL(pushed, window.location.href).search; }
+      rememberTop();
+      etag = null;
+    }
     follow();
     lastState = null;
     stateMaybeChanged();

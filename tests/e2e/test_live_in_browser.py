@@ -140,3 +140,32 @@ def test_send_anyway_sends_the_text_as_it_is(page, second, live, client, channel
     page.get_by_role("button", name="Send anyway").click()
     expect(page.locator("#thread")).to_contain_text("Thanks for waiting")
     expect(page.locator("#arrived")).to_have_count(0)
+
+
+def test_show_keeps_the_row_being_read_where_it_was(page, live, client, channel, users, fast):
+    getloo_dms(client, channel, 25)
+    browser_login(page, live, "agent")
+    page.goto(f"{live}/?folder=all")
+    rows = page.locator("#ticket-rows")
+    expect(page.locator("#ticket-rows li.row-item")).to_have_count(25)
+    page.evaluate("() => { document.getElementById('ticket-rows').scrollTop = 600; }")
+    where = """() => { const list = document.getElementById('ticket-rows');
+        const edge = list.getBoundingClientRect().top;
+        const row = [...list.querySelectorAll('li.row-item')].find(r => r.getBoundingClientRect().top >= edge);
+        return {id: row.dataset.ticket, top: row.getBoundingClientRect().top}; }"""
+    # Open a ticket from the list (one in sight): the address bar leaves the folder, the live view must not.
+    page.locator(f'#ticket-rows li.row-item[data-ticket="{page.evaluate(where)["id"]}"] a.row').click()
+    expect(page.locator("#pane-presence")).to_have_count(1)
+    reading = page.evaluate(where)
+
+    deliver(channel, "live-scroll-1", "First new one", "newcomer1")
+    deliver(channel, "live-scroll-2", "Second new one", "newcomer2")
+    expect(page.locator("#live-banner")).to_contain_text("2 new — show")
+    page.locator("#live-banner button").click()
+    expect(page.locator("#ticket-rows li.row-item")).to_have_count(27)
+    expect(page.locator("#live-banner")).to_be_empty()
+    after = page.evaluate(f"""() => document.querySelector('li.row-item[data-ticket="{reading["id"]}"]')
+        .getBoundingClientRect().top""")
+    assert abs(after - reading["top"]) <= 2, (reading, after)
+    assert "/tickets/" in page.url        # the open ticket stays in the address bar
+    expect(rows.locator("a.row.active")).to_have_count(1)
