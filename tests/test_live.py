@@ -156,7 +156,8 @@ def test_a_row_the_viewer_cannot_see_is_never_re_rendered_for_them(app, world):
 
 def test_bad_poll_arguments_are_a_400(app, world):
     agent = Screen(app, "agent")
-    for args in ({"rows": "1:x"}, {"rows": "a,b"}, {"top": "not-a-cursor"}, {"open": "-1"}, {"status": "nope"}):
+    for args in ({"rows": "1:x"}, {"rows": "a,b"}, {"top": "not-a-cursor"}, {"open": "-1"},
+                 {"open": "99999999999"}, {"rows": "99999999999:1"}, {"rows": "1:" + "9" * 400}, {"status": "nope"}):
         answer = agent.client.get("/queue/changes", query_string=args)
         assert answer.status_code == 400, args
 
@@ -238,3 +239,21 @@ def test_with_redis_down_the_queue_and_the_poll_still_work_without_presence(app,
     answer = supervisor.poll()
     assert answer.status_code == 200 and new_count(answer.get_data(as_text=True)) == 1
     assert "Agent is" not in answer.get_data(as_text=True)
+
+
+def _script_calls() -> int:
+    import workers
+
+    stats = workers.connection().info("commandstats")
+    return sum(stats.get(name, {}).get("calls", 0) for name in ("cmdstat_evalsha", "cmdstat_eval"))
+
+
+def test_the_rows_presence_of_a_page_is_one_redis_call(app, world):
+    a1, a2 = world["ticket"]["a1"], world["ticket"]["a2"]
+    agent, supervisor = Screen(app, "agent"), Screen(app, "supervisor")
+    agent.beat(a1)
+    agent.beat(a2, "replying")
+    before = _script_calls()
+    page = supervisor.client.get("/?folder=all").get_data(as_text=True)
+    assert _script_calls() - before == 1
+    assert "Agent is viewing" in page and "Agent is replying…" in page

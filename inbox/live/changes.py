@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from inbox import visibility
-from inbox.queue.queries import FilterError, Filters, decode_cursor, ticket_page
+from inbox.queue.queries import MAX_ID, FilterError, Filters, decode_cursor, ticket_page
 from models import Ticket
 
 from .people import Person, people_on
@@ -63,13 +63,13 @@ class Screen:
             if not part:
                 continue
             ident, _, version = part.partition(":")
-            if not ident.isdigit() or not version.isdigit() or len(ident) > 10 or len(version) > 10:
+            if not (ident.isdigit() and version.isdigit() and 1 <= int(ident) <= MAX_ID and int(version) <= MAX_ID):
                 raise BadPoll("rows must be id:version pairs separated by commas")
             rows[int(ident)] = int(version)
             if len(rows) > MAX_ROWS:
                 raise BadPoll(f"rows may name at most {MAX_ROWS} tickets")
         open_ticket = args.get("open") or None
-        if open_ticket is not None and (not open_ticket.isdigit() or len(open_ticket) > 10):
+        if open_ticket is not None and not (open_ticket.isdigit() and 1 <= int(open_ticket) <= MAX_ID):
             raise BadPoll("open must be a ticket id")
         return cls(top=top, rows=rows, open_ticket=int(open_ticket) if open_ticket else None)
 
