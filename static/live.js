@@ -63,6 +63,20 @@
     live.dataset.top = topCursor(document.querySelector("#ticket-rows li.row-item[data-ticket]"));
   }
 
+  /* A row redrawn in place keeps what the user did to it: the open ticket's highlight, and the
+     state of its checkboxes (the bulk selection). */
+  function keepRowState(old, fresh) {
+    if (old.querySelector("a.row.active")) {
+      var link = fresh.querySelector("a.row");
+      if (link) { link.classList.add("active"); }
+    }
+    var boxes = old.querySelectorAll("input[type=checkbox]");
+    for (var i = 0; i < boxes.length; i++) {
+      var twin = fresh.querySelector('input[type=checkbox][name="' + boxes[i].name + '"][value="' + boxes[i].value + '"]');
+      if (twin) { twin.checked = boxes[i].checked; }
+    }
+  }
+
   function apply(html) {
     var doc = new DOMParser().parseFromString("<body>" + html + "</body>", "text/html");
     var parts = doc.querySelectorAll("template[data-live-target]");
@@ -74,12 +88,14 @@
       if (part.dataset.liveSwap === "outer") {
         var first = content.firstElementChild;
         if (!first) { continue; }
-        if (target.matches("li.row-item") && target.querySelector("a.row.active")) {
-          var link = first.querySelector("a.row");
-          if (link) { link.classList.add("active"); }
-        }
+        var focused = target.contains(document.activeElement) && document.activeElement.id;
+        if (target.matches("li.row-item")) { keepRowState(target, first); }
         target.replaceWith(first);
         if (window.htmx) { htmx.process(first); }
+        if (focused) {
+          var again = document.getElementById(focused);
+          if (again) { again.focus({preventScroll: true}); }
+        }
       } else {
         target.replaceChildren(content);
         if (window.htmx) { htmx.process(target); }

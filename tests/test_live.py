@@ -257,3 +257,34 @@ def test_the_rows_presence_of_a_page_is_one_redis_call(app, world):
     page = supervisor.client.get("/?folder=all").get_data(as_text=True)
     assert _script_calls() - before == 1
     assert "Agent is viewing" in page and "Agent is replying…" in page
+
+
+def test_a_core_update_of_many_tickets_is_seen_by_the_marker_too(app, world):
+    """Bulk work and version bumps write with Core UPDATE statements, not ORM objects: the column's
+    onupdate still moves updated_at, so the poll notices."""
+    from sqlalchemy import update
+
+    agent = Screen(app, "agent")
+    agent.poll()
+    assert agent.poll().status_code == 304
+    with db.session_scope() as s:
+        s.execute(update(Ticket).where(Ticket.id.in_([world["ticket"]["a1"], world["ticket"]["a2"]]))
+                  .values(priority=True, version=Ticket.version + 1).execution_options(synchronize_session=False))
+    answer = agent.poll()
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    assert sorted(re.findall(r'data-ticket="(\d+)" data-version="2"', html)) == sorted(
+        [str(world["ticket"]["a1"]), str(world["ticket"]["a2"])])
+
+
+def test_a_note_from_a_colleague_redraws_the_row_for_the_others(app, world):
+    a1 = world["ticket"]["a1"]
+    agent, supervisor = Screen(app, "agent"), Screen(app, "supervisor")
+    agent.poll()
+    pane = supervisor.client.get(f"/tickets/{a1}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    version = re.search(r'class="note-form".*?name="version" value="(\d+)"', pane, re.S).group(1)
+    added = supervisor.client.post(f"/tickets/{a1}/notes", data={"text": "Call them back", "version": version},
+                                   headers={"HX-Request": "true", "X-CSRFToken": supervisor.csrf})
+    assert added.status_code == 200
+    html = agent.poll().get_data(as_text=True)
+    assert f'data-ticket="{a1}" data-version="{int(version) + 1}"' in html

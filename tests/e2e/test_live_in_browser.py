@@ -9,6 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from helpers import browser_login, getloo_dms, load, run_jobs
+from inbox import db
+from models import Ticket
 
 
 @pytest.fixture
@@ -61,6 +63,14 @@ def test_a_new_item_is_announced_without_a_reload_and_its_folder_counter_moves(p
     expect(page.locator("#ticket-rows li.row-item")).to_have_count(2)
     expect(page.locator("#ticket-rows li.row-item").first).to_contain_text("Hello, is anyone there?")
     expect(banner).to_be_empty()
+    assert page.evaluate("() => window.notReloaded === true")
+
+    # A row on screen that changes elsewhere is redrawn in place.
+    with db.session_scope() as s:
+        changed = s.get(Ticket, first)
+        changed.priority, changed.version = True, changed.version + 1
+    expect(page.locator(f'li.row-item[data-ticket="{first}"] .badge.priority')).to_be_visible()
+    expect(page.locator("#count-priority")).to_have_text("1")
     assert page.evaluate("() => window.notReloaded === true")
 
 
