@@ -77,6 +77,15 @@
     }
   }
 
+  /* Where keyboard focus is inside ``root``, as a selector that finds it again after a redraw. */
+  function focusSelector(root) {
+    var el = document.activeElement;
+    if (!el || el === document.body || !root.contains(el)) { return null; }
+    if (el.id) { return "#" + CSS.escape(el.id); }
+    if (el.dataset && el.dataset.folder) { return 'a.folder[data-folder="' + CSS.escape(el.dataset.folder) + '"]'; }
+    return null;
+  }
+
   function apply(html) {
     var doc = new DOMParser().parseFromString("<body>" + html + "</body>", "text/html");
     var parts = doc.querySelectorAll("template[data-live-target]");
@@ -84,24 +93,28 @@
       var part = parts[i];
       var target = document.querySelector(part.dataset.liveTarget);
       if (!target) { continue; }
+      var outer = part.dataset.liveSwap === "outer";
+      // Unchanged: left alone, so screen readers do not hear a live region again and focus stays.
+      if ((outer ? target.outerHTML : target.innerHTML).trim() === part.innerHTML.trim()) { continue; }
       var content = document.importNode(part.content, true);
-      if (part.dataset.liveSwap === "outer") {
+      var focus = focusSelector(target);
+      if (outer) {
         var first = content.firstElementChild;
         if (!first) { continue; }
-        var focused = target.contains(document.activeElement) && document.activeElement.id;
         if (target.matches("li.row-item")) { keepRowState(target, first); }
         target.replaceWith(first);
         if (window.htmx) { htmx.process(first); }
-        if (focused) {
-          var again = document.getElementById(focused);
-          if (again) { again.focus({preventScroll: true}); }
-        }
       } else {
         target.replaceChildren(content);
         if (window.htmx) { htmx.process(target); }
       }
+      if (focus) {
+        var again = document.querySelector(focus);
+        if (again) { again.focus({preventScroll: true}); }
+      }
     }
   }
+
 
   function poll() {
     if (!live || busy || document.hidden) { return; }
