@@ -22,7 +22,7 @@ few polls (``static/live.js``), so such a change shows up within a few polls ins
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -101,13 +101,18 @@ def presence_for(session: Session, user: Any, screen: Screen) -> dict[int, list[
 
 def new_count(session: Session, filters: Filters, user: Any, screen: Screen) -> int:
     """How many items of the view's first page are newer than the top row shown (capped at 100;
-    the page says "99+"). An item that moved up because something new happened in it counts."""
-    page, _ = ticket_page(session, Filters(**{**filters.__dict__, "cursor": None, "limit": NEW_CAP + 1}),
-                          viewer=user)
+    the page says "99+"). An item that moved up because something new happened in it counts.
+    Most changes are to rows further down, so the view's newest item is looked at first (one row)."""
+    def first(limit: int) -> list[Ticket]:
+        return ticket_page(session, replace(filters, cursor=None, limit=limit), viewer=user)[0]
+
+    head = first(1)
+    if not head or (screen.top is not None and (head[0].last_activity_at, head[0].id) <= screen.top):
+        return 0
+    page = first(NEW_CAP + 1)
     if screen.top is None:
         return len(page)
-    at, ident = screen.top
-    return sum(1 for t in page if (t.last_activity_at, t.id) > (at, ident))
+    return sum(1 for t in page if (t.last_activity_at, t.id) > screen.top)
 
 
 def changed_rows(session: Session, user: Any, screen: Screen) -> list[Ticket]:

@@ -8,6 +8,8 @@ inserted) and 50 rows on screen, someone present on one of them:
 - ``request``: the whole request through the WSGI app in process (session cookie and user
   loaded, filters parsed, the ETag computed, the 304 answered) — the server's time, no network;
 - ``marker``: the change marker alone, ``SELECT max(updated_at) FROM ticket`` (ix_ticket_updated);
+- ``a change elsewhere``: the answer when a ticket off screen changed (the marker moved): the
+  "new" check, the rows' versions, presence and the folder sidebar, rendered (200);
 - ``presence``: the Redis read alone (one script call) for the 50 rows and the open ticket;
 - its floor: a logged-in request to a view that does nothing (session, user loaded, 204) — what
   any request of a signed-in user costs in this process before a view does anything — and the
@@ -58,7 +60,7 @@ def _world(users) -> None:
 def _figures(name: str, samples: list[float]) -> str:
     ms = sorted(x * 1000 for x in samples)
     p50, p95 = statistics.median(ms), ms[int(len(ms) * 0.95) - 1]
-    return f"  {name:<34} p50 {p50:6.2f} ms   p95 {p95:6.2f} ms   (n={len(ms)})"
+    return f"  {name:<40} p50 {p50:6.2f} ms   p95 {p95:6.2f} ms   (n={len(ms)})"
 
 
 def _measure(app, who: str) -> list[str]:
@@ -92,6 +94,18 @@ def _measure(app, who: str) -> list[str]:
             assert client.get(path).status_code == 204
             if n >= WARM_UP:
                 samples.append(time.perf_counter() - started)
+    # Something changed elsewhere (a ticket below the screen): the full answer, for comparison.
+    changed = []
+    with db.session_scope() as s:
+        far = s.scalar(select(Ticket.id).order_by(Ticket.last_activity_at).limit(1))
+    for n in range(WARM_UP + POLLS // 4):
+        with db.session_scope() as s:
+            s.get(Ticket, far).sentiment = "neutral" if n % 2 else "negative"
+        started = time.perf_counter()
+        answer = client.get("/queue/changes", query_string=args, headers={"If-None-Match": etag})
+        if n >= WARM_UP:
+            changed.append(time.perf_counter() - started)
+        assert answer.status_code == 200
     marker, reads = [], []
     with app.test_request_context():
         session = db.new_session()
@@ -108,6 +122,7 @@ def _measure(app, who: str) -> list[str]:
     return [f"{who} ({len(ids)} rows on screen):", _figures("idle poll, whole request (304)", request),
             _figures("floor: a logged-in empty request", floor),
             _figures("floor + one Redis PING", floor_redis),
+            _figures("a change elsewhere (200, full answer)", changed),
             _figures("change marker (max updated_at)", marker), _figures("presence read (51 keys, one call)", reads)]
 
 
