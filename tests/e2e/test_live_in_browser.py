@@ -76,7 +76,7 @@ def test_a_new_item_is_announced_without_a_reload_and_its_folder_counter_moves(p
 
 def test_two_people_on_one_ticket_see_each_other_in_the_pane_and_the_list(page, second, live, client, channel, users,
                                                                          fast):
-    [ticket] = getloo_dms(client, channel, 1)
+    ticket, other = getloo_dms(client, channel, 2)
     browser_login(page, live, "agent")
     browser_login(second, live, "supervisor")
     page.goto(f"{live}/tickets/{ticket}")
@@ -96,6 +96,10 @@ def test_two_people_on_one_ticket_see_each_other_in_the_pane_and_the_list(page, 
     expect(page.locator(f"#presence-row-{ticket} .avatar")).to_have_count(0)
     # And the supervisor's list shows the agent still on it.
     expect(second.locator(f"#presence-row-{ticket} .avatar")).to_have_attribute("title", "Agent is viewing")
+    # The agent opens another ticket from the list: they move there in the supervisor's list.
+    page.locator(f"#ticket-{other}").click()
+    expect(second.locator(f"#presence-row-{other} .avatar")).to_have_attribute("title", "Agent is viewing")
+    expect(second.locator(f"#presence-row-{ticket} .avatar")).to_have_count(0)
 
 
 def test_the_send_time_guard_shows_what_arrived_and_send_anyway_sends(page, second, live, client, channel, users, fast):
