@@ -74,6 +74,8 @@ class Ticket(TimestampMixin, Base):
         Index("ix_ticket_sentiment_activity", "sentiment", "last_activity_at", "id"),
         # The wake-up sweep: snoozed tickets whose time has come.
         Index("ix_ticket_status_snoozed_until", "status", "snoozed_until"),
+        # The live poll's change marker, max(updated_at): one index lookup (inbox/live/changes.py).
+        Index("ix_ticket_updated", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,6 +17,7 @@ import workers
 from inbox.auth.permissions import permission_required
 from inbox.connectors.base import Rejected
 from inbox.db import get_session
+from inbox.live import guard
 from inbox.queue import triage
 from inbox.queue.pane import load_ticket, render_pane
 from inbox.replies.choice import custom_choice
@@ -50,6 +51,9 @@ def suggest(ticket_id: int):
     """The composer's "Suggest": the reply is recorded for approval, nothing is sent."""
     session, ticket = get_session(), load_ticket(ticket_id)
     text, attachment_url = request.form.get("text", ""), request.form.get("attachment_url") or None
+    arrived = guard.arrived_since(session, ticket, current_user, request.form.get("seen"))
+    if arrived:   # the send-time guard: something new since the composer opened (inbox/live/guard.py)
+        return guard.ask(ticket, text, attachment_url, arrived, action="suggest")
     try:
         triage.check_version(ticket, triage.parse_version(request.form.get("version")))
         service.suggest(session, ticket, current_user, service.suggestion_text(text),

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("live", __name__)
 
-from . import views  # noqa: E402,F401
+from . import guard, people, views  # noqa: E402,F401

@@ -12,6 +12,7 @@ from inbox.approval.policy import approval_reasons
 from inbox.auth.permissions import permission_required
 from inbox.connectors.base import Rejected
 from inbox.db import get_session
+from inbox.live import guard
 from inbox.queue import triage
 from inbox.queue.actions import NotPermitted, queue_ticket_action
 from inbox.queue.pane import load_ticket, render_pane
@@ -49,6 +50,9 @@ def reply(ticket_id: int):
     ticket = load_ticket(ticket_id)
     text, attachment_url = request.form.get("text", ""), request.form.get("attachment_url") or None
     choice = custom_choice(request.form)
+    arrived = guard.arrived_since(session, ticket, current_user, request.form.get("seen"))
+    if arrived:   # something new since the composer opened: show it and ask (the text is kept)
+        return guard.ask(ticket, text, attachment_url, arrived, archive=request.form.get("archive") == "1")
     try:
         # The version the agent saw: a reply written to a ticket that changed meanwhile (a new
         # message, someone else's reply or triage) is refused like the triage controls are.
