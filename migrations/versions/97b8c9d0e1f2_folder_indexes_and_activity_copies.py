@@ -1,4 +1,4 @@
-"""indexes that match each folder's filter and the queue's order; ticket_tag / ticket_category keep a
+"""indexes that match each folder's filter and the queue's order (and ticket.updated_at for the live poll); ticket_tag / ticket_category keep a
 copy of their ticket's last activity (kept by triggers) so a tag's page is one index range
 
 Revision ID: 97b8c9d0e1f2
@@ -20,6 +20,8 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('ticket', schema=None) as batch_op:
         batch_op.drop_index('ix_ticket_channel_id')
+        # The live poll's change marker: max(updated_at) is one index lookup.
+        batch_op.create_index('ix_ticket_updated', ['updated_at'], unique=False)
         batch_op.create_index('ix_ticket_assignee_status_activity', ['assignee_id', 'status', 'last_activity_at', 'id'], unique=False)
         batch_op.create_index('ix_ticket_priority_status_activity', ['priority', 'status', 'last_activity_at', 'id'], unique=False)
         batch_op.create_index('ix_ticket_channel_activity', ['channel_id', 'last_activity_at', 'id'], unique=False)
@@ -61,3 +63,4 @@ def downgrade():
         batch_op.drop_index('ix_ticket_priority_status_activity')
         batch_op.drop_index('ix_ticket_assignee_status_activity')
         batch_op.create_index('ix_ticket_channel_id', ['channel_id'], unique=False)
+        batch_op.drop_index('ix_ticket_updated')
