@@ -282,16 +282,7 @@
       }
       announce("Left this list.");
     }
-    refreshFolders();
-  }
-
-  function refreshFolders() {
-    const nav = document.getElementById("folders");
-    const url = nav && nav.dataset.refresh;
-    if (!url || !window.htmx) return;
-    const folder = document.querySelector(".filters input[name=folder]");
-    const full = folder && folder.value ? `${url}?folder=${encodeURIComponent(folder.value)}` : url;
-    window.htmx.ajax("GET", full, { target: "#folders", swap: "innerHTML" });
+    // The folder numbers reload themselves: every change answers with HX-Trigger: queue-changed.
   }
 
   // The list is swapped under the focus (a filter, the search, infinite scroll): the focus that
@@ -306,10 +297,17 @@
       .filter((a) => el.hasAttribute(a)).map((a) => `[${a}="${CSS.escape(el.getAttribute(a))}"]`);
     return parts.length ? el.tagName.toLowerCase() + parts.join("") : null;
   }
-  document.addEventListener("htmx:beforeSwap", () => {
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    // Only swaps of the list or the pane: another swap in between (the folder numbers reloading
+    // on the same change) must not forget where the focus was.
+    const target = (event.detail && event.detail.target) || event.target;
     const active = document.activeElement;
-    listHadFocus = !!(rowsList() && rowsList().contains(active));
-    paneFocus = pane() && active && active !== pane() && pane().contains(active) ? selectorFor(active) : null;
+    if (rowsList() && (target === rowsList() || rowsList().contains(target) || target.contains(rowsList()))) {
+      listHadFocus = !!rowsList().contains(active);
+    }
+    if (pane() && (target === pane() || pane().contains(target))) {
+      paneFocus = active && active !== pane() && pane().contains(active) ? selectorFor(active) : null;
+    }
   });
 
   document.addEventListener("htmx:afterSettle", (event) => {
@@ -322,12 +320,14 @@
       if (link) link.focus({ preventScroll: true });
       else if (rowsList()) rowsList().focus();
     }
-    listHadFocus = false;
-    if (paneFocus && (!document.activeElement || document.activeElement === document.body)) {
+    const settledList = rowsList() && (target === rowsList() || rowsList().contains(target) || target.contains(rowsList()));
+    const settledPane = pane() && (target === pane() || pane().contains(target));
+    if (settledList) listHadFocus = false;
+    if (settledPane && paneFocus && (!document.activeElement || document.activeElement === document.body)) {
       const again = pane() && pane().querySelector(paneFocus);
       if (again) again.focus({ preventScroll: true });
     }
-    paneFocus = null;
+    if (settledPane) paneFocus = null;
     if (target && target.id === "pane") {
       const match = /\/tickets\/(\d+)/.exec(config.path || "");
       const id = match ? match[1] : null;
@@ -356,11 +356,7 @@
     }).observe(list, { childList: true });
   }
 
-  // The folder sidebar's address (the include in queue/_shortcuts.html carries it).
   document.addEventListener("DOMContentLoaded", () => {
-    const holder = document.getElementById("shortcuts-dialog");
-    const nav = document.getElementById("folders");
-    if (holder && nav && holder.dataset.foldersUrl) nav.dataset.refresh = holder.dataset.foldersUrl;
     if (rowsList() && !rowsList().hasAttribute("tabindex")) rowsList().setAttribute("tabindex", "-1");
     watchRows();
     document.querySelectorAll("[data-open-shortcuts]").forEach((b) => { b.hidden = false; });
