@@ -1,22 +1,201 @@
 """Full-text search of the queue: every message of a ticket, its author, notes and tags.
 
-``restrict`` narrows a ticket query to the matches of the search box's text; ``highlight`` marks
-the matched words in a text the page shows (a Jinja filter: ``{{ text|highlight }}``).
+``restrict`` narrows a ticket query to the matches of the search box's text (the language is in
+``parse.py``); ``highlight`` marks the matched words in a text the page shows (a Jinja filter:
+``{{ text|highlight }}``). The index is ``models/search.py``, kept current by ``index.py``; the
+text on both sides is folded by ``normalise.py``.
+
+How a search stays fast at a million tickets (the queue's order is ``last_activity_at DESC, id
+DESC LIMIT 50``, and the search combines with every filter, folder and the keyset cursor):
+
+- the match is one sub-select on the full-text index, ``ticket.id IN (...)``, added to the
+  queue's own query, so every filter, the visibility rule and the cursor apply unchanged;
+- a rare word (few matches) is driven from the full-text index: its few ticket ids are looked up
+  by primary key and sorted (cheap whatever the size of the queue);
+- a common word (hundreds of thousands of matches) must not be materialised and sorted. On
+  PostgreSQL the planner chooses from its statistics (the GIN index's estimate) between a bitmap
+  scan on the index for rare words and walking ``ix_ticket_activity`` backwards, probing each
+  ticket's ``tsv`` (one primary-key lookup) until 50 match, for common ones. SQLite has no such
+  statistics for a virtual table, so :func:`restrict` asks the FTS5 index how many tickets match,
+  stopping at ``COMMON`` (reading at most that many ids from one doclist, a few milliseconds):
+  below it the ``IN`` list drives; at or above it the query walks the activity index and probes
+  membership with a correlated ``rowid = ticket.id`` MATCH, which FTS5 answers by seeking in the
+  doclists. With at least ``COMMON`` matches among N tickets, about ``50 * N / COMMON`` probes
+  find a page (filters that exclude most tickets make it proportionally more).
 """
 from __future__ import annotations
 
+from flask import g, has_request_context, request
 from markupsafe import Markup, escape
-from sqlalchemy import Select
+from sqlalchemy import Boolean, Select, and_, bindparam, exists, false, literal_column, or_, select, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
 
-from models import Ticket
+from models import Ticket, ticket_search
+
+from .normalise import is_word_char, tokens, unspaced
+from .parse import STATUSES, SearchQuery, Term, parse
+
+COMMON = 5000     # SQLite: at least this many matches, and a search walks the queue's order instead
 
 
-def restrict(query: Select, q: str, *, me: int | None = None) -> Select:   # noqa: ARG001
-    """Tickets whose text contains ``q`` (substring; full-text search replaces this)."""
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return query.where(Ticket.text.ilike(f"%{escaped}%", escape="\\"))
+class _ByDialect(ColumnElement):
+    """One condition spelled differently for SQLite (FTS5) and PostgreSQL (tsvector)."""
+
+    type = Boolean()
+    inherit_cache = False
+
+    def __init__(self, sqlite, postgresql):
+        self.sqlite, self.postgresql = sqlite, postgresql
 
 
-def highlight(text: str) -> Markup:
-    """``text`` escaped, with the current request's search words marked (none yet)."""
-    return Markup(escape(text))
+@compiles(_ByDialect)
+def _compile_sqlite(element, compiler, **kw):
+    return compiler.process(element.sqlite, **kw)
+
+
+@compiles(_ByDialect, "postgresql")
+def _compile_postgresql(element, compiler, **kw):
+    return compiler.process(element.postgresql, **kw)
+
+
+def _fts_phrase(term: Term) -> str:
+    return '"' + " ".join(term.tokens) + '"' + (" *" if term.prefix else "")
+
+
+def _ts_phrase(term: Term, weight: str) -> str:
+    last = len(term.tokens) - 1
+    return " <-> ".join(f"'{t}':{'*' if term.prefix and i == last else ''}{weight}" for i, t in enumerate(term.tokens))
+
+
+def fts_match(query: SearchQuery) -> str | None:
+    """The FTS5 MATCH expression of the words, authors and tags (None: nothing to match)."""
+    parts = [f"{{doc}} : {_fts_phrase(t)}" for t in query.terms if not any(map(unspaced, t.tokens))]
+    parts += [f"{{author}} : {_fts_phrase(a)}" for a in query.authors]
+    parts += [f'{{tags}} : "tagbegin {tag} tagend"' for tag in query.tags]
+    return " AND ".join(parts) or None
+
+
+def ts_query(query: SearchQuery) -> str | None:
+    """The same as a PostgreSQL tsquery (for ``to_tsquery('simple', ...)``)."""
+    parts = [_ts_phrase(t, "D") for t in query.terms if not any(map(unspaced, t.tokens))]
+    parts += [_ts_phrase(a, "A") for a in query.authors]
+    parts += [_ts_phrase(Term(("tagbegin", *tag.split(), "tagend")), "B") for tag in query.tags]
+    return " & ".join(f"({p})" for p in parts) or None
+
+
+def _count_matches(match: str, limit: int) -> int:
+    """How many tickets match, counting no further than ``limit`` (the request's own session, so
+    it reads the snapshot the page reads)."""
+    from inbox.db import engine, get_session
+
+    statement = text("SELECT count(*) FROM (SELECT rowid FROM ticket_search_fts WHERE ticket_search_fts MATCH :m "
+                     "LIMIT :n)").bindparams(m=match, n=limit)
+    if has_request_context():
+        return get_session().scalar(statement)
+    with engine().connect() as connection:
+        return connection.scalar(statement)
+
+
+def _text_condition(query: SearchQuery, *, sqlite_common: bool | None = None) -> ColumnElement | None:
+    match, tsq = fts_match(query), ts_query(query)
+    conditions = []
+    if match:
+        in_list = Ticket.id.in_(select(literal_column("rowid")).select_from(text("ticket_search_fts"))
+                                .where(literal_column("ticket_search_fts").op("MATCH")(bindparam("fts_m", match))))
+        probe = exists(select(literal_column("1")).select_from(text("ticket_search_fts")).where(
+            literal_column("ticket_search_fts").op("MATCH")(bindparam("fts_p", match)),
+            literal_column("ticket_search_fts.rowid") == Ticket.id))
+        pg = Ticket.id.in_(select(ticket_search.c.ticket_id).where(
+            text("ticket_search.tsv @@ to_tsquery('simple', :ts_q)").bindparams(ts_q=tsq)))
+        conditions.append(_ByDialect(probe if sqlite_common else in_list, pg))
+    for term in query.terms:
+        if any(map(unspaced, term.tokens)):
+            pattern = "%" + " ".join(term.tokens).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conditions.append(Ticket.id.in_(select(ticket_search.c.ticket_id)
+                                            .where(ticket_search.c.doc.like(pattern, escape="\\"))))
+    return and_(*conditions) if conditions else None
+
+
+def restrict(query: Select, q: str, *, me: int | None = None) -> Select:
+    """``query`` narrowed to the tickets the search box's ``q`` finds (see ``parse.py``)."""
+    parsed = parse(q)
+    if parsed.empty:
+        return query.where(false()) if q.strip() else query
+    if "unassigned" in parsed.flags:
+        query = query.where(Ticket.assignee_id.is_(None))
+    if "mine" in parsed.flags:
+        query = query.where(Ticket.assignee_id == (me or 0))
+    if "priority" in parsed.flags:
+        query = query.where(Ticket.priority.is_(True))
+    statuses = sorted(parsed.flags & STATUSES)
+    if statuses:
+        query = query.where(Ticket.status.in_(statuses))
+    common = None
+    match = fts_match(parsed)
+    if match and _dialect() == "sqlite":
+        common = _count_matches(match, COMMON) >= COMMON
+    condition = _text_condition(parsed, sqlite_common=common)
+    return query.where(condition) if condition is not None else query
+
+
+def _dialect() -> str:
+    from inbox.db import engine
+
+    return engine().dialect.name
+
+
+# -- highlighting ---------------------------------------------------------------------------------
+
+def _marked_terms() -> list[Term]:
+    if not has_request_context():
+        return []
+    if "search_marked" not in g:
+        q = request.args.get("q") or ""
+        g.search_marked = parse(q[:200]).marked() if q.strip() else []
+    return g.search_marked
+
+
+def _runs(text_: str):
+    """(start, end) of each run of word characters, and each symbol (emoji) on its own."""
+    start = None
+    for i, char in enumerate(text_):
+        if is_word_char(char):
+            if start is None:
+                start = i
+            continue
+        if start is not None:
+            yield start, i
+            start = None
+        if tokens(char):
+            yield i, i + 1
+    if start is not None:
+        yield start, len(text_)
+
+
+def mark(text_: str, terms: list[Term]) -> Markup:
+    """``text_`` escaped, each word that matches one of ``terms`` (folded the same way the index
+    folds) inside ``<mark>``."""
+    text_ = text_ or ""
+    if not terms:
+        return Markup(escape(text_))
+    exact = {t.tokens[0] for t in terms if not t.prefix}
+    prefixes = tuple(t.tokens[0] for t in terms if t.prefix)
+    out, position = [], 0
+    for start, end in _runs(text_):
+        found = tokens(text_[start:end])
+        if any(tok in exact or (prefixes and tok.startswith(prefixes)) or (unspaced(tok) and any(e in tok for e in exact))
+               for tok in found):
+            out.append(escape(text_[position:start]))
+            out.append(Markup("<mark>") + escape(text_[start:end]) + Markup("</mark>"))
+            position = end
+    out.append(escape(text_[position:]))
+    return Markup("").join(out)
+
+
+def highlight(text_: str) -> Markup:
+    """``text_`` escaped, with the current request's search words (its ``q`` argument) marked."""
+    return mark(text_, _marked_terms())
+
+
+__all__ = ["highlight", "mark", "parse", "restrict"]
