@@ -27,11 +27,12 @@ from __future__ import annotations
 
 from flask import g, has_request_context, request
 from markupsafe import Markup, escape
-from sqlalchemy import Boolean, Select, and_, bindparam, exists, false, literal_column, or_, select, text
+from sqlalchemy import Boolean, Select, and_, bindparam, column, exists, false, literal_column, select, table, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 
 from models import Ticket, ticket_search
+from models.search import FTS
 
 from .normalise import is_word_char, tokens, unspaced
 from .parse import STATUSES, SearchQuery, Term, parse
@@ -101,11 +102,10 @@ def _text_condition(query: SearchQuery, *, sqlite_common: bool | None = None) ->
     match, tsq = fts_match(query), ts_query(query)
     conditions = []
     if match:
-        in_list = Ticket.id.in_(select(literal_column("rowid")).select_from(text("ticket_search_fts"))
-                                .where(literal_column("ticket_search_fts").op("MATCH")(bindparam("fts_m", match))))
-        probe = exists(select(literal_column("1")).select_from(text("ticket_search_fts")).where(
-            literal_column("ticket_search_fts").op("MATCH")(bindparam("fts_p", match)),
-            literal_column("ticket_search_fts.rowid") == Ticket.id))
+        fts = table(FTS, column("rowid"))
+        matches = literal_column(FTS).op("MATCH")
+        in_list = Ticket.id.in_(select(fts.c.rowid).where(matches(bindparam("fts_m", match))))
+        probe = exists(select(fts.c.rowid).where(matches(bindparam("fts_p", match)), fts.c.rowid == Ticket.id))
         pg = Ticket.id.in_(select(ticket_search.c.ticket_id).where(
             text("ticket_search.tsv @@ to_tsquery('simple', :ts_q)").bindparams(ts_q=tsq)))
         conditions.append(_ByDialect(probe if sqlite_common else in_list, pg))
