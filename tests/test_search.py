@@ -234,11 +234,15 @@ def test_rows_and_pane_highlight_and_escape(client, world):
     assert "<mark>" not in plain
 
 
-def test_many_tickets_common_and_rare_words_in_activity_order(client, users):
-    """Enough tickets that a common word takes SQLite's walk-the-activity-order path (COMMON)."""
+def test_rare_middling_and_dense_words_keep_the_queue_order(client, users, monkeypatch):
+    """Each of SQLite's three plans (driven by the index, walking the order with the match list,
+    probing the index per ticket; chosen by how many tickets match) gives the queue's order. The
+    thresholds are lowered so a few thousand tickets reach all three."""
     from inbox import search
 
-    n = search.COMMON + 300
+    monkeypatch.setattr(search, "RARE", 20)
+    monkeypatch.setattr(search, "DENSE", 1000)
+    n = 3000
     with db.engine().begin() as c:
         channel = c.execute(text("INSERT INTO channel (provider, network, name, base_url, credentials_encrypted, "
                                  "settings, info, webhook_token, webhook_url, status, sync_state, created_at, updated_at) "
@@ -246,14 +250,26 @@ def test_many_tickets_common_and_rare_words_in_activity_order(client, users):
                                  "'active', '{}', :t, :t) RETURNING id"), {"t": T0}).scalar()
         c.execute(Ticket.__table__.insert(), [
             {"id": i, "channel_id": channel, "network": "instagram", "kind": "conversation", "external_id": f"b{i}",
-             "status": "open", "text": f"common word {'rareword' if i % 997 == 0 else 'filler'}",
+             "status": "archived" if i % 3 == 0 else "open",
+             "text": f"common {'rareword' if i % 997 == 0 else 'filler'} {'middling' if i % 13 == 0 else ''}",
              "last_activity_at": T0 + timedelta(seconds=(i * 7919) % n), "priority": False, "data": {},
              "version": 1, "has_pending_suggestion": False, "approval_required": False,
              "created_at": T0, "updated_at": T0} for i in range(1, n + 1)])
         index.rebuild_all(c)
     login(client)
     with db.engine().connect() as c:
-        expected = list(c.scalars(select(Ticket.id).order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())))
-    assert found(client, "common") == expected[:50]
-    assert found(client, "common word filler") == [t for t in expected if t % 997][:50]
-    assert found(client, "rareword") == [t for t in expected if t % 997 == 0][:50]
+        order = list(c.execute(select(Ticket.id, Ticket.status).order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())))
+    expected = [t for t, _ in order]
+    archived = [t for t, status in order if status == "archived"]
+    assert found(client, "common") == expected[:50]                                  # dense
+    assert found(client, "common", status="archived") == archived[:50]
+    assert found(client, "middling") == [t for t in expected if t % 13 == 0][:50]     # middling
+    assert found(client, "middling", status="archived") == [t for t in archived if t % 13 == 0][:50]
+    assert found(client, "rareword") == [t for t in expected if t % 997 == 0]        # rare
+    assert found(client, "rareword filler") == []
+    # The cursor pages through a dense word in order too.
+    first = client.get("/api/v1/tickets", query_string={"q": "common", "limit": 100},
+                       headers={"Authorization": f"Bearer {_token(users)}"}).get_json()
+    second = client.get("/api/v1/tickets", query_string={"q": "common", "limit": 100, "cursor": first["next_cursor"]},
+                        headers={"Authorization": f"Bearer {_token(users)}"}).get_json()
+    assert [t["id"] for t in first["data"] + second["data"]] == expected[:200]

@@ -27,8 +27,7 @@ from __future__ import annotations
 
 from flask import g, has_request_context, request
 from markupsafe import Markup, escape
-from sqlalchemy import Boolean, Select, and_, bindparam, column, exists, false, literal_column, select, table, text
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import Select, and_, bindparam, column, exists, false, literal_column, select, table, text
 from sqlalchemy.sql.expression import ColumnElement
 
 from models import Ticket, ticket_search
@@ -37,27 +36,9 @@ from models.search import FTS
 from .normalise import is_word_char, tokens, unspaced
 from .parse import STATUSES, SearchQuery, Term, parse
 
-COMMON = 5000     # SQLite: at least this many matches, and a search walks the queue's order instead
-
-
-class _ByDialect(ColumnElement):
-    """One condition spelled differently for SQLite (FTS5) and PostgreSQL (tsvector)."""
-
-    type = Boolean()
-    inherit_cache = False
-
-    def __init__(self, sqlite, postgresql):
-        self.sqlite, self.postgresql = sqlite, postgresql
-
-
-@compiles(_ByDialect)
-def _compile_sqlite(element, compiler, **kw):
-    return compiler.process(element.sqlite, **kw)
-
-
-@compiles(_ByDialect, "postgresql")
-def _compile_postgresql(element, compiler, **kw):
-    return compiler.process(element.postgresql, **kw)
+# SQLite: how many matches decide the plan (measured at a million tickets, see the docstring).
+RARE = 2000
+DENSE = 100_000
 
 
 def _fts_phrase(term: Term) -> str:
@@ -98,17 +79,22 @@ def _count_matches(match: str, limit: int) -> int:
         return connection.scalar(statement)
 
 
-def _text_condition(query: SearchQuery, *, sqlite_common: bool | None = None) -> ColumnElement | None:
+def _text_condition(query: SearchQuery, dialect: str, matches_count: int = 0) -> ColumnElement | None:
     match, tsq = fts_match(query), ts_query(query)
     conditions = []
     if match:
         fts = table(FTS, column("rowid"))
         matches = literal_column(FTS).op("MATCH")
-        in_list = Ticket.id.in_(select(fts.c.rowid).where(matches(bindparam("fts_m", match))))
-        probe = exists(select(fts.c.rowid).where(matches(bindparam("fts_p", match)), fts.c.rowid == Ticket.id))
+        in_list = select(fts.c.rowid).where(matches(bindparam("fts_m", match)))
+        if matches_count < RARE:        # drive from the index: look the few tickets up and sort them
+            sqlite = Ticket.id.in_(in_list)
+        elif matches_count < DENSE:     # "+ 0": not indexable, so the queue's order is walked, the list probed
+            sqlite = (Ticket.id + 0).in_(in_list)
+        else:                           # most tickets match: probe each ticket of the walk in the index
+            sqlite = exists(select(fts.c.rowid).where(matches(bindparam("fts_p", match)), fts.c.rowid == Ticket.id))
         pg = Ticket.id.in_(select(ticket_search.c.ticket_id).where(
             text("ticket_search.tsv @@ to_tsquery('simple', :ts_q)").bindparams(ts_q=tsq)))
-        conditions.append(_ByDialect(probe if sqlite_common else in_list, pg))
+        conditions.append(pg if dialect == "postgresql" else sqlite)
     for term in query.terms:
         if any(map(unspaced, term.tokens)):
             pattern = "%" + " ".join(term.tokens).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -131,11 +117,9 @@ def restrict(query: Select, q: str, *, me: int | None = None) -> Select:
     statuses = sorted(parsed.flags & STATUSES)
     if statuses:
         query = query.where(Ticket.status.in_(statuses))
-    common = None
-    match = fts_match(parsed)
-    if match and _dialect() == "sqlite":
-        common = _count_matches(match, COMMON) >= COMMON
-    condition = _text_condition(parsed, sqlite_common=common)
+    dialect, match = _dialect(), fts_match(parsed)
+    counted = _count_matches(match, DENSE) if match and dialect == "sqlite" else 0
+    condition = _text_condition(parsed, dialect, counted)
     return query.where(condition) if condition is not None else query
 
 
