@@ -59,6 +59,12 @@ POSTGRES_DDL = [
     "CREATE INDEX IF NOT EXISTS ix_ticket_search_tsv ON ticket_search USING gin (tsv)",
     "CREATE INDEX IF NOT EXISTS ix_ticket_search_trgm ON ticket_search USING gin (doc gin_trgm_ops)",
 ]
+# What rebuild_all takes down while it refills ticket_search (install() puts it back).
+DROP_FOR_REBUILD = {
+    "sqlite": ["DROP TRIGGER IF EXISTS ticket_search_fts_insert", "DROP TRIGGER IF EXISTS ticket_search_fts_delete",
+               "DROP TRIGGER IF EXISTS ticket_search_fts_update"],
+    "postgresql": ["DROP INDEX IF EXISTS ix_ticket_search_tsv", "DROP INDEX IF EXISTS ix_ticket_search_trgm"],
+}
 DROP_SQLITE = ["DROP TRIGGER IF EXISTS ticket_search_fts_insert", "DROP TRIGGER IF EXISTS ticket_search_fts_delete",
                "DROP TRIGGER IF EXISTS ticket_search_fts_update", f"DROP TABLE IF EXISTS {FTS}"]
 

@@ -185,15 +185,27 @@ def rebuild(connection, ticket_ids: Iterable[int]) -> None:
 
 def rebuild_all(connection, batch: int = 2000) -> int:
     """Every ticket's row, from scratch (the migration, and the bulk data generator after writing
-    around the ORM); walks the tickets by id in batches. Returns how many tickets it indexed."""
+    around the ORM); walks the tickets by id in batches. Returns how many tickets it indexed.
+
+    The full-text indexes are taken down first and built once at the end (FTS5 'rebuild', or
+    PostgreSQL's CREATE INDEX), which is much faster than maintaining them row by row."""
+    from models.search import DROP_FOR_REBUILD, FTS, install
+
+    postgres = connection.dialect.name == "postgresql"
+    for statement in DROP_FOR_REBUILD["postgresql" if postgres else "sqlite"]:
+        connection.exec_driver_sql(statement)
     connection.execute(delete(ticket_search))
     done, last = 0, 0
     while True:
         ids = list(connection.scalars(select(Ticket.id).where(Ticket.id > last).order_by(Ticket.id).limit(batch)))
         if not ids:
-            return done
+            break
         docs = documents(connection, ids)
         if docs:
             connection.execute(ticket_search.insert(), [
                 {"ticket_id": t, "doc": d[0], "author": d[1], "tags": d[2]} for t, d in docs.items()])
         done, last = done + len(docs), ids[-1]
+    install(connection)
+    if not postgres:
+        connection.exec_driver_sql(f"INSERT INTO {FTS} ({FTS}) VALUES ('rebuild')")
+    return done
