@@ -277,3 +277,21 @@ def test_rare_middling_and_dense_words_keep_the_queue_order(client, users, monke
     second = client.get("/api/v1/tickets", query_string={"q": "common", "limit": 100, "cursor": first["next_cursor"]},
                         headers={"Authorization": f"Bearer {_token(users)}"}).get_json()
     assert [t["id"] for t in first["data"] + second["data"]] == expected[:200]
+
+
+def test_the_index_changes_with_its_transaction_or_not_at_all(client, world):
+    login(client)
+    session = db.new_session()
+    try:
+        ticket = session.get(Ticket, world["english"])
+        session.add(Message(ticket_id=ticket.id, channel_id=ticket.channel_id, external_id="late", text="zebra crossing"))
+        session.flush()
+        assert "zebra" in session.scalar(select(ticket_search.c.doc).where(ticket_search.c.ticket_id == ticket.id))
+        session.rollback()
+    finally:
+        session.close()
+    assert found(client, "zebra") == []
+    with db.session_scope() as s:
+        s.get(Ticket, world["english"]).status = "archived"
+    assert found(client, "is:archived parcel") == [world["english"]]
+    assert found(client, "is:open parcel") == [world["script"]]
