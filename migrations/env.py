@@ -91,6 +91,9 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    # What models/search.py creates outside the models (FTS5 tables, tsv, GIN indexes): not a diff.
+    from models.search import schema_extra
+    conf_args.setdefault("include_object", schema_extra)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

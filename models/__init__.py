@@ -8,6 +8,7 @@ from .followup import ActionAttempt, ActionState, Followup, FollowupStatus, Foll
 from .notification import Notification
 from .rule import Rule, RuleRun, RuleRunStatus, RuleVersion
 from .rule_list import InteractorList, KeywordList
+from .search import ticket_search
 from .saved_reply import SavedReply, saved_reply_channels
 from .setting import Setting
 from .team import Team, team_channels, team_members
@@ -15,7 +16,7 @@ from .taxonomy import Category, Tag, ticket_categories, ticket_tags
 from .ticket import Direction, Interactor, Message, Post, Ticket, TicketKind, TicketStatus
 from .user import ApiToken, Role, User, hash_token
 
-__all__ = ["BulkJob", "BulkStatus", "note_mentions", "Folder", "TicketCount", 
+__all__ = ["BulkJob", "BulkStatus", "note_mentions", "ticket_search", "Folder", "TicketCount", 
     "ActionAttempt", "ActionState", "InteractorList", "KeywordList", "Rule", "RuleRun", "RuleRunStatus", "RuleVersion", "Notification", "Setting", "ApiToken", "Base", "Category", "Channel", "ChannelStatus", "Direction",
     "Followup", "FollowupStatus", "FollowupType", "History", "Interactor", "Message",
     "OutboundAction", "Post", "RawEvent", "RawEventStatus", "Role", "SavedReply", "Tag", "Team", "Ticket", "TicketKind",

@@ -31,6 +31,8 @@ def _page_context(filters: Filters, full: bool = False) -> dict:
     attention = [c for c in channels if c.status == ChannelStatus.NEEDS_ATTENTION]
     return {"tickets": tickets, "next_cursor": next_cursor, "filters": filters, "channels": channels,
             "attention": attention, "filters_args": filters.as_args(),
+            # The pane opened from a search result highlights the same words (inbox.search.highlight).
+            "row_link_args": {"q": filters.q} if filters.q else {},
             **(filter_choices(session) if full else {}),
             **(folder_views.sidebar(session, current_user, filters.folder) if full else {})}
 
