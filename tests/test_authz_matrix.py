@@ -185,6 +185,9 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
     # folders: everyone who sees the queue has them; an unnamed one is refused once let in; the
     # world has no folder 1 (404 once let in, exactly like someone else's personal folder)
     "GET /queue/folders": (302, 200, 200, 200),
+    # live updates: the poll, and presence on a ticket (204; the outsider's is a 404, below)
+    "GET /queue/changes": (302, 200, 200, 200),
+    "POST /tickets/<int:ticket_id>/presence": (302, 204, 204, 204),
     "GET /folders": (302, 200, 200, 200),
     "POST /folders": (302, 422, 422, 422),
     "POST /folders/<int:folder_id>": (302, 404, 404, 404),
@@ -265,6 +268,7 @@ MATRIX: dict[str, tuple[int, int, int, int]] = {
 # The outsider (an agent of another team) where they differ from the agent: the world's ticket, its
 # followup and action, and its channel are not theirs to see, so each answers 404 like a missing one.
 OUTSIDER: dict[str, int] = {
+    "POST /tickets/<int:ticket_id>/presence": 404,
     "GET /tickets/<int:ticket_id>": 404,
     "GET /tickets/<int:ticket_id>/actions": 404,
     "POST /tickets/<int:ticket_id>/actions/<kind>": 404,
