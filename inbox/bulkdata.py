@@ -21,7 +21,9 @@ are never left ``queued`` or ``sending`` (the sweep would resume them), and pend
 are marked as already notified (the overdue job would notify approvers about a year-old backlog).
 
 Derived data: the ``ticket_count`` triggers are dropped during the load and the counts rebuilt
-from the tickets after (measured faster than letting them fire per row, see ``generate``), then
+from the tickets after — measured at 50,000 tickets: writing the tickets took 2.1–2.7 s against
+6.8–7.7 s with the triggers firing on SQLite, 2.4 s against 4.3 s on PostgreSQL, and the rebuild
+0.1–0.3 s — then
 the search index is rebuilt when the search module provides ``rebuild_all``, and ANALYZE runs.
 """
 from __future__ import annotations

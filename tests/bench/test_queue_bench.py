@@ -160,7 +160,8 @@ class Capture:
         return list(self.statements)
 
 
-_LIMIT = re.compile(r"\s+LIMIT\s+(\?|%\((\w+)\)s)(\s+OFFSET\s+(\?|%\((\w+)\)s))?\s*$", re.I)
+_LIMIT = re.compile(r"\s+LIMIT\s+(\?|%\((\w+)\)s(?:::\w+)?)(\s+OFFSET\s+(\?|%\((\w+)\)s(?:::\w+)?))?\s*$",
+                    re.I)
 
 
 def _main_statement(statements) -> int:
@@ -470,7 +471,9 @@ def _machine() -> str:
         ram = f"{kib / 1024 / 1024:.0f} GiB"
     except (OSError, StopIteration):
         ram = "?"
-    return f"{cpu}, {os.cpu_count()} cores, {ram} RAM, Python {platform.python_version()}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"{cpu}, {os.cpu_count()} cores, {ram} RAM, Python {platform.python_version()} "
+            f"(load average at the end: {load}; the machine is shared, figures vary with it)")
 
 
 TARGETS = {"page": ("p95 ≤ 50 ms", lambda r: r[3] <= 50), "search": ("p95 ≤ 100 ms", lambda r: r[3] <= 100),
