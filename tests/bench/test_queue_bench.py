@@ -256,7 +256,8 @@ def test_queue_at_scale(database, redis_url, tmp_path):
     from inbox import search
     if getattr(search, "rebuild_all", None) is None:
         result["search_note"] = ("Search: this build's `inbox.search` has no index (`rebuild_all` is absent), so the "
-                                 "search rows measure whatever `search.restrict` does in this build.")
+                                 "search rows measure what `search.restrict` does in this build (before the search index: a substring "
+                                 "ILIKE on ticket.text, a scan).")
     print(f"\nLoaded {N:,} tickets into {kind} in {result['load_seconds']:.0f} s\n{result['load_report']}", flush=True)
     with engine.connect() as conn:
         result["version"] = (conn.exec_driver_sql("SHOW server_version").scalar() if kind == "postgresql"
