@@ -123,7 +123,10 @@ def _replay(raw, statements: list[tuple[str, object]], times: int = REPEAT) -> l
     """Run the captured statements through the driver's cursor, fetching every row, ``times`` times."""
     out = []
     cursor = raw.cursor()
+    began = time.perf_counter()
     for i in range(WARMUP + times):
+        if len(out) >= 10 and time.perf_counter() - began > 15:
+            break       # a slow floor (a scan, COUNT(*) of every folder): enough samples for its median
         start = time.perf_counter()
         for statement, params in statements:
             cursor.execute(statement, params) if params else cursor.execute(statement)
@@ -544,6 +547,12 @@ def _write_doc() -> None:
         missed = [r[0] for r in result.get("cases", []) if r[2] is not None and not TARGETS[r[1]][1](r)]
         if missed:
             lines += [f"Missed on {title}: " + "; ".join(missed) + ".", ""]
+    load = os.getloadavg()[1]
+    if load > (os.cpu_count() or 1):
+        lines += [f"**Read with care:** the load average ({load:.1f} over 5 minutes) exceeded the {os.cpu_count()} "
+                  "cores during this run (other work on the machine): the HTTP figures include waiting for a CPU, "
+                  "which a page's own cost does not. The floors suffer less (one statement at a time, in this "
+                  "process). Rerun on a quiet machine before reading a miss as the application's.", ""]
     lines.append(END)
     section = "\n".join(lines)
     current = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
