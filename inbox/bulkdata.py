@@ -288,7 +288,9 @@ def generate(engine: Engine, tickets: int, *, seed: int = 1, keep_triggers: bool
         if time.perf_counter() - last_echo > 5 or done == tickets:
             last_echo = time.perf_counter()
             elapsed = last_echo - started
-            echo(f"  {done:>9,} tickets in {elapsed:6.1f} s ({done / elapsed:,.0f} tickets/s)")
+            rates = ", ".join(f"{t} {report.rows[t] / max(report.seconds[t], 1e-9):,.0f}/s"
+                              for t in ("ticket", "message", "followup") if t in report.rows)
+            echo(f"  {done:>9,} tickets in {elapsed:6.1f} s ({done / elapsed:,.0f} tickets/s overall; writes: {rates})")
     with engine.begin() as conn:
         if pg:
             for table in ("channel", "user", "team", "tag", "category", "interactor", "ticket", "message",
@@ -469,7 +471,7 @@ def _chunk(write: _Writer, w: _World, ids: dict[str, int], offset: int, n: int, 
     channels = {c[0]: c for c in w.channels}
     rand = rng.random
     for i in range(n):
-        tid = offset + i + 1 + 0    # ticket ids follow the offset (the table is empty when we start)
+        tid = offset + i + 1    # ticket ids from 1: the table is empty when the load starts
         cid = w.channel_pick()
         _c, provider, network, kinds = channels[cid]
         kind = kinds[0] if rand() < 0.6 else rng.choice(kinds)
