@@ -51,6 +51,7 @@ WARMUP = 5
 HOOKS = int(os.environ.get("BENCH_HOOKS", "2000"))
 SENDERS = 8
 RESULTS: dict[str, dict] = {}
+SLOW: dict[str, dict[str, tuple[float, str]]] = {}   # per database: statement -> (ms, first case that ran it)
 
 
 # ---------------------------------------------------------------- databases
@@ -116,6 +117,24 @@ def _time_http(client: httpx.Client, path: str, headers: dict | None = None) -> 
 
 
 _SKIP_SQL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA)\b", re.I)
+
+
+def _slowest(raw, statements, kind: str, case: str) -> None:
+    """Each statement of a floor timed alone (best of 3), kept when it is among the slowest seen:
+    where a page's SQL time goes, for whoever fixes it."""
+    cursor = raw.cursor()
+    seen = SLOW.setdefault(kind, {})
+    for statement, params in statements:
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            cursor.execute(statement, params) if params else cursor.execute(statement)
+            if cursor.description:
+                cursor.fetchall()
+            best = min(best, (time.perf_counter() - start) * 1000)
+        key = " ".join(statement.split())
+        if best > seen.get(key, (0.0, ""))[0]:
+            seen[key] = (best, seen.get(key, (0.0, case))[1] or case)
 
 
 def _replay(raw, statements: list[tuple[str, object]], times: int = REPEAT) -> list[float]:
@@ -343,6 +362,8 @@ def test_queue_at_scale(database, redis_url, tmp_path):
                     inner, params = _without_limit(statement, params)
                     statements.append((f"SELECT count(*) FROM ({inner}) AS page", params))
             floor = _replay(raw, statements)
+            if what not in ("search", "counters"):     # those floors are baselines, not the page's own SQL
+                _slowest(raw, statements, kind, name)
             rows.append((name, what, *_stats(http), *_stats(floor)))
             print(f"  {name:<44} p50 {rows[-1][2]:7.1f}  p95 {rows[-1][3]:7.1f}  floor p50 {rows[-1][4]:7.1f} ms",
                   flush=True)
@@ -541,6 +562,13 @@ def _write_doc() -> None:
         lines += [f"### {title} {result.get('version', '')}", "",
                   f"Rows: {rows}. Load: {result.get('load_seconds', 0):.0f} s.", "", "```",
                   result.get("load_report", ""), "```", "", *_table(result), ""]
+        slow = sorted(SLOW.get(kind, {}).items(), key=lambda item: -item[1][0])[:6]
+        if slow:
+            lines += ["The slowest statements the pages above ran (each alone, best of 3; first case that ran it):", ""]
+            for sql, (ms, case) in slow:
+                short = re.sub(r"^SELECT .*? FROM ", "SELECT … FROM ", sql, count=1)
+                lines.append(f"- {ms:.1f} ms ({case}): `{short[:300]}{'…' if len(short) > 300 else ''}`")
+            lines.append("")
         if result.get("search_note"):
             lines += [result["search_note"], ""]
         missed = [r[0] for r in result.get("cases", []) if r[2] is not None and not TARGETS[r[1]][1](r)]
