@@ -57,9 +57,12 @@ SLOW: dict[str, dict[str, tuple[float, str]]] = {}   # per database: statement -
 # ---------------------------------------------------------------- databases
 
 def _pg_url() -> str:
+    from inbox.config import normalise_database_url
+
     url = os.environ.get("DATABASE_URL", "")
-    return url if url.startswith("postgresql") else os.environ.get(
+    url = url if url.startswith("postgres") else os.environ.get(
         "BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1/bench_queue")
+    return normalise_database_url(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
