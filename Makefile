@@ -13,8 +13,14 @@ test: setup-test
 	$(PY) -m pytest
 
 # Benchmarks (not in `make test`): real `flask worker --burst` processes; DATABASE_URL=... for PostgreSQL.
+# The queue bench (tests/bench/test_queue_bench.py) loads BENCH_TICKETS tickets (default 1,000,000) on
+# SQLite and on PostgreSQL (DATABASE_URL if PostgreSQL, else BENCH_PG_URL, default
+# postgresql+psycopg://postgres@127.0.0.1/bench_queue: its schema is dropped; skipped if unreachable)
+# and rewrites its section of docs/benchmarks.md. A quicker run: `make bench BENCH_TICKETS=20000`.
+# BENCH_REPEAT (timed requests per case, default 60) and BENCH_HOOKS (webhooks, default 2000) too.
+BENCH_TICKETS ?= 1000000
 bench: setup-test
-	$(PY) -m pytest tests/bench -q -s -p no:cacheprovider
+	BENCH_TICKETS=$(BENCH_TICKETS) $(PY) -m pytest tests/bench -q -s -p no:cacheprovider
 
 setup: $(VENV)/.runtime static/vendor/htmx.min.js
 

@@ -195,13 +195,31 @@ DEMO_USERS = [("admin@demo.test", Role.ADMIN, "demo-admin", "Ada Admin"),
 
 
 @click.command("demo")
+@click.option("--tickets", type=click.IntRange(1, 50_000_000), default=None,
+              help="Instead: load a large generated data set of this many tickets (inbox/bulkdata.py) "
+                   "into an EMPTY database (it refuses one that has tickets).")
+@click.option("--seed", type=int, default=1, show_default=True, help="With --tickets: the random seed.")
 @click.pass_context
-def demo(ctx: click.Context) -> None:
+def demo(ctx: click.Context, tickets: int | None, seed: int) -> None:
     """Create the demo users and say how to connect demo channels.
 
     Channels and traffic come from the provider sandboxes, a separate program the inbox knows
     nothing about: ``make run`` starts it and seeds through our public paths (CLI, API, webhooks).
+    With ``--tickets N``: a large realistic data set written in bulk, to try the product at scale.
     """
+    if tickets:
+        from inbox import bulkdata
+        from inbox.db import engine
+
+        click.echo(f"Loading {tickets:,} tickets into {engine().dialect.name} ...")
+        try:
+            report = bulkdata.generate(engine(), tickets, seed=seed, echo=click.echo)
+        except bulkdata.RefuseError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(bulkdata.summary(report))
+        click.echo(f"Logins (password {bulkdata.PASSWORD!r} for all): "
+                   + ", ".join(f"{email} ({role})" for email, role in report.logins))
+        return
     for email, role, password, name in DEMO_USERS:
         ctx.invoke(create_user, email=email, role=role.value, password=password, name=name)
     click.echo("Demo users are ready. To add demo channels and traffic, serve the sandboxes and seed them:\n"
