@@ -24,7 +24,7 @@ Derived data: the ``ticket_count`` triggers are dropped during the load and the 
 from the tickets after — measured at 50,000 tickets: writing the tickets took 2.1–2.7 s against
 6.8–7.7 s with the triggers firing on SQLite, 2.4 s against 4.3 s on PostgreSQL, and the rebuild
 0.1–0.3 s — then
-the search index is rebuilt when the search module provides ``rebuild_all``, and ANALYZE runs.
+the search index is rebuilt (``inbox.search.index.rebuild_all``), and ANALYZE runs.
 """
 from __future__ import annotations
 
@@ -302,15 +302,12 @@ def generate(engine: Engine, tickets: int, *, seed: int = 1, keep_triggers: bool
             rebuild_counts(conn)
             install_triggers(conn)
         report.extra["ticket_count rebuild"] = time.perf_counter() - start
-    from inbox import search
-    rebuild = getattr(search, "rebuild_all", None)
-    if rebuild is not None:
-        start = time.perf_counter()
-        with engine.begin() as conn:
-            rebuild(conn)
-        report.extra["search index"] = time.perf_counter() - start
-    else:
-        echo("  (no search index to rebuild: inbox.search.rebuild_all is absent in this version)")
+    from inbox.search.index import rebuild_all
+
+    start = time.perf_counter()
+    with engine.begin() as conn:
+        rebuild_all(conn)
+    report.extra["search index"] = time.perf_counter() - start
     start = time.perf_counter()
     if pg:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -104,3 +104,13 @@ def test_refuses_a_database_with_tickets(loaded, app):
     assert result.exit_code != 0 and "already has tickets" in result.output
     with db.session_scope() as s:
         assert s.scalar(select(func.count()).select_from(Ticket)) == N
+
+
+def test_the_search_index_covers_the_generated_text(loaded, app):
+    """Loaded around the application, the set is still searchable: the index is rebuilt."""
+    client = app.test_client()
+    _login(client, "admin@bulk.test")
+    for word in bulkdata.COMMON_WORDS.values():
+        page = client.get("/", query_string={"folder": "all", "q": word}).get_data(as_text=True)
+        assert page.count('class="row-item') >= 1, word
+        assert "<mark>" in page, word
