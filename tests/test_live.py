@@ -288,3 +288,10 @@ def test_a_note_from_a_colleague_redraws_the_row_for_the_others(app, world):
     assert added.status_code == 200
     html = agent.poll().get_data(as_text=True)
     assert f'data-ticket="{a1}" data-version="{int(version) + 1}"' in html
+
+
+def test_an_unknown_folder_in_the_poll_is_a_404(client, users):
+    from helpers import login
+
+    login(client, "agent")
+    assert client.get("/queue/changes?folder=nope").status_code == 404

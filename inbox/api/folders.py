@@ -10,7 +10,7 @@ from inbox.auth.permissions import api_permission
 from inbox.db import get_session
 from inbox.errors import ApiError
 from inbox.queue import folder_service as service
-from inbox.queue.folder_views import sidebar, visible_folders
+from inbox.queue.folder_service import sidebar, visible_folders
 from models import Folder
 
 from .views import bp, json_body

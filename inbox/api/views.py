@@ -197,7 +197,7 @@ def delete_channel(channel_id: int):
 @bp.get("/tickets")
 @api_permission("ViewTickets")
 def list_tickets():
-    from inbox.queue.folder_views import UnknownFolder, resolve
+    from inbox.queue.folder_service import UnknownFolder, resolve
 
     try:
         folder, folder_args = resolve(get_session(), g.api_user, request.args, default=None)

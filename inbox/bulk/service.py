@@ -154,14 +154,14 @@ def explicit_selection(ticket_ids: Any) -> list[list[int | None]]:
 
 def filter_of(session: Session, user: User, raw: Any) -> dict[str, str]:
     """The queue's query arguments (a folder resolved into its own), checked like the page does."""
-    from inbox.queue import folder_views
+    from inbox.queue import folder_service
 
     if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, (str, int, bool)) for k, v in raw.items()):
         raise BulkRefused(400, "invalid_filter", "filter must be an object of query arguments, e.g. {\"status\": \"open\"}")
     args = {k: ("1" if v is True else "0" if v is False else str(v)) for k, v in raw.items() if v not in ("", None)}
     try:
-        _folder, folder_args = folder_views.resolve(session, user, args) if args.get("folder") else (None, None)
-    except folder_views.UnknownFolder:
+        _folder, folder_args = folder_service.resolve(session, user, args) if args.get("folder") else (None, None)
+    except folder_service.UnknownFolder:
         raise BulkRefused(422, "invalid_filter", f"There is no folder {args.get('folder')!r} you can see") from None
     merged = {**(folder_args or {}), **{k: v for k, v in args.items() if k not in _NOT_FILTER_ARGS}}
     try:

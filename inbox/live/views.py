@@ -24,7 +24,7 @@ _SCREEN_ARGS = {"top", "rows", "open"}
 
 def _view_filters() -> Filters:
     args = MultiDict([(k, v) for k, v in request.args.items(multi=True) if k not in _SCREEN_ARGS | {"cursor"}])
-    folder, folder_args = folder_views.resolve(get_session(), current_user, args)
+    folder, folder_args = folder_views.resolve_or_404(get_session(), current_user, args)
     try:
         return Filters.from_args(args, me=current_user.id, folder=folder, folder_args=folder_args)
     except FilterError as exc:

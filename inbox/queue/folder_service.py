@@ -17,11 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from inbox import fields, visibility
-from models import Folder, Team
+from models import Folder, Team, team_members
+
+from .counters import builtin_counts
+from .folders import BUILTINS, DEFAULT, builtin
 
 from .queries import FilterError, Filters
 
@@ -171,3 +174,59 @@ def move(session: Session, user: Any, folder: Folder, direction: int, visible: l
 def as_json(folder: Folder) -> dict[str, Any]:
     return {"id": folder.id, "name": folder.name, "args": folder.args or {}, "team_id": folder.team_id,
             "shared": folder.team_id is not None, "owner_id": folder.owner_id, "position": folder.position}
+
+
+# -- which folder a request is in, and every folder's number (the pages and the API share these) --
+
+# Arguments that narrow a list without choosing what it is: a request with only these stays in the
+# default folder.
+_NOT_FILTERS = {"cursor", "limit", "folder"}
+
+
+def visible_folders(session: Session, user: Any):
+    """The custom folders ``user`` sees: their own personal ones first, then those shared with a
+    team they are in (every shared one, for those who see every team's work), each group in its
+    own order."""
+    shared = Folder.team_id.is_not(None)
+    if not visibility.sees_all(user):
+        shared = Folder.team_id.in_(select(team_members.c.team_id).where(team_members.c.user_id == user.id))
+    return (select(Folder).where(or_(and_(Folder.owner_id == user.id, Folder.team_id.is_(None)), shared))
+            .order_by(Folder.team_id.is_not(None), Folder.position, Folder.id))
+
+
+class UnknownFolder(LookupError):
+    """No such folder, or not one this user sees (the same answer: no existence leak)."""
+
+
+def resolve(session: Session, user: Any, args, default: str | None = DEFAULT) -> tuple[str | None, dict[str, str] | None]:
+    """(folder, its arguments) for a request: ``folder=SLUG`` or ``folder=ID``; no folder and no
+    filter means ``default`` (the page: Inbox; the API: none); filters without a folder mean no
+    folder (a plain filter). Raises ``UnknownFolder``."""
+    name = args.get("folder") or None
+    if name is None:
+        if default is None or any(k not in _NOT_FILTERS and v not in (None, "") for k, v in args.items()):
+            return None, None
+        name = default
+    found = builtin(name)
+    if found:
+        return found.slug, found.args
+    if not name.isdigit() or not 1 <= int(name) <= 2**31 - 1:
+        raise UnknownFolder(name)
+    folder = session.scalar(visible_folders(session, user).where(Folder.id == int(name)))
+    if folder is None:
+        raise UnknownFolder(name)
+    return str(folder.id), {str(k): str(v) for k, v in (folder.args or {}).items()}
+
+
+def sidebar(session: Session, user: Any, active: str | None) -> dict:
+    """The folders with their numbers, for ``queue/_folders.html``."""
+    counts = builtin_counts(session, user)
+    items = [{"id": b.slug, "name": b.name, "key": b.key, "count": counts[b.slug], "custom": False,
+              "active": active == b.slug} for b in BUILTINS]
+    customs = session.scalars(visible_folders(session, user)).all()
+    from .folder_counts import custom_counts
+
+    numbers = custom_counts(session, user, customs)
+    custom = [{"id": str(f.id), "name": f.name, "key": None, "count": numbers.get(f.id), "custom": True,
+               "shared": f.team_id is not None, "folder": f, "active": active == str(f.id)} for f in customs]
+    return {"folder_items": items, "custom_folders": custom}

@@ -5,78 +5,24 @@ from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox import fields, hx, visibility
+from inbox import fields, hx
 from inbox.auth.permissions import permission_required
 from inbox.db import get_session
-from models import Folder, Team, team_members
+from models import Folder, Team
 
 from . import bp
 from . import folder_service
-from .counters import builtin_counts
-from .folders import BUILTINS, DEFAULT, builtin
-
-# Arguments that narrow a list without choosing what it is: a request with only these stays in the
-# default folder.
-_NOT_FILTERS = {"cursor", "limit", "folder"}
-
-
-def visible_folders(session: Session, user: Any):
-    """The custom folders ``user`` sees: their own personal ones first, then those shared with a
-    team they are in (every shared one, for those who see every team's work), each group in its
-    own order."""
-    shared = Folder.team_id.is_not(None)
-    if not visibility.sees_all(user):
-        shared = Folder.team_id.in_(select(team_members.c.team_id).where(team_members.c.user_id == user.id))
-    return (select(Folder).where(or_(and_(Folder.owner_id == user.id, Folder.team_id.is_(None)), shared))
-            .order_by(Folder.team_id.is_not(None), Folder.position, Folder.id))
-
-
-class UnknownFolder(LookupError):
-    """No such folder, or not one this user sees (the same answer: no existence leak)."""
-
-
-def resolve(session: Session, user: Any, args, default: str | None = DEFAULT) -> tuple[str | None, dict[str, str] | None]:
-    """(folder, its arguments) for a request: ``folder=SLUG`` or ``folder=ID``; no folder and no
-    filter means ``default`` (the page: Inbox; the API: none); filters without a folder mean no
-    folder (a plain filter). Raises ``UnknownFolder``."""
-    name = args.get("folder") or None
-    if name is None:
-        if default is None or any(k not in _NOT_FILTERS and v not in (None, "") for k, v in args.items()):
-            return None, None
-        name = default
-    found = builtin(name)
-    if found:
-        return found.slug, found.args
-    if not name.isdigit() or not 1 <= int(name) <= 2**31 - 1:
-        raise UnknownFolder(name)
-    folder = session.scalar(visible_folders(session, user).where(Folder.id == int(name)))
-    if folder is None:
-        raise UnknownFolder(name)
-    return str(folder.id), {str(k): str(v) for k, v in (folder.args or {}).items()}
-
+from .folder_service import UnknownFolder, resolve, sidebar, visible_folders  # noqa: F401  (the pages' names)
+from .folders import BUILTINS
 
 def resolve_or_404(session: Session, user: Any, args) -> tuple[str | None, dict[str, str] | None]:
     try:
         return resolve(session, user, args)
     except UnknownFolder:
         abort(404)
-
-
-def sidebar(session: Session, user: Any, active: str | None) -> dict:
-    """The folders with their numbers, for ``queue/_folders.html``."""
-    counts = builtin_counts(session, user)
-    items = [{"id": b.slug, "name": b.name, "key": b.key, "count": counts[b.slug], "custom": False,
-              "active": active == b.slug} for b in BUILTINS]
-    customs = session.scalars(visible_folders(session, user)).all()
-    from .folder_counts import custom_counts
-
-    numbers = custom_counts(session, user, customs)
-    custom = [{"id": str(f.id), "name": f.name, "key": None, "count": numbers.get(f.id), "custom": True,
-               "shared": f.team_id is not None, "folder": f, "active": active == str(f.id)} for f in customs]
-    return {"folder_items": items, "custom_folders": custom}
 
 
 @bp.get("/queue/folders")

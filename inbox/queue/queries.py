@@ -81,7 +81,7 @@ class Filters:
                   folder_args: dict[str, str] | None = None) -> "Filters":
         """Parse query arguments; bad values raise FilterError (a 400, never a 500). ``me`` is the
         viewer's id, for ``assignee=me``. ``folder_args`` (a folder's own arguments, already
-        resolved by ``inbox.queue.folder_views``) are the base the request's arguments narrow."""
+        resolved by ``inbox.queue.folder_service``) are the base the request's arguments narrow."""
         if folder_args:
             merged = dict(folder_args)
             merged.update({k: v for k, v in args.items() if k != "folder"})

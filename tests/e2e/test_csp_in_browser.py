@@ -13,6 +13,9 @@ def login(page, live, role: str) -> None:
     page.fill("input[name=email]", f"{role}@example.test")
     page.fill("input[name=password]", PASSWORDS[role])
     page.click("button[type=submit]")
+    # The queue, loaded: a check that runs while the login's answer is still arriving finds no body.
+    page.wait_for_url(f"{live}/")
+    page.wait_for_load_state()
 
 
 def test_queue_and_channels_pages_load_with_no_csp_violation(page, live, client, users, channel):
