@@ -306,7 +306,9 @@ def test_the_queue_page_costs_the_same_with_visibility_and_every_filter(app, cli
     assert len(client.get("/api/v1/tickets?limit=50", headers=auth(token)).get_json()["data"]) == 50
     large = [count("/"), count(f"/?{every}"), count(f"/api/v1/tickets?{every}&limit=50", auth(token)),
              count(f"/api/v1/tickets?limit=50", auth(token))]
-    assert large == small and max(large) <= 16
+    # 17 with every filter: the folders' numbers (one statement) and, on SQLite, the search's count
+    # of its matches that picks the plan (inbox/search) — fixed, whatever the number of rows.
+    assert large == small and max(large) <= 17
 
 
 def test_supervisors_and_admins_have_the_view_all_permission_agents_do_not(users):
