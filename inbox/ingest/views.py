@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 import workers
-from inbox import jsonbody
+from inbox import db, jsonbody
 from inbox.connectors import CONNECTORS
 from inbox.connectors.base import Rejected
-from inbox.db import get_session
 from inbox.errors import ApiError, register_json_errors
 from models import Channel, ChannelStatus, RawEvent, RawEventStatus, utcnow
 
@@ -33,10 +32,7 @@ def receive(provider: str, token: str):
     cls = CONNECTORS.get(provider)
     if cls is None:   # an unknown provider is just an address nobody listens at
         raise _no_channel()
-    session = get_session()
-    channels = session.scalars(select(Channel).where(
-        Channel.webhook_token == token, Channel.provider == provider,
-        Channel.status != ChannelStatus.DISABLED).order_by(Channel.id)).all()
+    channels = _listening(provider, token)
     if not channels:
         raise _no_channel()
     body, payload, rejection = _check(cls, request.get_data())
@@ -53,19 +49,35 @@ def receive(provider: str, token: str):
             rejection = rejection or ("unknown_account", f"No connected account {ref!r} at this address")
     if rejection:
         body = body.replace("\x00", "\\x00")     # PostgreSQL text holds no NUL; kept visible as \x00
-    event = RawEvent(channel_id=channel.id, provider=provider, body=body,
-                     content_type=(request.content_type or "")[:200])
+    row = {"channel_id": channel.id, "provider": provider, "body": body,
+           "content_type": (request.content_type or "")[:200]}
     if rejection:
-        event.status, event.error, event.processed_at = RawEventStatus.REJECTED, rejection[1], utcnow()
-    session.add(event)
-    session.commit()
+        row.update(status=RawEventStatus.REJECTED, error=rejection[1], processed_at=utcnow())
+    event_id = _store(row)
     if rejection:
         raise ApiError(422 if rejection[0] == "unknown_account" else 400, *rejection)
     try:
         workers.request_drain(channel.id)
     except Exception:   # the row is safe; `flask sweep` / the worker's start-up sweep queues it
-        log.exception("could not queue the drain of channel %s for raw event %s", channel.id, event.id)
-    return jsonify(ok=True, id=event.id), 200
+        log.exception("could not queue the drain of channel %s for raw event %s", channel.id, event_id)
+    return jsonify(ok=True, id=event_id), 200
+
+
+def _listening(provider: str, token: str) -> list[Channel]:
+    """The channels at this address, read without taking SQLite's write lock: the lock is taken
+    only for the INSERT (``_store``), so concurrent intakes wait for each other for the insert
+    alone, not for each other's lookups and parsing."""
+    with db.new_session(read=True) as reader:
+        return list(reader.scalars(select(Channel).where(
+            Channel.webhook_token == token, Channel.provider == provider,
+            Channel.status != ChannelStatus.DISABLED).order_by(Channel.id)))
+
+
+def _store(row: dict) -> int:
+    """Insert and commit the raw event; its id. One short write transaction, Core and not the ORM's
+    unit of work: this is the whole of the intake's write, and what 8 concurrent senders queue for."""
+    with db.engine().begin() as conn:
+        return conn.execute(insert(RawEvent).values(**row).returning(RawEvent.id)).scalar_one()
 
 
 def _check(cls, raw: bytes) -> tuple[str, object, tuple[str, str] | None]:

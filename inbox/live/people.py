@@ -1,6 +1,6 @@
 """Presence as the page shows it: names and initials of the others on a ticket.
 
-Template globals, so the queue's own templates need nothing passed in: ``row_presence(t)`` reads
+Template globals: ``row_presence(t, page)`` reads
 the presence of EVERY row of the page on its first call (one Redis pipeline, one query for the
 names) and answers the rest from ``flask.g``; ``pane_presence(ticket)`` does the same for the pane.
 The viewer is never shown to themself.
@@ -12,7 +12,6 @@ from typing import Any, Iterable
 
 from flask import g
 from flask_login import current_user
-from jinja2 import pass_context
 from sqlalchemy import select
 
 from inbox.db import get_session
@@ -62,21 +61,23 @@ def _cache() -> dict[int, list[Person]]:
 
 def _ensure(ticket_ids: Iterable[int]) -> dict[int, list[Person]]:
     cache = _cache()
-    missing = [i for i in ticket_ids if i not in g.live_presence_loaded]
+    loaded = g.live_presence_loaded
+    missing = [i for i in ticket_ids if i not in loaded]
     if missing:
         viewer = getattr(current_user, "id", None)
         cache.update(people_on(missing, viewer))
-        g.live_presence_loaded.update(missing)
+        loaded.update(missing)
     return cache
 
 
 @bp.app_template_global()
-@pass_context
-def row_presence(context, ticket: Any) -> list[Person]:
-    """The others on this row's ticket; the first call loads every row of ``tickets`` at once."""
-    rows = context.get("tickets") or []
-    ids = [t.id for t in rows] if ticket.id in {t.id for t in rows} else []
-    return _ensure(ids + [ticket.id]).get(ticket.id, [])
+def row_presence(ticket: Any, page: Iterable[Any] = ()) -> list[Person]:
+    """The others on this row's ticket. The first row of a page reads every row of ``page`` at
+    once; the other rows find theirs already read (one lookup each, not a pass over the page)."""
+    cache = _cache()
+    if ticket.id not in g.live_presence_loaded:
+        _ensure([t.id for t in page] + [ticket.id])
+    return cache.get(ticket.id, [])
 
 
 @bp.app_template_global()

@@ -25,7 +25,7 @@ def _page_context(filters: Filters, full: bool = False) -> dict:
     """The rows, the channels (those the user sees) and, for a whole page (``full``), the filter
     bar's choices of tag, category and team: a fixed number of queries whatever the data."""
     session = get_session()
-    tickets, next_cursor = ticket_page(session, filters, viewer=current_user)
+    tickets, next_cursor = ticket_page(session, filters, viewer=current_user, categories=False)
     channels = session.scalars(visibility.restrict(select(Channel), visibility.visible_channels(current_user))
                                .order_by(Channel.name)).all()
     attention = [c for c in channels if c.status == ChannelStatus.NEEDS_ATTENTION]
