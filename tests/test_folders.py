@@ -10,10 +10,12 @@ import re
 import pytest
 from sqlalchemy import delete, func, select, update
 
+import statements
 from helpers import csrf_of, login
 from inbox import db
 from inbox.queue.counters import builtin_counts
-from models import (Channel, Followup, Interactor, Role, Team, Ticket, TicketCount, User, note_mentions)
+from models import (ActionState, Channel, Followup, Interactor, OutboundAction, Role, Team, Ticket, TicketCount, User,
+                    note_mentions)
 
 
 def auth(token: str) -> dict:
@@ -161,6 +163,28 @@ def test_small_folders_count_mentions_suggestions_and_failed_sends(client, users
     assert seen["mentions"] == 1 and seen["suggestions"] == 1 and seen["failed"] == 0
     page = client.get("/?folder=mentions").get_data(as_text=True)
     assert f'id="ticket-{ticket.id}"' in page and page.count('class="row-item"') == 1
+
+
+def test_the_numbers_are_kept_while_nothing_changes_and_follow_a_failed_send_at_once(client, users, world):
+    """The sidebar's numbers come from Redis under the queue's change marker: an unchanged queue is
+    not summed again, and a send that fails (which changes no ticket) still moves "Failed sends"."""
+    login(client, "supervisor")
+    assert _numbers(client, "/queue/folders")["failed"] == 0
+    with statements.recorded() as ran:
+        assert _numbers(client, "/queue/folders")["inbox"] == 9
+    assert not [q for q in ran if "ticket_count" in q or "note_mention" in q], ran
+    with db.session_scope() as s:
+        ticket = s.scalar(select(Ticket).where(Ticket.channel_id == world["a"], Ticket.status == "open"))
+        action = OutboundAction(channel_id=world["a"], ticket_id=ticket.id, kind="reply")
+        s.add(action)
+    assert _numbers(client, "/queue/folders")["failed"] == 0
+    with db.session_scope() as s:      # as the worker settles a send the network refused
+        s.get(OutboundAction, action.id).state = ActionState.FAILED
+    assert _numbers(client, "/queue/folders")["failed"] == 1
+    with db.session_scope() as s:      # and an archive, through any writer, moves Inbox
+        s.get(Ticket, ticket.id).status = "archived"
+    seen = _numbers(client, "/queue/folders")
+    assert seen["inbox"] == 8 and seen["archived"] == 7
 
 
 def test_a_folder_is_its_filter_and_the_default_is_the_inbox(client, users, world):

@@ -7,11 +7,24 @@ tickets: by channel, by the team a ticket is handed to, or by assignee — all t
 the counter rows. Mentions, My suggestions and Failed sends count their own small tables through
 their indexes (a user's mentions, a user's pending suggestions, failed actions): those sets stay
 small whatever the size of the queue.
+
+``current_counts`` (what the sidebar shows) keeps a user's numbers in Redis under the queue's change
+marker: the newest ``ticket.updated_at`` and the newest failed or unknown send
+(``ix_ticket_updated``, ``ix_outbound_action_state``: three index lookups in one statement). Every
+change that moves a number moves the marker — a ticket's status, assignee, team, priority or
+approval, a note with a mention or a suggestion (they raise the ticket's version), a send that
+fails — so a cached answer is never older than the data it was computed from; while nothing
+changes, the sidebar costs one statement and one Redis read instead of the sums and sub-counts
+(measured in docs/benchmarks.md: "all counters" idle and after a change). What does not move the
+marker — a team's members or channels changing, a send leaving "failed" through the custom-channel
+API — is caught by the entry's TTL.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from redis import RedisError
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -20,7 +33,40 @@ from models import (ActionState, Channel, Followup, FollowupStatus, FollowupType
                     TicketCount, TicketStatus, note_mentions, team_members)
 
 
-def _visible_rows(user: Any):
+TTL = 30          # seconds: the longest a change that does not move the marker can go unseen
+
+
+def marker(session: Session) -> str:
+    """What changes whenever a number may change (see the module's docstring)."""
+    failed = [select(func.max(OutboundAction.updated_at)).where(OutboundAction.state == state).scalar_subquery()
+              for state in (ActionState.FAILED, ActionState.UNKNOWN)]
+    newest = session.execute(select(select(func.max(Ticket.updated_at)).scalar_subquery(), *failed)).one()
+    return "|".join(value.isoformat() if value else "-" for value in newest)
+
+
+def current_counts(session: Session, user: Any) -> dict[str, int]:
+    """``builtin_counts`` for the sidebar: from Redis while the marker has not moved, else computed
+    and kept. Without Redis, computed every time."""
+    import workers
+
+    scope = "all" if visibility.sees_all(user) else "teams"
+    key = f"folder-counts:{user.id}:{scope}:{marker(session)}"
+    try:
+        redis = workers.connection()
+        cached = redis.get(key)
+    except (RedisError, RuntimeError):
+        return builtin_counts(session, user)
+    if cached is not None:
+        return json.loads(cached)
+    counts = builtin_counts(session, user)
+    try:
+        redis.set(key, json.dumps(counts), ex=TTL)
+    except RedisError:
+        pass
+    return counts
+
+
+def visible_rows(user: Any):
     """A condition on ticket_count rows: the buckets of tickets ``user`` sees (None: all)."""
     if visibility.sees_all(user):
         return None
@@ -43,7 +89,7 @@ def builtin_counts(session: Session, user: Any) -> dict[str, int]:
         select(total(open_), total(and_(open_, c.assignee_id == user.id)), total(and_(open_, c.assignee_id == 0)),
                total(and_(open_, c.priority.is_(True))), total(c.status == TicketStatus.SNOOZED),
                total(c.pending.is_(True)), total(c.status == TicketStatus.ARCHIVED), total()),
-        _visible_rows(user)).subquery()
+        visible_rows(user)).subquery()
     # One statement: the sums and the three small counts as scalar sub-selects.
     row = session.execute(select(sums, _mentions(user), _my_suggestions(user), _failed(user))).one()
     inbox, mine, unassigned, priority, snoozed, approval, archived, everything, mentions, suggestions, failed = row

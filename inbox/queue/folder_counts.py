@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from inbox import visibility
 from models import TicketCount
 
+from .counters import visible_rows
 from .queries import FilterError, Filters, ticket_match
 
 CAP = 1000
@@ -28,8 +29,6 @@ _COUNTED = {"status", "assignee", "priority", "awaiting", "channel_id", "team"}
 
 
 def _from_counters(session: Session, user: Any, args: dict[str, str]) -> int:
-    from .counters import _visible_rows
-
     c = TicketCount
     query = select(func.coalesce(func.sum(c.n), 0))
     if args.get("status"):
@@ -49,7 +48,7 @@ def _from_counters(session: Session, user: Any, args: dict[str, str]) -> int:
         query = query.where(c.channel_id == int(args["channel_id"]))
     if args.get("team"):
         query = query.where(c.team_id == int(args["team"]))
-    return session.scalar(visibility.restrict(query, _visible_rows(user))) or 0
+    return session.scalar(visibility.restrict(query, visible_rows(user))) or 0
 
 
 def _capped(session: Session, user: Any, args: dict[str, str]) -> int | None:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from inbox import fields, visibility
 from models import Folder, Team, team_members
 
-from .counters import builtin_counts
+from .counters import current_counts
 from .folders import BUILTINS, DEFAULT, builtin
 
 from .queries import FilterError, Filters
@@ -220,7 +220,7 @@ def resolve(session: Session, user: Any, args, default: str | None = DEFAULT) ->
 
 def sidebar(session: Session, user: Any, active: str | None) -> dict:
     """The folders with their numbers, for ``queue/_folders.html``."""
-    counts = builtin_counts(session, user)
+    counts = current_counts(session, user)
     items = [{"id": b.slug, "name": b.name, "key": b.key, "count": counts[b.slug], "custom": False,
               "active": active == b.slug} for b in BUILTINS]
     customs = session.scalars(visible_folders(session, user)).all()

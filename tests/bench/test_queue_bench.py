@@ -123,9 +123,11 @@ def _stats(values: list[float]) -> tuple[float, float]:
 
 
 def _time_http(client: httpx.Client, path: str, headers: dict | None = None,
-               expect: tuple[int, ...] = (200, 204, 304)) -> list[float]:
+               expect: tuple[int, ...] = (200, 204, 304), before=None) -> list[float]:
     out = []
     for i in range(WARMUP + REPEAT):
+        if before is not None:    # untimed: e.g. a change, so that the next answer cannot be a kept one
+            before()
         start = time.perf_counter()
         answer = client.get(path, headers=headers or {})
         elapsed = (time.perf_counter() - start) * 1000
@@ -336,6 +338,10 @@ def test_queue_at_scale(database, redis_url, tmp_path):
     cases.append(("ticket pane", "admin", f"/tickets/{pane_id}", "pane"))
     cases.append(("all counters (admin)", "admin", "/queue/folders", "counters"))
     cases.append(("all counters (agent)", "agent", "/queue/folders", "counters"))
+    # The same after every request a ticket changes (the numbers are kept in Redis under the queue's
+    # change marker, inbox/queue/counters.py): what a user's sidebar costs while the queue is busy.
+    cases.append(("all counters after a change (admin)", "admin", "/queue/folders", "counters-changed"))
+    cases.append(("all counters after a change (agent)", "agent", "/queue/folders", "counters-changed"))
     has_changes = any(r.rule == "/queue/changes" for r in app.url_map.iter_rules())
     if has_changes:
         # What an open Inbox page sends (static/live.js): its top row, the rows shown with their
@@ -371,10 +377,19 @@ def test_queue_at_scale(database, redis_url, tmp_path):
                 statements = capture.run(local[who], f"/?folder={b.slug}")
                 folder_sql[who].append(statements[_main_statement(statements)])
         for name, who, path, what in cases:
-            headers = hx if what in ("pane", "counters", "live") else {}
+            headers = hx if what in ("pane", "counters", "counters-changed", "live") else {}
             if what == "live":
                 headers = {**hx, "If-None-Match": remote[who].get(path, headers=hx).headers["ETag"]}
-            http = _time_http(remote[who], path, headers, expect=(304,) if what == "live" else (200,))
+            before = None
+            if what == "counters-changed":
+                def before(conn=raw):
+                    # An ordinary change of one ticket (its updated_at moves), committed.
+                    cur = conn.cursor()
+                    cur.execute(f"UPDATE ticket SET updated_at = {'now()' if kind == 'postgresql' else 'CURRENT_TIMESTAMP'}, "
+                                f"version = version + 1 WHERE id = {pane_id}")
+                    cur.close()
+                    conn.commit()
+            http = _time_http(remote[who], path, headers, expect=(304,) if what == "live" else (200,), before=before)
             statements = capture.run(local[who], path, headers)
             if what == "search":
                 word = path.rsplit("=", 1)[1]
@@ -383,13 +398,13 @@ def test_queue_at_scale(database, redis_url, tmp_path):
                 statements = [(f"SELECT id FROM ticket WHERE text LIKE {mark} OR id IN (SELECT ticket_id FROM "
                                f"message WHERE text LIKE {mark}) ORDER BY last_activity_at DESC, id DESC LIMIT 51",
                                (like, like))]
-            elif what == "counters":
+            elif what in ("counters", "counters-changed"):
                 statements = []
                 for statement, params in folder_sql[who]:
                     inner, params = _without_limit(statement, params)
                     statements.append((f"SELECT count(*) FROM ({inner}) AS page", params))
             floor = _replay(raw, statements)
-            if what not in ("search", "counters"):     # those floors are baselines, not the page's own SQL
+            if what not in ("search", "counters", "counters-changed"):     # those floors are baselines, not the page's own SQL
                 _slowest(raw, statements, kind, name)
             rows.append((name, what, *_stats(http), *_stats(floor)))
             print(f"  {name:<44} p50 {rows[-1][2]:7.1f}  p95 {rows[-1][3]:7.1f}  floor p50 {rows[-1][4]:7.1f} ms",
@@ -533,6 +548,7 @@ def _machine() -> str:
 
 TARGETS = {"page": ("p95 ≤ 50 ms", lambda r: r[3] <= 50), "search": ("p95 ≤ 100 ms", lambda r: r[3] <= 100),
            "pane": ("p95 ≤ 50 ms", lambda r: r[3] <= 50), "counters": ("p95 ≤ 5 ms", lambda r: r[3] <= 5),
+           "counters-changed": ("p95 ≤ 5 ms", lambda r: r[3] <= 5),
            "live": ("p95 ≤ 5 ms", lambda r: r[3] <= 5),
            "deep": ("p50 ≤ 1.5 × page 1", lambda r: r[2] <= 1.5 * r[6])}
 
