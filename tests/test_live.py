@@ -277,6 +277,24 @@ def test_a_core_update_of_many_tickets_is_seen_by_the_marker_too(app, world):
         [str(world["ticket"]["a1"]), str(world["ticket"]["a2"])])
 
 
+def test_a_failed_send_refreshes_the_failed_sends_number_though_no_ticket_changed(app, world):
+    """A send the network refused changes an outbound action, not its ticket: the poll still
+    answers with the sidebar, "Failed sends" now 1."""
+    from models import ActionState, OutboundAction
+
+    agent = Screen(app, "agent")
+    agent.poll()
+    assert agent.poll().status_code == 304
+    with db.session_scope() as s:
+        action = OutboundAction(channel_id=world["channel"]["a"], ticket_id=world["ticket"]["a1"], kind="reply")
+        s.add(action)
+        s.flush()
+        action.state = ActionState.FAILED
+    answer = agent.poll()
+    assert answer.status_code == 200
+    assert re.search(r'id="count-failed"[^>]*>1<', answer.get_data(as_text=True))
+
+
 def test_a_note_from_a_colleague_redraws_the_row_for_the_others(app, world):
     a1 = world["ticket"]["a1"]
     agent, supervisor = Screen(app, "agent"), Screen(app, "supervisor")

@@ -26,10 +26,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from inbox import visibility
+from inbox.queue import counters
 from inbox.queue.queries import MAX_ID, FilterError, Filters, decode_cursor, ticket_page
 from models import Ticket
 
@@ -75,9 +76,10 @@ class Screen:
 
 
 def marker(session: Session) -> str:
-    """The global change marker: the newest ``ticket.updated_at`` (one lookup on ix_ticket_updated)."""
-    newest = session.scalar(select(func.max(Ticket.updated_at)))
-    return newest.isoformat() if newest else "-"
+    """The global change marker: the newest ``ticket.updated_at`` (one lookup on ix_ticket_updated)
+    and the newest failed or unknown send — the folder numbers' marker (``inbox.queue.counters``),
+    so a send that fails refreshes the open pages' "Failed sends" though no ticket changed."""
+    return counters.marker(session)
 
 
 def etag(session: Session, user: Any, query: str, here: dict[int, list[Person]]) -> str:
