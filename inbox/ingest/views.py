@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, Row, insert, select
 
 import workers
 from inbox import db, jsonbody
@@ -32,28 +32,29 @@ def receive(provider: str, token: str):
     cls = CONNECTORS.get(provider)
     if cls is None:   # an unknown provider is just an address nobody listens at
         raise _no_channel()
-    channels = _listening(provider, token)
-    if not channels:
-        raise _no_channel()
-    body, payload, rejection = _check(cls, request.get_data())
-    channel = channels[0]
-    if rejection is None and len(channels) > 1:
-        # One connection, several accounts (Resont): the body says which account it is for.
-        try:
-            ref = cls.route(payload)
-        except Exception as exc:   # noqa: BLE001 - whatever a body makes routing raise, the body is kept
-            ref, rejection = None, ("malformed", f"The body could not be routed to an account ({type(exc).__name__})")
-        channel = next((c for c in channels if c.account_ref == ref), None)
-        if channel is None:
-            channel = channels[0]
-            rejection = rejection or ("unknown_account", f"No connected account {ref!r} at this address")
-    if rejection:
-        body = body.replace("\x00", "\\x00")     # PostgreSQL text holds no NUL; kept visible as \x00
-    row = {"channel_id": channel.id, "provider": provider, "body": body,
-           "content_type": (request.content_type or "")[:200]}
-    if rejection:
-        row.update(status=RawEventStatus.REJECTED, error=rejection[1], processed_at=utcnow())
-    event_id = _store(row)
+    with db.engine().connect() as conn:
+        channels = _listening(conn, provider, token)
+        if not channels:
+            raise _no_channel()
+        body, payload, rejection = _check(cls, request.get_data())
+        channel = channels[0]
+        if rejection is None and len(channels) > 1:
+            # One connection, several accounts (Resont): the body says which account it is for.
+            try:
+                ref = cls.route(payload)
+            except Exception as exc:   # noqa: BLE001 - whatever a body makes routing raise, the body is kept
+                ref, rejection = None, ("malformed", f"The body could not be routed to an account ({type(exc).__name__})")
+            channel = next((c for c in channels if c.account_ref == ref), None)
+            if channel is None:
+                channel = channels[0]
+                rejection = rejection or ("unknown_account", f"No connected account {ref!r} at this address")
+        if rejection:
+            body = body.replace("\x00", "\\x00")     # PostgreSQL text holds no NUL; kept visible as \x00
+        row = {"channel_id": channel.id, "provider": provider, "body": body,
+               "content_type": (request.content_type or "")[:200]}
+        if rejection:
+            row.update(status=RawEventStatus.REJECTED, error=rejection[1], processed_at=utcnow())
+        event_id = _store(conn, row)
     if rejection:
         raise ApiError(422 if rejection[0] == "unknown_account" else 400, *rejection)
     try:
@@ -63,20 +64,22 @@ def receive(provider: str, token: str):
     return jsonify(ok=True, id=event_id), 200
 
 
-def _listening(provider: str, token: str) -> list[Channel]:
-    """The channels at this address, read without taking SQLite's write lock: the lock is taken
-    only for the INSERT (``_store``), so concurrent intakes wait for each other for the insert
-    alone, not for each other's lookups and parsing."""
-    with db.new_session(read=True) as reader:
-        return list(reader.scalars(select(Channel).where(
+def _listening(conn: Connection, provider: str, token: str) -> list[Row]:
+    """The channels at this address (id, account_ref), read in a transaction of its own that takes
+    no SQLite write lock: the lock is taken only for the INSERT (``_store``), so concurrent intakes
+    queue for each other's insert alone, not for their lookups and parsing. Core rows, not ORM
+    objects: this and the insert are the whole of the intake's database work."""
+    conn.execution_options(sqlite_begin="DEFERRED")     # (in place: the option is the connection's)
+    with conn.begin():
+        return list(conn.execute(select(Channel.id, Channel.account_ref).where(
             Channel.webhook_token == token, Channel.provider == provider,
             Channel.status != ChannelStatus.DISABLED).order_by(Channel.id)))
 
 
-def _store(row: dict) -> int:
-    """Insert and commit the raw event; its id. One short write transaction, Core and not the ORM's
-    unit of work: this is the whole of the intake's write, and what 8 concurrent senders queue for."""
-    with db.engine().begin() as conn:
+def _store(conn: Connection, row: dict) -> int:
+    """Insert and commit the raw event in one short write transaction; its id."""
+    conn.execution_options(sqlite_begin="IMMEDIATE")
+    with conn.begin():
         return conn.execute(insert(RawEvent).values(**row).returning(RawEvent.id)).scalar_one()
 
 
