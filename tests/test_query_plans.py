@@ -21,7 +21,7 @@ from sqlalchemy import event, insert, select, text
 from inbox import db
 from inbox.queue.folders import BY_SLUG
 from inbox.queue.queries import Filters, ticket_page
-from models import Channel, Interactor, Tag, Team, Ticket, User, ticket_tags
+from models import Category, Channel, Interactor, Tag, Team, Ticket, User, ticket_categories, ticket_tags
 
 N = 3000
 
@@ -161,3 +161,58 @@ def test_small_folders_never_scan_the_ticket_table(data, users, slug):
         assert "Seq Scan on ticket " not in plan + " ", plan
     else:
         assert not [line for line in plan.splitlines() if line.startswith("SCAN ticket") and " INDEX " not in line], plan
+
+
+@pytest.fixture
+def tree(data):
+    """A category tree over the tickets: a root, 3 children, 2 grandchildren each (10 categories);
+    about half the tickets filed, some in two categories of the same subtree."""
+    rnd = random.Random(11)
+    with db.session_scope() as s:
+        root = Category(name="Root")
+        children = [Category(name=f"C{i}", parent=root) for i in range(3)]
+        leaves = [Category(name=f"L{i}{j}", parent=child) for i, child in enumerate(children) for j in range(2)]
+        s.add_all([root, *children, *leaves])
+        s.flush()
+        nodes = [root, *children, *leaves]
+        rows = {}
+        for ticket in s.scalars(select(Ticket.id)):
+            if rnd.random() < 0.5:
+                for node in rnd.sample(nodes, rnd.choice([1, 1, 2])):
+                    rows[(ticket, node.id)] = {"ticket_id": ticket, "category_id": node.id}
+        s.execute(insert(ticket_categories), list(rows.values()))
+        s.execute(text("ANALYZE"))
+        return {**data, "root": root.id, "subtree": len(nodes)}
+
+
+@pytest.mark.parametrize("viewer,args", [("supervisor", {}), ("agent", {"status": "open"}), ("supervisor", {"cursor": 1})],
+                         ids=["alone", "agent+status", "next page"])
+def test_a_category_subtree_page_reads_a_page_per_category_not_every_match(tree, users, viewer, args):
+    """One index range of ix_ticket_category_order per category of the subtree, each stopped by
+    its LIMIT; only their union (at most a page per category) is sorted — never every match."""
+    args = {"category": str(tree["root"]), **args}
+    if args.pop("cursor", None):
+        first = Filters.from_args(args, me=users[viewer].id)
+        with db.session_scope() as s:
+            args["cursor"] = ticket_page(s, first, viewer=s.get(User, users[viewer].id))[1]
+    statement, parameters = _page_statement(Filters.from_args(args, me=users[viewer].id), users[viewer])
+    assert statement.count("LIMIT") == tree["subtree"] + 1     # a LIMIT per branch, one for the page
+    plan, categories = _plan(statement, parameters), tree["subtree"]
+    if db.engine().dialect.name == "postgresql":
+        lines = plan.splitlines()
+        ranges = [i for i, line in enumerate(lines) if "Scan Backward using ix_ticket_category_order" in line]
+        assert len(ranges) == categories and "Seq Scan on ticket " not in plan + " ", plan
+        # every range sits under its branch's Limit; the one Sort is the page's, above the merge
+        assert all(any("Limit" in lines[j] for j in range(i - 3, i)) for i in ranges), plan
+        append = next(i for i, line in enumerate(lines) if "Append" in line)
+        assert all(i < append for i, line in enumerate(lines) if "Sort" in line), plan
+    else:
+        lines = plan.splitlines()
+        ranges = [line for line in lines if re.match(r"SEARCH ticket_category USING (COVERING )?INDEX "
+                                                     r"ix_ticket_category_order \(category_id=\?", line)]
+        assert len(ranges) == categories, plan
+        assert not [line for line in lines if re.match(r"SCAN (ticket|ticket_category)\b", line)], plan
+        # one sort, the page's, over the merged branches (after them in the plan), none inside a branch
+        sorts = [i for i, line in enumerate(lines) if "TEMP B-TREE FOR ORDER BY" in line]
+        merged = lines.index("SCAN subtree_page")
+        assert len(sorts) == 1 and sorts[0] > merged, plan

@@ -130,3 +130,54 @@ def test_send_and_archive_from_the_pane_does_both_or_neither(client, users, chan
     assert 'id="ticket-1"' not in client.get("/queue/rows?status=open", headers={"HX-Request": "true"}).get_data(as_text=True)
     run_jobs()
     assert [m["caption"] for m in sandbox.state.sent] == ["Done!"]
+
+
+def test_a_category_page_pages_through_its_subtree_newest_first_with_other_filters(app, users, token_for):
+    """The category filter's page is merged from one index range per category of the subtree
+    (inbox/queue/queries.py): next pages follow on with no gap and no repeat, a ticket filed in two
+    of the subtree's categories comes once, equal activity times are cut by id, and the status
+    filter and team visibility apply inside every category's range."""
+    from datetime import datetime, timedelta
+
+    from models import Category, Interactor, Team, User
+
+    with db.session_scope() as s:
+        shared, owned = (Channel(provider="getloo", network="instagram", name=name, base_url="http://getloo.test",
+                                 account_ref=name) for name in ("shared", "owned"))
+        s.add_all([shared, owned])
+        s.flush()
+        # The agent is not in the team that owns "owned": its tickets are not theirs to see.
+        s.add(Team(name="Others", members=[s.get(User, users["outsider"].id)], channels=[owned]))
+        root, other = Category(name="Product"), Category(name="Elsewhere")
+        shipping, returns = Category(name="Shipping", parent=root), Category(name="Returns", parent=root)
+        late = Category(name="Late", parent=shipping)
+        s.add_all([root, other, shipping, returns, late])
+        filings = [[late], [returns], [late, returns], [root], [other], [other, shipping], [shipping, late], []]
+        start, made = datetime(2026, 3, 1), []
+        for i in range(60):
+            channel = owned if i % 7 == 0 else shared
+            author = Interactor(channel_id=channel.id, external_id=f"a{i}", username=f"a{i}")
+            made.append(Ticket(channel=channel, network="instagram", kind="comment", external_id=f"c{i}",
+                               text=f"text {i}", interactor=author, status="archived" if i % 5 == 0 else "open",
+                               # tickets i and i + 50 share a time: the order falls back to the id
+                               last_activity_at=start + timedelta(minutes=(i * 37) % 50),
+                               categories=filings[i % len(filings)]))
+        s.add_all(made)
+        s.flush()
+        subtree = {root.id, shipping.id, returns.id, late.id}
+        expected = sorted(((t.last_activity_at, t.id) for t in made
+                           if t.status == "open" and t.channel is shared and subtree & {c.id for c in t.categories}),
+                          reverse=True)
+        root_id = root.id
+    headers = {"Authorization": f"Bearer {token_for('agent')}"}
+    client = app.test_client()
+    seen, cursor = [], None
+    while True:
+        answer = client.get(f"/api/v1/tickets?category={root_id}&status=open&limit=4" + (f"&cursor={cursor}" if cursor else ""),
+                            headers=headers).get_json()
+        assert len(answer["data"]) <= 4
+        seen += [t["id"] for t in answer["data"]]
+        cursor = answer.get("next_cursor")
+        if not cursor:
+            break
+    assert len(expected) > 12 and seen == [ident for _, ident in expected]

@@ -6,11 +6,11 @@ what page 1 costs.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, or_, select, tuple_, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from inbox import visibility
@@ -240,16 +240,60 @@ def ticket_page(session: Session, filters: Filters, *, viewer: Any,
                joinedload(Ticket.team), selectinload(Ticket.tags)]
     if categories:
         options.append(selectinload(Ticket.categories))
-    query = ticket_match(filters, viewer=viewer).options(*options)
-    order_at, order_id = order_columns(filters)
-    if filters.cursor:
-        at, ident = decode_cursor(filters.cursor)
-        query = query.where(or_(order_at < at, and_(order_at == at, order_id < ident)))
-    query = query.order_by(order_at.desc(), order_id.desc()).limit(filters.limit + 1)
+    if filters.category and not filters.q:
+        query = _subtree_page(session, filters, viewer=viewer).options(*options)
+    else:
+        query = ticket_match(filters, viewer=viewer).options(*options)
+        order_at, order_id = order_columns(filters)
+        if filters.cursor:
+            at, ident = decode_cursor(filters.cursor)
+            query = query.where(or_(order_at < at, and_(order_at == at, order_id < ident)))
+        query = query.order_by(order_at.desc(), order_id.desc()).limit(filters.limit + 1)
     rows = list(session.scalars(query))
     more = len(rows) > filters.limit
     rows = rows[:filters.limit]
     return rows, (encode_cursor(rows[-1]) if more and rows else None)
+
+
+def _subtree_page(session: Session, filters: Filters, *, viewer: Any):
+    """The page of a category filter: the category and its subtree, newest first, at most
+    ``limit + 1`` rows.
+
+    Why not ``ticket_match``'s ``IN (subtree)`` with an ORDER BY: a subtree's tickets are spread
+    over ~20 categories, no index holds them in the queue's order, so the database collected and
+    sorted every match (25 ms at 200,000 tickets, linear in the data). Each category alone IS in
+    the queue's order in ``ix_ticket_category_order`` (category, its copy of the ticket's
+    ``last_activity_at``, ticket): so the subtree's ids are read first (one small query) and each
+    category contributes its own next ``limit + 1`` rows — one index range, stopped by a LIMIT,
+    with every other filter, the visibility rule and the cursor applied inside it — and only
+    those few rows are merged. UNION, not UNION ALL: a ticket filed in two categories of the
+    subtree comes once (its copies carry the same ``last_activity_at``). One branch per category
+    rather than PostgreSQL's LATERAL: SQLite has none, and one form keeps both databases alike.
+    The cursor is a row-value comparison, which both databases turn into the index range's end.
+
+    Not with a search (``q``): the search picks its own plan (``inbox.search``: drive from the
+    full-text index, or walk the queue's order probing a match list built once); in ~20 branches
+    SQLite built that list ~20 times (root category and a common word at 200,000 tickets: 57 ms
+    against 38 ms for the one sorted statement), so a search keeps ``ticket_match``'s form."""
+    from inbox.settings.taxonomy import subtree_select
+
+    ids = list(session.scalars(subtree_select(filters.category)))
+    if not ids:
+        return select(Ticket).where(false())
+    matched = ticket_match(replace(filters, category=None), viewer=viewer)
+    held = ticket_categories.c
+    branches = []
+    for category_id in ids:
+        branch = matched.join(ticket_categories, held.ticket_id == Ticket.id).where(held.category_id == category_id)
+        if filters.cursor:
+            branch = branch.where(tuple_(held.last_activity_at, held.ticket_id) < tuple_(*decode_cursor(filters.cursor)))
+        branch = (branch.with_only_columns(held.ticket_id, held.last_activity_at)
+                  .order_by(held.last_activity_at.desc(), held.ticket_id.desc()).limit(filters.limit + 1).subquery())
+        # Wrapped: SQLite allows no ORDER BY/LIMIT on a compound's own members.
+        branches.append(select(branch.c.ticket_id, branch.c.last_activity_at))
+    page = union(*branches).subquery("subtree_page")
+    return (select(Ticket).join(page, page.c.ticket_id == Ticket.id)
+            .order_by(page.c.last_activity_at.desc(), page.c.ticket_id.desc()).limit(filters.limit + 1))
 
 
 # Bulk work's name for the same thing ("all matching this filter").
