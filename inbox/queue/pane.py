@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import abort, current_app, render_template
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from inbox import visibility
 from inbox.links import http_url
@@ -31,12 +31,14 @@ def find_ticket(session: Session, ticket_id: int, *, viewer: Any) -> Ticket | No
     """The ticket with everything its pane and its API detail show, loaded in a fixed number of
     queries; None when it does not exist or ``viewer`` may not see it (``inbox.visibility``, in the
     same statement): callers answer both with the same 404, so no one learns it exists."""
+    # One ticket: its author, channel, assignee and team are joined into its own statement, and the
+    # followups' authors into theirs (a round trip each saved: on PostgreSQL ~1 ms apiece).
     query = select(Ticket).where(Ticket.id == ticket_id).options(
-        selectinload(Ticket.messages), selectinload(Ticket.interactor), selectinload(Ticket.channel),
-        selectinload(Ticket.tags), selectinload(Ticket.categories), selectinload(Ticket.assignee),
-        selectinload(Ticket.team),
-        selectinload(Ticket.followups).selectinload(Followup.author),
-        selectinload(Ticket.followups).selectinload(Followup.decided_by),
+        selectinload(Ticket.messages), joinedload(Ticket.interactor), joinedload(Ticket.channel),
+        selectinload(Ticket.tags), selectinload(Ticket.categories), joinedload(Ticket.assignee),
+        joinedload(Ticket.team),
+        selectinload(Ticket.followups).joinedload(Followup.author),
+        selectinload(Ticket.followups).joinedload(Followup.decided_by),
         selectinload(Ticket.followups).selectinload(Followup.actions).selectinload(OutboundAction.attempt_log),
         selectinload(Ticket.followups).selectinload(Followup.mentioned))
     return session.scalars(visibility.restrict(query, visibility.visible_tickets(viewer))).first()
