@@ -225,6 +225,15 @@ def _without_limit(statement: str, params):
     return stripped, params
 
 
+def _change_a_ticket(raw, kind: str, ticket_id: int) -> None:
+    """An ordinary change of one ticket (its updated_at and version move), committed."""
+    cur = raw.cursor()
+    cur.execute(f"UPDATE ticket SET updated_at = {'now()' if kind == 'postgresql' else 'CURRENT_TIMESTAMP'}, "
+                f"version = version + 1 WHERE id = {int(ticket_id)}")
+    cur.close()
+    raw.commit()
+
+
 # ---------------------------------------------------------------- the server
 
 def _free_port() -> int:
@@ -381,16 +390,8 @@ def test_queue_at_scale(database, redis_url, tmp_path):
             headers = hx if what in ("pane", "counters", "counters-changed", "live") else {}
             if what == "live":
                 headers = {**hx, "If-None-Match": remote[who].get(path, headers=hx).headers["ETag"]}
-            before = None
-            if what == "counters-changed":
-                def before(conn=raw):
-                    # An ordinary change of one ticket (its updated_at moves), committed.
-                    cur = conn.cursor()
-                    cur.execute(f"UPDATE ticket SET updated_at = {'now()' if kind == 'postgresql' else 'CURRENT_TIMESTAMP'}, "
-                                f"version = version + 1 WHERE id = {pane_id}")
-                    cur.close()
-                    conn.commit()
-            http = _time_http(remote[who], path, headers, expect=(304,) if what == "live" else (200,), before=before)
+            http = _time_http(remote[who], path, headers, expect=(304,) if what == "live" else (200,),
+                              before=(lambda: _change_a_ticket(raw, kind, pane_id)) if what == "counters-changed" else None)
             statements = capture.run(local[who], path, headers)
             if what == "search":
                 word = path.rsplit("=", 1)[1]
