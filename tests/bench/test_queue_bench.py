@@ -227,9 +227,10 @@ def _without_limit(statement: str, params):
 
 def _change_a_ticket(raw, kind: str, ticket_id: int) -> None:
     """An ordinary change of one ticket (its updated_at and version move), committed."""
+    mark = "%s" if kind == "postgresql" else "?"
+    now = datetime.now(timezone.utc).replace(tzinfo=None)    # stored as the app stores it (microseconds)
     cur = raw.cursor()
-    cur.execute(f"UPDATE ticket SET updated_at = {'now()' if kind == 'postgresql' else 'CURRENT_TIMESTAMP'}, "
-                f"version = version + 1 WHERE id = {int(ticket_id)}")
+    cur.execute(f"UPDATE ticket SET updated_at = {mark}, version = version + 1 WHERE id = {mark}", (now, int(ticket_id)))
     cur.close()
     raw.commit()
 
