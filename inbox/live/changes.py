@@ -106,7 +106,7 @@ def new_count(session: Session, filters: Filters, user: Any, screen: Screen) -> 
     the page says "99+"). An item that moved up because something new happened in it counts.
     Most changes are to rows further down, so the view's newest item is looked at first (one row)."""
     def first(limit: int) -> list[Ticket]:
-        return ticket_page(session, replace(filters, cursor=None, limit=limit), viewer=user)[0]
+        return ticket_page(session, replace(filters, cursor=None, limit=limit), viewer=user, categories=False)[0]
 
     head = first(1)
     if not head or (screen.top is not None and (head[0].last_activity_at, head[0].id) <= screen.top):
