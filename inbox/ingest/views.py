@@ -33,6 +33,10 @@ def receive(provider: str, token: str):
     if cls is None:   # an unknown provider is just an address nobody listens at
         raise _no_channel()
     with db.engine().connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two single statements, each atomic alone: without BEGIN/COMMIT around each, the
+            # intake is three round trips to PostgreSQL (the pool's ping, the lookup, the insert).
+            conn.execution_options(isolation_level="AUTOCOMMIT")
         channels = _listening(conn, provider, token)
         if not channels:
             raise _no_channel()
