@@ -23,8 +23,10 @@ are marked as already notified (the overdue job would notify approvers about a y
 Derived data: the ``ticket_count`` triggers are dropped during the load and the counts rebuilt
 from the tickets after — measured at 50,000 tickets: writing the tickets took 2.1–2.7 s against
 6.8–7.7 s with the triggers firing on SQLite, 2.4 s against 4.3 s on PostgreSQL, and the rebuild
-0.1–0.3 s — then
-the search index is rebuilt (``inbox.search.index.rebuild_all``), and ANALYZE runs.
+0.1–0.3 s — then the search index is rebuilt (``inbox.search.index.rebuild_all``), and ANALYZE
+runs. ``ticket.has_failed_send`` is written with each ticket (the state of its one reply's action
+is known here); outbound_action's triggers stay, fire only for the few failed or unknown actions
+and find the flag already set.
 """
 from __future__ import annotations
 
@@ -451,7 +453,8 @@ def _setup(conn, write: _Writer, rng: random.Random, now: datetime, report: Repo
 
 TICKET_COLS = ("id", "channel_id", "kind", "status", "network", "external_id", "interactor_id", "post_external_id",
                "text", "assignee_id", "team_id", "priority", "sentiment", "snoozed_until", "last_activity_at",
-               "version", "data", "has_pending_suggestion", "approval_required", "created_at", "updated_at")
+               "version", "data", "has_pending_suggestion", "approval_required", "has_failed_send", "created_at",
+               "updated_at")
 MESSAGE_COLS = ("id", "ticket_id", "channel_id", "external_id", "direction", "kind", "text", "interactor_id",
                 "created_at", "received_at", "data")
 FOLLOWUP_COLS = ("id", "ticket_id", "type", "status", "text", "author_id", "approved_by_id", "error", "status_at",
@@ -511,6 +514,7 @@ def _chunk(write: _Writer, w: _World, ids: dict[str, int], offset: int, n: int, 
                 messages.append((ids["message"], tid, cid, f"bm{tid}-o{j}", "out", "text",
                                  rng.choice(reply_pools[lang]), None, _dt(at), _dt(at), "{}"))
         version = 1 + len(texts)
+        failed_send = False
         if replies:
             ids["followup"] += 1
             fid = ids["followup"]
@@ -521,6 +525,7 @@ def _chunk(write: _Writer, w: _World, ids: dict[str, int], offset: int, n: int, 
             approved = rand() < 0.1          # a suggestion that was approved became this reply
             body = rng.choice(reply_pools[lang])
             error = "provider refused: 400 Bad Request" if state == "failed" else None
+            failed_send = state in ("failed", "unknown")
             followups.append((fid, tid, "reply", fstatus, body, author, rng.choice(w.approvers) if approved else None,
                               error, _dt(last), rng.choice(w.approvers) if approved else None,
                               _dt(last) if approved else None, None, None, None, "{}", _dt(last), _dt(last)))
@@ -564,7 +569,7 @@ def _chunk(write: _Writer, w: _World, ids: dict[str, int], offset: int, n: int, 
         post = rng.choice(w.posts[cid]) if kind == "comment" else None
         tickets.append((tid, cid, kind, status, network, f"bt{tid}", person, post, texts[-1], assignee, handed,
                         rand() < 0.05, SENTIMENT(), snoozed, _dt(last), version, "{}", pending, False,
-                        _dt(started), _dt(last)))
+                        failed_send, _dt(started), _dt(last)))
     write("ticket", TICKET_COLS, tickets)
     write("message", MESSAGE_COLS, messages)
     write("followup", FOLLOWUP_COLS, followups)

@@ -69,6 +69,9 @@ class Ticket(TimestampMixin, Base):
         # Awaiting approval: few tickets at a time, so a partial index holds just them.
         Index("ix_ticket_awaiting_activity", "last_activity_at", "id",
               sqlite_where=text("has_pending_suggestion = 1"), postgresql_where=text("has_pending_suggestion")),
+        # Failed sends: the same, over the flag kept by outbound_action's triggers (models/failed_send.py).
+        Index("ix_ticket_failed_activity", "last_activity_at", "id",
+              sqlite_where=text("has_failed_send = 1"), postgresql_where=text("has_failed_send")),
         Index("ix_ticket_team_activity", "team_id", "last_activity_at", "id"),
         Index("ix_ticket_priority_activity", "priority", "last_activity_at", "id"),
         Index("ix_ticket_sentiment_activity", "sentiment", "last_activity_at", "id"),
@@ -102,6 +105,9 @@ class Ticket(TimestampMixin, Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)   # provider extras (comment id ...)
     # A suggestion on this ticket awaits a decision: the list's marker, kept by inbox.approval.
     has_pending_suggestion: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # An outbound action of this ticket failed or its outcome is unknown ("Failed sends"): derived
+    # from outbound_action and written only by its triggers (models/failed_send.py).
+    has_failed_send: Mapped[bool] = mapped_column(default=False, server_default="0")
     # Replies on this ticket go through approval whoever writes them (set by a person or a rule).
     approval_required: Mapped[bool] = mapped_column(default=False, server_default="0")
 

@@ -4,9 +4,10 @@ The built-in folders that filter on status, assignee, priority and "awaiting app
 ``ticket_count`` (kept by triggers in the same transaction as each ticket's change: see
 ``models/folder.py``), restricted to what the user sees the same way ``inbox.visibility`` restricts
 tickets: by channel, by the team a ticket is handed to, or by assignee — all three are columns of
-the counter rows. Mentions, My suggestions and Failed sends count their own small tables through
-their indexes (a user's mentions, a user's pending suggestions, failed actions): those sets stay
-small whatever the size of the queue.
+the counter rows. Mentions and My suggestions count their own small tables through their indexes
+(a user's mentions, a user's pending suggestions), Failed sends the tickets flagged
+``has_failed_send`` (outbound_action's triggers, ``models/failed_send.py``) through their partial
+index: those sets stay small whatever the size of the queue.
 
 ``current_counts`` (what the sidebar shows) keeps a user's numbers in Redis under the queue's change
 marker: the newest ``ticket.updated_at`` and the newest failed or unknown send
@@ -117,7 +118,7 @@ def _my_suggestions(user: Any):
 
 
 def _failed(user: Any):
-    query = (select(func.count(func.distinct(OutboundAction.ticket_id)))
-             .join(Ticket, Ticket.id == OutboundAction.ticket_id)
-             .where(OutboundAction.state.in_((ActionState.FAILED, ActionState.UNKNOWN))))
+    # The tickets flagged by outbound_action's triggers, through the partial index
+    # ix_ticket_failed_activity ("= true": the form it is written in).
+    query = select(func.count()).select_from(Ticket).where(Ticket.has_failed_send == True)  # noqa: E712
     return _visible(query, user).scalar_subquery()

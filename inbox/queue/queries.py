@@ -14,7 +14,7 @@ from sqlalchemy import and_, false, or_, select, tuple_, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from inbox import visibility
-from models import (ActionState, Followup, FollowupStatus, FollowupType, OutboundAction, Ticket, TicketKind, TicketStatus, note_mentions,
+from models import (Followup, FollowupStatus, FollowupType, Ticket, TicketKind, TicketStatus, note_mentions,
                     ticket_categories, ticket_tags)
 
 SENTIMENTS = ("positive", "neutral", "negative")
@@ -198,11 +198,10 @@ def ticket_match(filters: Filters, *, viewer: Any):
         query = query.where(Ticket.id.in_(select(ticket_categories.c.ticket_id)
                                           .where(ticket_categories.c.category_id.in_(subtree_select(filters.category)))))
     if filters.failed:
-        # Failed sends: an action waiting for a person (Retry, or Mark as sent / Send again). One
-        # sub-select on ix_outbound_action_state: few rows are ever in these states.
-        query = query.where(Ticket.id.in_(select(OutboundAction.ticket_id).where(
-            OutboundAction.state.in_((ActionState.FAILED, ActionState.UNKNOWN)),
-            OutboundAction.ticket_id.is_not(None))))
+        # Failed sends: an action waiting for a person (Retry, or Mark as sent / Send again). The
+        # flag outbound_action's triggers keep, in the form ix_ticket_failed_activity is written in
+        # ("= true", as for awaiting): one index range in the queue's order.
+        query = query.where(Ticket.has_failed_send == True)  # noqa: E712
     if filters.awaiting:
         # "= true" (not "IS true"): the form the partial index ix_ticket_awaiting_activity is written in.
         query = query.where(Ticket.has_pending_suggestion == True)  # noqa: E712
