@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
+import statements
 from helpers import csrf_of, load, login, post, run_jobs
 from inbox import db
 from inbox.search import index
@@ -271,6 +272,13 @@ def test_rare_middling_and_dense_words_keep_the_queue_order(client, users, monke
     assert found(client, "middling", status="archived") == [t for t in archived if t % 13 == 0][:50]
     assert found(client, "rareword") == [t for t in expected if t % 997 == 0]        # rare
     assert found(client, "rareword filler") == []
+    # A dense word typed as a prefix ("commo" finds "common"): the same order, and on SQLite from
+    # the match list built once, not an FTS5 prefix merge per ticket walked (seconds at 1M tickets).
+    with statements.recorded() as ran:
+        assert found(client, "commo") == expected[:50]
+    if db.engine().dialect.name == "sqlite":
+        page = next(q for q in ran if q.startswith("SELECT ticket.id"))
+        assert "ticket.id + ? IN (SELECT" in page and "rowid = ticket.id" not in page, page
     # The cursor pages through a dense word in order too.
     first = client.get("/api/v1/tickets", query_string={"q": "common", "limit": 100},
                        headers={"Authorization": f"Bearer {_token(users)}"}).get_json()
