@@ -20,7 +20,7 @@ from sqlalchemy import event, insert, select, text
 
 from inbox import db
 from inbox.queue.folders import BY_SLUG
-from inbox.queue.queries import Filters, ticket_page
+from inbox.queue.queries import Filters, encode_cursor, ticket_page
 from models import (Category, Channel, Interactor, OutboundAction, Tag, Team, Ticket, User, ticket_categories,
                     ticket_tags)
 
@@ -150,6 +150,24 @@ def test_filtered_views_read_an_index_in_the_queue_order(data, users, case, args
     filters = Filters.from_args({k: str(v) for k, v in args(data).items()}, me=users["supervisor"].id)
     statement, parameters = _page_statement(filters, users["supervisor"])
     _assert_index_plan(_plan(statement, parameters), index, db.engine().dialect.name)
+
+
+def test_a_deep_page_starts_its_index_range_at_the_cursor(data, users):
+    """Page 40 of "All" reads from the cursor on, as page 1 reads from the top: the cursor bounds the
+    index range (a row-value comparison), so a deep page costs what the first one costs."""
+    with db.session_scope() as s:
+        deep = s.scalars(select(Ticket).order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
+                         .offset(40 * 50 - 1).limit(1)).one()
+        cursor = encode_cursor(deep)
+    filters = Filters.from_args({"cursor": cursor}, me=users["supervisor"].id, folder="all",
+                                folder_args=BY_SLUG["all"].args)
+    statement, parameters = _page_statement(filters, users["supervisor"])
+    plan = _plan(statement, parameters)
+    if db.engine().dialect.name == "postgresql":
+        assert "Index Cond: (ROW(last_activity_at, id) < ROW(" in plan, plan
+    else:
+        assert "SEARCH ticket USING INDEX ix_ticket_activity (last_activity_at<?)" in plan, plan
+    _assert_index_plan(plan, "ix_ticket_activity", db.engine().dialect.name)
 
 
 def test_an_agents_inbox_reads_the_status_index_with_team_visibility(data, users):

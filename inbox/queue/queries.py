@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, false, or_, select, tuple_, union
+from sqlalchemy import and_, false, select, tuple_, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from inbox import visibility
@@ -246,7 +246,10 @@ def ticket_page(session: Session, filters: Filters, *, viewer: Any,
         order_at, order_id = order_columns(filters)
         if filters.cursor:
             at, ident = decode_cursor(filters.cursor)
-            query = query.where(or_(order_at < at, and_(order_at == at, order_id < ident)))
+            # A row-value comparison: both databases make it the end of the index range, so page
+            # 10,000 reads what page 1 reads. (The equivalent "a < x OR (a = x AND b < y)" was
+            # walked from the top on SQLite: 71 ms at page 10,000 of a million tickets.)
+            query = query.where(tuple_(order_at, order_id) < tuple_(at, ident))
         query = query.order_by(order_at.desc(), order_id.desc()).limit(filters.limit + 1)
     rows = list(session.scalars(query))
     more = len(rows) > filters.limit
