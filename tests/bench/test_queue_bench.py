@@ -306,11 +306,6 @@ def test_queue_at_scale(database, redis_url, tmp_path):
     report = bulkdata.generate(engine, N, echo=lambda line: print(line, flush=True))
     result["load_seconds"] = time.perf_counter() - start
     result["load_report"] = bulkdata.summary(report)
-    from inbox import search
-    if getattr(search, "rebuild_all", None) is None:
-        result["search_note"] = ("Search: this build's `inbox.search` has no index (`rebuild_all` is absent), so the "
-                                 "search rows measure what `search.restrict` does in this build (before the search index: a substring "
-                                 "ILIKE on ticket.text, a scan).")
     print(f"\nLoaded {N:,} tickets into {kind} in {result['load_seconds']:.0f} s\n{result['load_report']}", flush=True)
     with engine.connect() as conn:
         result["version"] = (conn.exec_driver_sql("SHOW server_version").scalar() if kind == "postgresql"
@@ -619,8 +614,6 @@ def _write_doc() -> None:
                 short = re.sub(r"^SELECT .*? FROM ", "SELECT … FROM ", sql, count=1)
                 lines.append(f"- {ms:.1f} ms ({case}): `{short[:300]}{'…' if len(short) > 300 else ''}`")
             lines.append("")
-        if result.get("search_note"):
-            lines += [result["search_note"], ""]
         missed = [r[0] for r in result.get("cases", []) if r[2] is not None and not TARGETS[r[1]][1](r)]
         if missed:
             lines += [f"Missed on {title}: " + "; ".join(missed) + ".", ""]
