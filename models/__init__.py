@@ -5,6 +5,7 @@ from .channel import Channel, ChannelStatus
 from .event import History, RawEvent, RawEventStatus
 from .folder import Folder, TicketCount
 from .followup import ActionAttempt, ActionState, Followup, FollowupStatus, FollowupType, OutboundAction, note_mentions
+from .mention import ticket_mentions
 from .notification import Notification
 from .rule import Rule, RuleRun, RuleRunStatus, RuleVersion
 from .rule_list import InteractorList, KeywordList
@@ -20,6 +21,6 @@ __all__ = ["BulkJob", "BulkStatus", "note_mentions", "ticket_search", "Folder", 
     "ActionAttempt", "ActionState", "InteractorList", "KeywordList", "Rule", "RuleRun", "RuleRunStatus", "RuleVersion", "Notification", "Setting", "ApiToken", "Base", "Category", "Channel", "ChannelStatus", "Direction",
     "Followup", "FollowupStatus", "FollowupType", "History", "Interactor", "Message",
     "OutboundAction", "Post", "RawEvent", "RawEventStatus", "Role", "SavedReply", "Tag", "Team", "Ticket", "TicketKind",
-    "TicketStatus", "TimestampMixin", "User", "hash_token", "saved_reply_channels", "ticket_categories", "team_channels", "team_members", "ticket_tags",
+    "TicketStatus", "TimestampMixin", "User", "hash_token", "saved_reply_channels", "ticket_categories", "team_channels", "team_members", "ticket_tags", "ticket_mentions",
     "to_utc_naive", "utcnow",
 ]

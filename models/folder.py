@@ -120,14 +120,17 @@ REBUILD = [
 def install_triggers(connection) -> None:
     """Create every trigger that keeps a derived column or table current on ``connection``'s
     database: ``ticket_count`` here, the activity copies of ``models/taxonomy.py``, the
-    ``has_failed_send`` flag of ``models/failed_send.py`` (create_all and the migrations call it)."""
+    ``has_failed_send`` flag of ``models/failed_send.py``, ``ticket_mention`` of ``models/mention.py``
+    (create_all and the migrations call it)."""
     from .failed_send import POSTGRES_FAILED_SEND_TRIGGERS, SQLITE_FAILED_SEND_TRIGGERS
+    from .mention import POSTGRES_MENTION_TRIGGERS, SQLITE_MENTION_TRIGGERS
     from .taxonomy import POSTGRES_ACTIVITY_TRIGGERS, SQLITE_ACTIVITY_TRIGGERS
 
     if connection.dialect.name == "postgresql":
-        statements = POSTGRES_TRIGGERS + POSTGRES_ACTIVITY_TRIGGERS + POSTGRES_FAILED_SEND_TRIGGERS
+        statements = (POSTGRES_TRIGGERS + POSTGRES_ACTIVITY_TRIGGERS + POSTGRES_FAILED_SEND_TRIGGERS
+                      + POSTGRES_MENTION_TRIGGERS)
     else:
-        statements = SQLITE_TRIGGERS + SQLITE_ACTIVITY_TRIGGERS + SQLITE_FAILED_SEND_TRIGGERS
+        statements = SQLITE_TRIGGERS + SQLITE_ACTIVITY_TRIGGERS + SQLITE_FAILED_SEND_TRIGGERS + SQLITE_MENTION_TRIGGERS
     for statement in statements:
         connection.exec_driver_sql(statement)
 

@@ -80,6 +80,22 @@ def test_counters_equal_real_counts(loaded, session):
     assert session.scalar(text("SELECT sum(n) FROM ticket_count WHERE status = 'open'")) == before + 1
 
 
+def test_the_mentioned_tickets_equal_the_notes_mentions(loaded, session):
+    """The loader writes note_mention with its triggers off and fills ticket_mention after: one row
+    per (user, ticket) a note mentions, with the ticket's status; and the triggers are back."""
+    derived = set(session.execute(text(
+        "SELECT DISTINCT note_mention.user_id, followup.ticket_id, ticket.status FROM note_mention "
+        "JOIN followup ON followup.id = note_mention.followup_id JOIN ticket ON ticket.id = followup.ticket_id")))
+    held = set(session.execute(text("SELECT user_id, ticket_id, status FROM ticket_mention")))
+    assert held == derived and len(held) > 20
+    user_id, ticket_id, status = min(held)
+    session.execute(text("UPDATE ticket SET status = :s WHERE id = :id"),
+                    {"s": "open" if status != "open" else "archived", "id": ticket_id})
+    session.commit()
+    assert session.scalar(text("SELECT status FROM ticket_mention WHERE user_id = :u AND ticket_id = :t"),
+                          {"u": user_id, "t": ticket_id}) != status
+
+
 def test_failed_send_flags_equal_the_actions(app, session):
     """The loader writes ticket.has_failed_send itself: flagged are exactly the tickets with a failed
     or unknown action, and the flag's triggers work after the load. (Seed 7 makes no failed send in

@@ -21,8 +21,8 @@ from sqlalchemy import event, insert, select, text
 from inbox import db
 from inbox.queue.folders import BY_SLUG
 from inbox.queue.queries import Filters, encode_cursor, ticket_page
-from models import (Category, Channel, Interactor, OutboundAction, Tag, Team, Ticket, User, ticket_categories,
-                    ticket_tags)
+from models import (Category, Channel, Followup, Interactor, OutboundAction, Tag, Team, Ticket, User, note_mentions,
+                    ticket_categories, ticket_tags)
 
 N = 3000
 
@@ -68,6 +68,13 @@ def data(app, users):
             {"channel_id": channels[0].id, "ticket_id": t, "kind": "reply", "idempotency_key": f"k{t}",
              "state": rnd.choices(["sent", "failed", "unknown"], [99, 0.7, 0.3])[0], "request": {}, "response": {},
              "attempts": 1, "created_at": now, "updated_at": now} for t in ids if rnd.random() < 0.33])
+        # Notes on a tenth of the tickets, each mentioning one user (ticket_mention's triggers keep
+        # the mentioned tickets).
+        s.execute(insert(Followup), [
+            {"ticket_id": t, "type": "note", "status": "saved", "text": "@someone", "author_id": user_ids[0],
+             "request": {}, "status_at": now, "created_at": now, "updated_at": now} for t in ids if rnd.random() < 0.1])
+        s.execute(insert(note_mentions), [{"followup_id": f, "user_id": rnd.choice(user_ids)}
+                                          for f in s.scalars(select(Followup.id))])
         s.execute(text("ANALYZE"))
         return {"channel": channels[0].id, "tag": tags[0].id, "rare_tag": tags[9].id, "team": team.id,
                 "user": users["agent"].id}
@@ -117,7 +124,7 @@ FOLDERS = [("inbox", "ix_ticket_status_activity"), ("mine", "ix_ticket_assignee_
            ("unassigned", "ix_ticket_assignee_status_activity|ix_ticket_status_activity"), ("priority", "ix_ticket_priority_status_activity"),
            ("snoozed", "ix_ticket_status_activity"), ("archived", "ix_ticket_status_activity"),
            ("approval", "ix_ticket_awaiting_activity"), ("failed", "ix_ticket_failed_activity"),
-           ("all", "ix_ticket_activity")]
+           ("mentions", "ix_ticket_mention_order"), ("all", "ix_ticket_activity")]
 FILTERS = [("channel+kind", lambda d: {"channel_id": d["channel"], "kind": "comment"}, "ix_ticket_channel_kind_activity"),
            ("channel", lambda d: {"channel_id": d["channel"]}, "ix_ticket_channel_activity"),
            ("common tag", lambda d: {"tag": d["tag"]}, "ix_ticket_tag_order"),
@@ -175,6 +182,15 @@ def test_an_agents_inbox_reads_the_status_index_with_team_visibility(data, users
     statement, parameters = _page_statement(filters, users["agent"])
     assert "team_channel" in statement      # the visibility clause is in the statement
     _assert_index_plan(_plan(statement, parameters), "ix_ticket_status_activity", db.engine().dialect.name)
+
+
+def test_an_agents_mentions_read_their_own_range_with_team_visibility(data, users):
+    """The Mentions page starts from the viewer's open mentioned tickets in the queue's order
+    (ticket_mention, models/mention.py) and only looks each ticket up to apply team visibility."""
+    filters = Filters.from_args({}, me=users["agent"].id, folder="mentions", folder_args=BY_SLUG["mentions"].args)
+    statement, parameters = _page_statement(filters, users["agent"])
+    assert "team_channel" in statement
+    _assert_index_plan(_plan(statement, parameters), "ix_ticket_mention_order", db.engine().dialect.name)
 
 
 @pytest.mark.parametrize("slug", ["mentions", "suggestions", "failed"])

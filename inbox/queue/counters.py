@@ -4,10 +4,11 @@ The built-in folders that filter on status, assignee, priority and "awaiting app
 ``ticket_count`` (kept by triggers in the same transaction as each ticket's change: see
 ``models/folder.py``), restricted to what the user sees the same way ``inbox.visibility`` restricts
 tickets: by channel, by the team a ticket is handed to, or by assignee — all three are columns of
-the counter rows. Mentions and My suggestions count their own small tables through their indexes
-(a user's mentions, a user's pending suggestions), Failed sends the tickets flagged
-``has_failed_send`` (outbound_action's triggers, ``models/failed_send.py``) through their partial
-index: those sets stay small whatever the size of the queue.
+the counter rows. Mentions counts a range of ``ticket_mention`` (a user's open mentioned tickets,
+kept by triggers: ``models/mention.py``), My suggestions a user's pending suggestions through
+their index, Failed sends the tickets flagged ``has_failed_send`` (outbound_action's triggers,
+``models/failed_send.py``) through their partial index: those sets stay small whatever the size
+of the queue.
 
 ``current_counts`` (what the sidebar shows) keeps a user's numbers in Redis under the queue's change
 marker: the newest ``ticket.updated_at`` and the newest failed or unknown send
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from inbox import visibility
 from models import (ActionState, Channel, Followup, FollowupStatus, FollowupType, OutboundAction, Ticket,
-                    TicketCount, TicketStatus, note_mentions, team_members)
+                    TicketCount, TicketStatus, team_members, ticket_mentions)
 
 
 TTL = 30          # seconds: the longest a change that does not move the marker can go unseen
@@ -104,10 +105,14 @@ def _visible(query, user: Any):
 
 
 def _mentions(user: Any):
-    query = (select(func.count(func.distinct(Ticket.id))).select_from(note_mentions)
-             .join(Followup, Followup.id == note_mentions.c.followup_id).join(Ticket, Ticket.id == Followup.ticket_id)
-             .where(note_mentions.c.user_id == user.id, Ticket.status == TicketStatus.OPEN))
-    return _visible(query, user).scalar_subquery()
+    # A range of ix_ticket_mention_order (the user's open mentioned tickets, models/mention.py);
+    # the ticket is joined only to apply the visibility rule.
+    held = ticket_mentions.c
+    query = (select(func.count()).select_from(ticket_mentions)
+             .where(held.user_id == user.id, held.status == TicketStatus.OPEN))
+    if not visibility.sees_all(user):
+        query = _visible(query.join(Ticket, Ticket.id == held.ticket_id), user)
+    return query.scalar_subquery()
 
 
 def _my_suggestions(user: Any):

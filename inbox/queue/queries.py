@@ -14,7 +14,7 @@ from sqlalchemy import and_, false, select, tuple_, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from inbox import visibility
-from models import (Followup, FollowupStatus, FollowupType, Ticket, TicketKind, TicketStatus, note_mentions,
+from models import (Followup, FollowupStatus, FollowupType, Ticket, TicketKind, TicketStatus, ticket_mentions,
                     ticket_categories, ticket_tags)
 
 SENTIMENTS = ("positive", "neutral", "negative")
@@ -177,10 +177,13 @@ def ticket_match(filters: Filters, *, viewer: Any):
     elif filters.assignee:
         query = query.where(Ticket.assignee_id == int(filters.assignee))
     if filters.mentions == "me":
-        # One indexed sub-select (ix_note_mention_user), so the page's query count stays fixed.
-        query = query.where(Ticket.id.in_(
-            select(Followup.ticket_id).join(note_mentions, note_mentions.c.followup_id == Followup.id)
-            .where(note_mentions.c.user_id == (filters.me or 0))))
+        # A join on ticket_mention (one row per ticket whose notes mention the viewer, with the
+        # ticket's status and activity copied by triggers: models/mention.py), so the page can be
+        # read in its own order: ix_ticket_mention_order, the viewer's open tickets newest first.
+        held = ticket_mentions.c
+        query = query.join(ticket_mentions, and_(held.ticket_id == Ticket.id, held.user_id == (filters.me or 0)))
+        if filters.status:
+            query = query.where(held.status == filters.status)
     if filters.priority is not None:
         query = query.where(Ticket.priority == filters.priority)
     if filters.sentiment == "none":
@@ -218,10 +221,12 @@ def ticket_match(filters: Filters, *, viewer: Any):
 
 def order_columns(filters: Filters):
     """The columns the page is ordered and cut by: the ticket's activity and id, or — on a tag's
-    page — their copies in ticket_tag, equal by construction (triggers keep them), which one index
-    holds in order for that tag."""
+    page, on the viewer's mentions — their copies in ticket_tag or ticket_mention, equal by
+    construction (triggers keep them), which one index holds in order for that tag or viewer."""
     if filters.tag:
         return ticket_tags.c.last_activity_at, ticket_tags.c.ticket_id
+    if filters.mentions == "me":
+        return ticket_mentions.c.last_activity_at, ticket_mentions.c.ticket_id
     return Ticket.last_activity_at, Ticket.id
 
 
