@@ -53,10 +53,16 @@ def visible_channels(user: Any) -> ColumnElement[bool] | None:
 
 def visible_tickets(user: Any) -> ColumnElement[bool] | None:
     """``select(Ticket).where(clause)``: the tickets ``user`` sees (None: all)."""
-    by_channel = channel_clause(Ticket.channel_id, user)
+    return visible_by(Ticket.channel_id, Ticket.team_id, Ticket.assignee_id, user)
+
+
+def visible_by(channel_id: Any, team_id: Any, assignee_id: Any, user: Any) -> ColumnElement[bool] | None:
+    """The same rule on any row that carries a ticket's channel, team and assignee (a copy kept
+    beside an index, as ``ticket_mention`` does, so counting never fetches the tickets)."""
+    by_channel = channel_clause(channel_id, user)
     if by_channel is None:
         return None
-    return or_(by_channel, Ticket.team_id.in_(_my_teams(user)), Ticket.assignee_id == user.id)
+    return or_(by_channel, team_id.in_(_my_teams(user)), assignee_id == user.id)
 
 
 def ticket_ids_visible(user: Any):

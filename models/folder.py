@@ -3,7 +3,8 @@
 Why counters in a table of their own: a folder's number is on screen all day for every user, and
 ``COUNT(*)`` over a million tickets per request costs tens of milliseconds each. ``ticket_count``
 holds one row per combination of the columns the built-in folders and team visibility filter on
-(channel, team, assignee, status, priority, awaiting approval) with how many tickets have it. The
+(channel, team, assignee, status, priority, awaiting approval, failed sends) with how many tickets
+have it. The
 database itself keeps it, with triggers on ``ticket`` (insert, delete, and updates of those
 columns), so every writer — a request, a worker, a bulk UPDATE, a migration — keeps it current in
 the same transaction as its change, and no code path can forget to. A user's counters are then a
@@ -49,95 +50,125 @@ class TicketCount(Base):
     status: Mapped[str] = mapped_column(String(20), primary_key=True)
     priority: Mapped[bool] = mapped_column(primary_key=True)
     pending: Mapped[bool] = mapped_column(primary_key=True)
+    # ``ticket.has_failed_send`` (models/failed_send.py): "Failed sends" is a sum like the others,
+    # instead of fetching every flagged ticket to apply an agent's visibility.
+    failed: Mapped[bool] = mapped_column(primary_key=True)
     n: Mapped[int] = mapped_column(default=0)
 
 
-_KEY = "channel_id, team_id, assignee_id, status, priority, pending"
+# (counter column, the ticket's column, its value in a counter row): the bucket a ticket counts in.
+# Listed once; the triggers and the rebuild below are written from it.
+COUNTED = (("channel_id", "channel_id", "{0}.channel_id"), ("team_id", "team_id", "coalesce({0}.team_id, 0)"),
+           ("assignee_id", "assignee_id", "coalesce({0}.assignee_id, 0)"), ("status", "status", "{0}.status"),
+           ("priority", "priority", "{0}.priority"), ("pending", "has_pending_suggestion", "{0}.has_pending_suggestion"),
+           ("failed", "has_failed_send", "{0}.has_failed_send"))
 
 
-def _values(row: str) -> str:
-    return (f"{row}.channel_id, coalesce({row}.team_id, 0), coalesce({row}.assignee_id, 0), {row}.status, "
-            f"{row}.priority, {row}.has_pending_suggestion")
+def counter_statements(dialect: str, counted=COUNTED) -> tuple[list[str], list[str]]:
+    """The triggers that keep ``ticket_count`` and the statements that recount it, for the
+    ``counted`` columns (a migration passes the columns its revision had)."""
+    key = ", ".join(c for c, _t, _v in counted)
 
+    def values(row: str) -> str:
+        return ", ".join(v.format(row) for _c, _t, v in counted)
 
-def _sqlite_bump(row: str, delta: str) -> str:
-    return (f"INSERT INTO ticket_count ({_KEY}, n) VALUES ({_values(row)}, {delta}) "
-            f"ON CONFLICT ({_KEY}) DO UPDATE SET n = n + ({delta});")
+    rebuild = ["DELETE FROM ticket_count",
+               f"INSERT INTO ticket_count ({key}, n) SELECT {values('ticket')}, count(*) FROM ticket "
+               f"GROUP BY {values('ticket')}"]
+    if dialect != "postgresql":
+        def bump(row: str, delta: str) -> str:
+            return (f"INSERT INTO ticket_count ({key}, n) VALUES ({values(row)}, {delta}) "
+                    f"ON CONFLICT ({key}) DO UPDATE SET n = n + ({delta});")
 
+        columns = ", ".join(t for _c, t, _v in counted)
+        changed = " OR ".join(f"OLD.{t} IS NOT NEW.{t}" for _c, t, _v in counted)
+        return [
+            f"CREATE TRIGGER IF NOT EXISTS ticket_count_insert AFTER INSERT ON ticket BEGIN {bump('NEW', '1')} END",
+            f"CREATE TRIGGER IF NOT EXISTS ticket_count_delete AFTER DELETE ON ticket BEGIN {bump('OLD', '-1')} END",
+            f"CREATE TRIGGER IF NOT EXISTS ticket_count_update AFTER UPDATE OF {columns} ON ticket WHEN {changed} "
+            f"BEGIN {bump('OLD', '-1')} {bump('NEW', '1')} END",
+        ], rebuild
 
-_COUNTED = "channel_id, team_id, assignee_id, status, priority, has_pending_suggestion"
-_CHANGED = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _COUNTED.split(", "))
+    def add(row: str, delta: int) -> str:
+        sign = "+" if delta > 0 else "-"
+        return (f"INSERT INTO ticket_count ({key}, n) VALUES ({values(row)}, {delta}) "
+                f"ON CONFLICT ({key}) DO UPDATE SET n = ticket_count.n {sign} 1;")
 
-SQLITE_TRIGGERS = [
-    f"CREATE TRIGGER IF NOT EXISTS ticket_count_insert AFTER INSERT ON ticket BEGIN {_sqlite_bump('NEW', '1')} END",
-    f"CREATE TRIGGER IF NOT EXISTS ticket_count_delete AFTER DELETE ON ticket BEGIN {_sqlite_bump('OLD', '-1')} END",
-    f"CREATE TRIGGER IF NOT EXISTS ticket_count_update AFTER UPDATE OF {_COUNTED} ON ticket WHEN {_CHANGED} "
-    f"BEGIN {_sqlite_bump('OLD', '-1')} {_sqlite_bump('NEW', '1')} END",
-]
-
-# PostgreSQL: one function for the three events. An update applies its two changes in key order, so
-# two transactions moving tickets between the same two buckets in opposite directions lock the rows
-# in the same order (no deadlock between single-ticket changes).
-POSTGRES_TRIGGERS = [
-    f"""CREATE OR REPLACE FUNCTION ticket_count_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+    # PostgreSQL: one function for the three events. An update applies its two changes in key
+    # order, so two transactions moving tickets between the same two buckets in opposite directions
+    # lock the rows in the same order (no deadlock between single-ticket changes).
+    return [
+        f"""CREATE OR REPLACE FUNCTION ticket_count_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   old_key text; new_key text;
 BEGIN
   IF TG_OP = 'UPDATE' THEN
-    IF ROW({_values('OLD')}) IS NOT DISTINCT FROM ROW({_values('NEW')}) THEN RETURN NULL; END IF;
-    old_key := concat_ws('|', {_values('OLD')}); new_key := concat_ws('|', {_values('NEW')});
+    IF ROW({values('OLD')}) IS NOT DISTINCT FROM ROW({values('NEW')}) THEN RETURN NULL; END IF;
+    old_key := concat_ws('|', {values('OLD')}); new_key := concat_ws('|', {values('NEW')});
     IF old_key < new_key THEN
-      INSERT INTO ticket_count ({_KEY}, n) VALUES ({_values('OLD')}, -1) ON CONFLICT ({_KEY}) DO UPDATE SET n = ticket_count.n - 1;
-      INSERT INTO ticket_count ({_KEY}, n) VALUES ({_values('NEW')}, 1) ON CONFLICT ({_KEY}) DO UPDATE SET n = ticket_count.n + 1;
+      {add('OLD', -1)}
+      {add('NEW', 1)}
     ELSE
-      INSERT INTO ticket_count ({_KEY}, n) VALUES ({_values('NEW')}, 1) ON CONFLICT ({_KEY}) DO UPDATE SET n = ticket_count.n + 1;
-      INSERT INTO ticket_count ({_KEY}, n) VALUES ({_values('OLD')}, -1) ON CONFLICT ({_KEY}) DO UPDATE SET n = ticket_count.n - 1;
+      {add('NEW', 1)}
+      {add('OLD', -1)}
     END IF;
   ELSIF TG_OP = 'INSERT' THEN
-    INSERT INTO ticket_count ({_KEY}, n) VALUES ({_values('NEW')}, 1) ON CONFLICT ({_KEY}) DO UPDATE SET n = ticket_count.n + 1;
+    {add('NEW', 1)}
   ELSE
-    INSERT INTO ticket_count ({_KEY}, n) VALUES ({_values('OLD')}, -1) ON CONFLICT ({_KEY}) DO UPDATE SET n = ticket_count.n - 1;
+    {add('OLD', -1)}
   END IF;
   RETURN NULL;
 END $$""",
-    "DROP TRIGGER IF EXISTS ticket_count_change ON ticket",
-    "CREATE TRIGGER ticket_count_change AFTER INSERT OR DELETE OR UPDATE ON ticket "
-    "FOR EACH ROW EXECUTE FUNCTION ticket_count_bump()",
-]
+        "DROP TRIGGER IF EXISTS ticket_count_change ON ticket",
+        "CREATE TRIGGER ticket_count_change AFTER INSERT OR DELETE OR UPDATE ON ticket "
+        "FOR EACH ROW EXECUTE FUNCTION ticket_count_bump()",
+    ], rebuild
+
 
 DROP_SQLITE = ["DROP TRIGGER IF EXISTS ticket_count_insert", "DROP TRIGGER IF EXISTS ticket_count_delete",
                "DROP TRIGGER IF EXISTS ticket_count_update"]
 DROP_POSTGRES = ["DROP TRIGGER IF EXISTS ticket_count_change ON ticket", "DROP FUNCTION IF EXISTS ticket_count_bump()"]
 
-# The counts of the tickets already there: what the triggers would have made from an empty table.
-REBUILD = [
-    "DELETE FROM ticket_count",
-    f"INSERT INTO ticket_count ({_KEY}, n) SELECT {_values('ticket')}, count(*) FROM ticket "
-    f"GROUP BY {_values('ticket')}",
-]
+
+def _present(connection) -> tuple[tuple, bool, bool]:
+    """What of the derived data this database's schema has: the counted columns (without "failed"
+    before migration 9ae1f2a3b4c5), whether ticket.has_failed_send (98c9d0e1f2a3) and ticket_mention
+    (99d0e1f2a3b4) exist. The migrations that came before those call these functions too, and must
+    install what their revision's schema can hold."""
+    from sqlalchemy import inspect
+
+    inspector = inspect(connection)
+    counter_columns = {c["name"] for c in inspector.get_columns("ticket_count")}
+    ticket_columns = {c["name"] for c in inspector.get_columns("ticket")}
+    counted = tuple(c for c in COUNTED if c[0] in counter_columns)
+    return counted, "has_failed_send" in ticket_columns, inspector.has_table("ticket_mention")
 
 
 def install_triggers(connection) -> None:
     """Create every trigger that keeps a derived column or table current on ``connection``'s
     database: ``ticket_count`` here, the activity copies of ``models/taxonomy.py``, the
     ``has_failed_send`` flag of ``models/failed_send.py``, ``ticket_mention`` of ``models/mention.py``
-    (create_all and the migrations call it)."""
+    (create_all, the bulk loader and the migrations call it)."""
     from .failed_send import POSTGRES_FAILED_SEND_TRIGGERS, SQLITE_FAILED_SEND_TRIGGERS
     from .mention import POSTGRES_MENTION_TRIGGERS, SQLITE_MENTION_TRIGGERS
     from .taxonomy import POSTGRES_ACTIVITY_TRIGGERS, SQLITE_ACTIVITY_TRIGGERS
 
-    if connection.dialect.name == "postgresql":
-        statements = (POSTGRES_TRIGGERS + POSTGRES_ACTIVITY_TRIGGERS + POSTGRES_FAILED_SEND_TRIGGERS
-                      + POSTGRES_MENTION_TRIGGERS)
-    else:
-        statements = SQLITE_TRIGGERS + SQLITE_ACTIVITY_TRIGGERS + SQLITE_FAILED_SEND_TRIGGERS + SQLITE_MENTION_TRIGGERS
+    pg = connection.dialect.name == "postgresql"
+    counted, has_failed, has_mentions = _present(connection)
+    statements = counter_statements(connection.dialect.name, counted)[0]
+    statements += POSTGRES_ACTIVITY_TRIGGERS if pg else SQLITE_ACTIVITY_TRIGGERS
+    if has_failed:
+        statements += POSTGRES_FAILED_SEND_TRIGGERS if pg else SQLITE_FAILED_SEND_TRIGGERS
+    if has_mentions:
+        statements += POSTGRES_MENTION_TRIGGERS if pg else SQLITE_MENTION_TRIGGERS
     for statement in statements:
         connection.exec_driver_sql(statement)
 
 
 def rebuild_counts(connection) -> None:
-    """Recount from the tickets (a migration, or a bulk load that wrote around the triggers)."""
-    for statement in REBUILD:
+    """Recount from the tickets (a migration, or a bulk load that wrote around the triggers): what
+    the triggers would have made from an empty table."""
+    for statement in counter_statements(connection.dialect.name, _present(connection)[0])[1]:
         connection.exec_driver_sql(statement)
 
 

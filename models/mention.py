@@ -1,12 +1,13 @@
-"""``ticket_mention``: the tickets whose notes @mention a user, with the ticket's status and
-activity copied — the "Mentions" folder and the ``mentions=me`` filter.
+"""``ticket_mention``: the tickets whose notes @mention a user, with the ticket's status, activity
+and what the visibility rule reads copied — the "Mentions" folder and the ``mentions=me`` filter.
 
 Why a table kept by triggers: ``note_mention`` says which *note* mentions a user. Asked through it,
 the Mentions page is "every note mentioning me → its ticket → open? → sort": PostgreSQL hash-joined
 a scan of all 450,000 followups at a million tickets (72 ms p50), and the folder's number had to
 count the same join after every change. One row per (user, ticket), carrying the ticket's
 ``status`` and ``last_activity_at``, makes the page one range of ``ix_ticket_mention_order``
-(user, status, newest first) stopped after a page, and the number a count over that range.
+(user, status, newest first) stopped after a page, and the number a count over that range that
+never fetches a ticket, even for an agent who sees only some channels.
 
 The triggers keep it in the same transaction as every write, whoever writes (a note, an edit of
 its mentions, a rule's note, a deletion, a cascade), so no code path can forget to:
@@ -15,12 +16,13 @@ its mentions, a rule's note, a deletion, a cascade), so no code path can forget 
 - a mention removed, a note deleted or moved to another ticket → the row goes when no other note
   of that ticket mentions the user. Whether the note is still there is asked through ``followup``
   (a deleted note's mentions are gone with it, in whatever order a cascade runs);
-- a ticket's status or activity changed → copied to its rows (as ``ticket_tag`` copies activity);
+- a ticket's status, activity, channel, team or assignee changed → copied to its rows (as
+  ``ticket_tag`` copies activity);
 - a ticket or a user deleted → their rows go by the foreign keys' cascade.
 """
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, String, Table
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Table
 
 from .base import Base
 
@@ -30,12 +32,18 @@ ticket_mentions = Table(
     Column("ticket_id", ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True),
     Column("status", String(20), nullable=False),
     Column("last_activity_at", DateTime, nullable=True),
+    # What the visibility rule reads (inbox/visibility.py): the folder's number for an agent is
+    # counted from these rows alone, without fetching each ticket.
+    Column("channel_id", Integer, nullable=False),
+    Column("team_id", Integer, nullable=True),
+    Column("assignee_id", Integer, nullable=True),
     Index("ix_ticket_mention_order", "user_id", "status", "last_activity_at", "ticket_id"),
     Index("ix_ticket_mention_ticket", "ticket_id"),
 )
 
 
-_COLUMNS = "ticket_mention (user_id, ticket_id, status, last_activity_at)"
+_COLUMNS = "ticket_mention (user_id, ticket_id, status, last_activity_at, channel_id, team_id, assignee_id)"
+_COPIED = "ticket.status, ticket.last_activity_at, ticket.channel_id, ticket.team_id, ticket.assignee_id"
 _STILL = ("EXISTS (SELECT 1 FROM followup JOIN note_mention ON note_mention.followup_id = followup.id "
           "WHERE followup.ticket_id = ticket_mention.ticket_id AND note_mention.user_id = ticket_mention.user_id)")
 
@@ -48,22 +56,23 @@ def _drop_stale(ticket: str, user: str = "") -> str:
 
 def _add_one(user: str, followup: str, tail: str = "") -> str:
     """Add (``user``, the ticket of note ``followup``) unless it is there."""
-    return (f"INSERT INTO {_COLUMNS} SELECT {user}, ticket.id, ticket.status, ticket.last_activity_at "
+    return (f"INSERT INTO {_COLUMNS} SELECT {user}, ticket.id, {_COPIED} "
             f"FROM followup JOIN ticket ON ticket.id = followup.ticket_id WHERE followup.id = {followup} "
             f"AND NOT EXISTS (SELECT 1 FROM ticket_mention WHERE user_id = {user} AND ticket_id = ticket.id){tail};")
 
 
 def _add_moved(tail: str = "") -> str:
     """Add (each user note NEW mentions, NEW's ticket) unless it is there (a note moved tickets)."""
-    return (f"INSERT INTO {_COLUMNS} SELECT DISTINCT note_mention.user_id, ticket.id, ticket.status, "
-            f"ticket.last_activity_at FROM note_mention JOIN ticket ON ticket.id = NEW.ticket_id "
+    return (f"INSERT INTO {_COLUMNS} SELECT DISTINCT note_mention.user_id, ticket.id, {_COPIED} "
+            f"FROM note_mention JOIN ticket ON ticket.id = NEW.ticket_id "
             f"WHERE note_mention.followup_id = NEW.id AND NOT EXISTS (SELECT 1 FROM ticket_mention "
             f"WHERE user_id = note_mention.user_id AND ticket_id = ticket.id){tail};")
 
 
 _NOTE_TICKET = "(SELECT ticket_id FROM followup WHERE id = OLD.followup_id)"
-_COPY = ("UPDATE ticket_mention SET status = NEW.status, last_activity_at = NEW.last_activity_at "
-         "WHERE ticket_id = NEW.id;")
+_COPY = ("UPDATE ticket_mention SET status = NEW.status, last_activity_at = NEW.last_activity_at, "
+         "channel_id = NEW.channel_id, team_id = NEW.team_id, assignee_id = NEW.assignee_id WHERE ticket_id = NEW.id;")
+_COPIED_FROM_TICKET = ("status", "last_activity_at", "channel_id", "team_id", "assignee_id")
 
 SQLITE_MENTION_TRIGGERS = [
     f"CREATE TRIGGER IF NOT EXISTS note_mention_ticket_insert AFTER INSERT ON note_mention "
@@ -74,8 +83,8 @@ SQLITE_MENTION_TRIGGERS = [
     f"BEGIN {_drop_stale('OLD.ticket_id')} END",
     f"CREATE TRIGGER IF NOT EXISTS followup_mention_move AFTER UPDATE OF ticket_id ON followup "
     f"WHEN OLD.ticket_id IS NOT NEW.ticket_id BEGIN {_drop_stale('OLD.ticket_id')} {_add_moved()} END",
-    f"CREATE TRIGGER IF NOT EXISTS ticket_mention_copy AFTER UPDATE OF status, last_activity_at ON ticket "
-    f"WHEN OLD.status IS NOT NEW.status OR OLD.last_activity_at IS NOT NEW.last_activity_at BEGIN {_COPY} END",
+    f"CREATE TRIGGER IF NOT EXISTS ticket_mention_copy AFTER UPDATE OF {', '.join(_COPIED_FROM_TICKET)} ON ticket "
+    f"WHEN {' OR '.join(f'OLD.{c} IS NOT NEW.{c}' for c in _COPIED_FROM_TICKET)} BEGIN {_COPY} END",
 ]
 
 # PostgreSQL: the same statements; the ticket row is locked first (FOR NO KEY UPDATE, as
@@ -117,7 +126,7 @@ BEGIN
 END $$""",
     f"""CREATE OR REPLACE FUNCTION ticket_mention_copy() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF NEW.status IS DISTINCT FROM OLD.status OR NEW.last_activity_at IS DISTINCT FROM OLD.last_activity_at THEN
+  IF {' OR '.join(f'NEW.{c} IS DISTINCT FROM OLD.{c}' for c in _COPIED_FROM_TICKET)} THEN
     {_COPY}
   END IF;
   RETURN NULL;
@@ -129,7 +138,7 @@ END $$""",
     "CREATE TRIGGER followup_mention AFTER DELETE OR UPDATE OF ticket_id ON followup FOR EACH ROW "
     "EXECUTE FUNCTION followup_mention()",
     "DROP TRIGGER IF EXISTS ticket_mention_copy ON ticket",
-    "CREATE TRIGGER ticket_mention_copy AFTER UPDATE OF status, last_activity_at ON ticket FOR EACH ROW "
+    f"CREATE TRIGGER ticket_mention_copy AFTER UPDATE OF {', '.join(_COPIED_FROM_TICKET)} ON ticket FOR EACH ROW "
     "EXECUTE FUNCTION ticket_mention_copy()",
 ]
 
@@ -145,7 +154,7 @@ DROP_POSTGRES_MENTION = ["DROP TRIGGER IF EXISTS note_mention_ticket ON note_men
 # The rows for mentions written before the triggers (the migration) or around them (a bulk load).
 REFILL_MENTIONS = [
     "DELETE FROM ticket_mention",
-    f"INSERT INTO {_COLUMNS} SELECT DISTINCT note_mention.user_id, ticket.id, ticket.status, ticket.last_activity_at "
+    f"INSERT INTO {_COLUMNS} SELECT DISTINCT note_mention.user_id, ticket.id, {_COPIED} "
     "FROM note_mention JOIN followup ON followup.id = note_mention.followup_id "
     "JOIN ticket ON ticket.id = followup.ticket_id",
 ]

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, text, update
 
 from helpers import login
 from inbox import db
-from models import Channel, Followup, Ticket, User, note_mentions, ticket_mentions
+from models import Channel, Followup, Team, Ticket, User, note_mentions, ticket_mentions
 
 
 @pytest.fixture
@@ -35,7 +35,8 @@ def tickets(app, users) -> list[int]:
 
 def _derived(session) -> set[tuple]:
     """What ticket_mention must hold: from the notes' mentions and their tickets."""
-    rows = session.execute(select(note_mentions.c.user_id, Ticket.id, Ticket.status, Ticket.last_activity_at)
+    rows = session.execute(select(note_mentions.c.user_id, Ticket.id, Ticket.status, Ticket.last_activity_at,
+                                  Ticket.channel_id, Ticket.team_id, Ticket.assignee_id)
                            .join(Followup, Followup.id == note_mentions.c.followup_id)
                            .join(Ticket, Ticket.id == Followup.ticket_id)).all()
     return {tuple(r) for r in rows}
@@ -43,7 +44,8 @@ def _derived(session) -> set[tuple]:
 
 def _held(session) -> set[tuple]:
     c = ticket_mentions.c
-    return {tuple(r) for r in session.execute(select(c.user_id, c.ticket_id, c.status, c.last_activity_at)).all()}
+    return {tuple(r) for r in session.execute(select(c.user_id, c.ticket_id, c.status, c.last_activity_at,
+                                                     c.channel_id, c.team_id, c.assignee_id)).all()}
 
 
 def _note(session, ticket_id: int, author: int, mentioned: list[User]) -> Followup:
@@ -56,12 +58,17 @@ def _note(session, ticket_id: int, author: int, mentioned: list[User]) -> Follow
 
 def test_the_mentioned_tickets_equal_the_notes_mentions_after_every_kind_of_change(app, users, tickets):
     """Notes added with mentions, their mentions edited and removed (the ORM and plain statements),
-    notes deleted and moved between tickets, tickets archived, re-opened, active again and deleted,
-    a mentioned user deleted: after each, ticket_mention is exactly what note_mention says."""
+    notes deleted and moved between tickets, tickets archived, re-opened, active again, assigned,
+    handed to a team and deleted, a mentioned user deleted: after each, ticket_mention is exactly
+    what note_mention and the tickets say."""
     rnd = random.Random(3)
     with db.session_scope() as s:
         spare = User(email="spare@example.test", role="agent", name="Spare", password_hash="x")
         s.add(spare)
+        crew = Team(name="Crew")
+        s.add(crew)
+        s.flush()
+        team = crew.id
     people = [users["agent"].id, users["supervisor"].id, users["outsider"].id, spare.id]
     sizes = []
     for step in range(80):
@@ -85,7 +92,10 @@ def test_the_mentioned_tickets_equal_the_notes_mentions_after_every_kind_of_chan
             elif kind == 6:
                 s.execute(update(Ticket).where(Ticket.id.in_(rnd.sample(live, 2)))
                           .values(status=rnd.choice(["open", "archived", "snoozed"])))
-                rnd.choice(live and s.scalars(select(Ticket)).all()).last_activity_at = datetime(2026, 12, 2, rnd.randrange(24))
+                changed = s.get(Ticket, rnd.choice(live))
+                changed.last_activity_at = datetime(2026, 12, 2, rnd.randrange(24))
+                changed.assignee_id = rnd.choice([None, *present])
+                changed.team_id = rnd.choice([None, team])
             elif step == 47:
                 s.execute(delete(User).where(User.id == spare.id))
             elif len(live) > 4 and rnd.random() < 0.5:
@@ -103,7 +113,7 @@ def test_two_notes_mentioning_the_same_user_keep_the_ticket_until_both_are_gone(
     with db.session_scope() as s:
         s.delete(s.get(Followup, first.id))
     with db.session_scope() as s:
-        assert _held(s) == {(agent.id, tickets[0], "open", datetime(2026, 12, 1, 9, 0))}
+        assert {row[:4] for row in _held(s)} == {(agent.id, tickets[0], "open", datetime(2026, 12, 1, 9, 0))}
         s.get(Followup, second.id).mentioned = []
     with db.session_scope() as s:
         assert _held(s) == set()

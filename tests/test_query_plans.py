@@ -75,6 +75,11 @@ def data(app, users):
              "request": {}, "status_at": now, "created_at": now, "updated_at": now} for t in ids if rnd.random() < 0.1])
         s.execute(insert(note_mentions), [{"followup_id": f, "user_id": rnd.choice(user_ids)}
                                           for f in s.scalars(select(Followup.id))])
+        # Suggestions on a tenth, a tenth of those still pending.
+        s.execute(insert(Followup), [
+            {"ticket_id": t, "type": "suggestion", "status": rnd.choice(["suggested"] + ["rejected"] * 9),
+             "text": "try this", "author_id": rnd.choice(user_ids), "request": {}, "status_at": now, "created_at": now,
+             "updated_at": now} for t in ids if rnd.random() < 0.1])
         s.execute(text("ANALYZE"))
         return {"channel": channels[0].id, "tag": tags[0].id, "rare_tag": tags[9].id, "team": team.id,
                 "user": users["agent"].id}
@@ -191,6 +196,33 @@ def test_an_agents_mentions_read_their_own_range_with_team_visibility(data, user
     statement, parameters = _page_statement(filters, users["agent"])
     assert "team_channel" in statement
     _assert_index_plan(_plan(statement, parameters), "ix_ticket_mention_order", db.engine().dialect.name)
+
+
+@pytest.mark.parametrize("viewer", ["supervisor", "agent"])
+def test_the_folder_numbers_read_only_their_own_small_indexed_sets(data, users, viewer):
+    """All of a user's numbers in one statement: sums over ticket_count, the viewer's range of
+    ticket_mention (visibility from its own copies: no ticket is fetched for it) and the viewer's
+    pending suggestions through their partial index — never a scan of tickets or followups."""
+    from inbox.queue.counters import builtin_counts
+
+    seen = []
+    engine = db.engine()
+    event.listen(engine, "before_cursor_execute", record := lambda _c, _cur, st, p, *_a: seen.append((st, p)))
+    try:
+        with db.session_scope() as s:
+            builtin_counts(s, s.get(User, users[viewer].id))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    statement, parameters = next((st, p) for st, p in seen if "ticket_count" in st)
+    plan = _plan(statement, parameters)
+    assert "ix_ticket_mention_order" in plan and "ix_followup_suggested_author" in plan, plan
+    if engine.dialect.name == "postgresql":
+        assert "Seq Scan on ticket " not in plan + " " and "Seq Scan on followup" not in plan, plan
+    else:
+        assert not [line for line in plan.splitlines()
+                    if re.match(r"SCAN (ticket|followup)\b", line) and " INDEX " not in line], plan
+    mention_part = statement.split("ticket_mention", 1)[1].split("followup", 1)[0]
+    assert "JOIN ticket " not in mention_part, statement
 
 
 @pytest.mark.parametrize("slug", ["mentions", "suggestions", "failed"])

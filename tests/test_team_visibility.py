@@ -136,11 +136,24 @@ def test_another_teams_ticket_is_a_404_like_a_missing_one_in_the_pane_and_the_ap
     assert page_client(app, "supervisor").get(f"/tickets/{b}").status_code == 200
 
 
-def test_mentions_of_the_agent_on_a_ticket_they_cannot_see_stay_hidden(client, world):
-    assert api_listed(client, world["tokens"]["agent"], "mentions=me") == set()
+def test_mentions_of_the_agent_on_a_ticket_they_cannot_see_stay_hidden(client, users, world):
+    from inbox.queue.counters import builtin_counts
+
+    def number() -> int:
+        with db.session_scope() as s:
+            return builtin_counts(s, s.get(User, users["agent"].id))["mentions"]
+
+    assert api_listed(client, world["tokens"]["agent"], "mentions=me") == set() and number() == 0
     with db.session_scope() as s:      # hand the ticket to team A: now the mention shows
         s.get(Ticket, world["ticket"]["b"]).team_id = world["team_a"]
-    assert api_listed(client, world["tokens"]["agent"], "mentions=me") == {world["ticket"]["b"]}
+    assert api_listed(client, world["tokens"]["agent"], "mentions=me") == {world["ticket"]["b"]} and number() == 1
+    with db.session_scope() as s:      # handed back; assigned to the agent: it shows again
+        ticket = s.get(Ticket, world["ticket"]["b"])
+        ticket.team_id = None
+    assert number() == 0
+    with db.session_scope() as s:
+        s.get(Ticket, world["ticket"]["b"]).assignee_id = users["agent"].id
+    assert api_listed(client, world["tokens"]["agent"], "mentions=me") == {world["ticket"]["b"]} and number() == 1
 
 
 def test_the_customers_other_tickets_list_only_visible_ones(app, world):

@@ -3,7 +3,7 @@
 A custom folder keeps any filter, so its number cannot always come from ``ticket_count``:
 
 - when its arguments are only ones the counter rows know (status, assignee, priority, awaiting
-  approval, channel, team), it is a sum over them, exact and current, like a built-in folder;
+  approval, failed sends, channel, team), it is a sum over them, exact and current, like a built-in folder;
 - otherwise (a tag, a category, a kind, a sentiment, search words, mentions ...) it is counted up to
   ``CAP`` (the sidebar shows "1,000+") and the answer kept in Redis for ``TTL`` seconds per user
   and folder, so a page does not count on each request; the live updates refresh it. Without Redis
@@ -25,7 +25,7 @@ from .queries import FilterError, Filters, ticket_match
 
 CAP = 1000
 TTL = 15
-_COUNTED = {"status", "assignee", "priority", "awaiting", "channel_id", "team"}
+_COUNTED = {"status", "assignee", "priority", "awaiting", "failed", "channel_id", "team"}
 
 
 def _from_counters(session: Session, user: Any, args: dict[str, str]) -> int:
@@ -44,6 +44,8 @@ def _from_counters(session: Session, user: Any, args: dict[str, str]) -> int:
         query = query.where(c.priority.is_(args["priority"] in ("1", "true")))
     if args.get("awaiting") in ("1", "true"):
         query = query.where(c.pending.is_(True))
+    if args.get("failed") in ("1", "true"):
+        query = query.where(c.failed.is_(True))
     if args.get("channel_id"):
         query = query.where(c.channel_id == int(args["channel_id"]))
     if args.get("team"):

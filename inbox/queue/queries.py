@@ -14,7 +14,7 @@ from sqlalchemy import and_, false, select, tuple_, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from inbox import visibility
-from models import (Followup, FollowupStatus, FollowupType, Ticket, TicketKind, TicketStatus, ticket_mentions,
+from models import (PENDING_SUGGESTION, Followup, Ticket, TicketKind, TicketStatus, ticket_mentions,
                     ticket_categories, ticket_tags)
 
 SENTIMENTS = ("positive", "neutral", "negative")
@@ -209,9 +209,9 @@ def ticket_match(filters: Filters, *, viewer: Any):
         # "= true" (not "IS true"): the form the partial index ix_ticket_awaiting_activity is written in.
         query = query.where(Ticket.has_pending_suggestion == True)  # noqa: E712
     if filters.suggested_by == "me":
+        # ix_followup_suggested_author: the viewer's pending suggestions, a range of a partial index.
         query = query.where(Ticket.id.in_(select(Followup.ticket_id).where(
-            Followup.type == FollowupType.SUGGESTION, Followup.status == FollowupStatus.SUGGESTED,
-            Followup.author_id == (filters.me or 0))))
+            PENDING_SUGGESTION, Followup.author_id == (filters.me or 0))))
     if filters.q:
         from inbox import search
 

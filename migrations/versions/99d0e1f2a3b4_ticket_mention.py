@@ -1,5 +1,5 @@
-"""ticket_mention: the tickets whose notes mention a user, with the ticket's status and activity,
-kept by triggers: the "Mentions" page is one index range in the queue's order (models/mention.py)
+"""ticket_mention: the tickets whose notes mention a user, with the ticket's status, activity,
+channel, team and assignee, kept by triggers: the "Mentions" page is one index range in the queue's order (models/mention.py)
 
 Revision ID: 99d0e1f2a3b4
 Revises: 98c9d0e1f2a3
@@ -24,6 +24,9 @@ def upgrade():
         sa.Column('ticket_id', sa.Integer(), nullable=False),
         sa.Column('status', sa.String(length=20), nullable=False),
         sa.Column('last_activity_at', sa.DateTime(), nullable=True),
+        sa.Column('channel_id', sa.Integer(), nullable=False),
+        sa.Column('team_id', sa.Integer(), nullable=True),
+        sa.Column('assignee_id', sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_ticket_mention_ticket_id_ticket'),
                                 ondelete='CASCADE'),
         sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_ticket_mention_user_id_user'),
