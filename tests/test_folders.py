@@ -359,6 +359,21 @@ def test_save_the_current_view_as_a_folder_and_open_it(client, users, world):
     assert client.get(f"/?folder={folder_id}").status_code == 404
 
 
+def test_a_folder_of_failed_sends_is_summed_from_the_counters_and_follows_a_failure_at_once(client, users, world):
+    login(client, "agent")
+    answer = client.post("/folders", data={"csrf_token": csrf_of(client), "name": "A's failures", "arg_failed": "1",
+                                           "arg_channel_id": str(world["a"])})
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    folder_id = int(answer.headers["Location"].split("folder=")[1])
+    assert _numbers(client)[str(folder_id)] == 0
+    with db.session_scope() as s:
+        ticket = s.scalar(select(Ticket).where(Ticket.channel_id == world["a"]))
+        s.add(OutboundAction(channel_id=world["a"], ticket_id=ticket.id, kind="reply", state=ActionState.FAILED))
+    with statements.recorded() as ran:
+        assert _numbers(client)[str(folder_id)] == 1      # not a capped count kept for seconds: at once
+    assert any("ticket_count" in q for q in ran), ran
+
+
 def test_a_folder_with_a_tag_or_search_is_counted_with_a_cap(client, users, world):
     login(client, "supervisor")
     token = csrf_of(client)

@@ -94,7 +94,7 @@ def test_the_mentioned_tickets_equal_the_notes_mentions_after_every_kind_of_chan
                           .values(status=rnd.choice(["open", "archived", "snoozed"])))
                 changed = s.get(Ticket, rnd.choice(live))
                 changed.last_activity_at = datetime(2026, 12, 2, rnd.randrange(24))
-                changed.assignee_id = rnd.choice([None, *present])
+                changed.assignee_id = rnd.choice([None, users["agent"].id, users["supervisor"].id])
                 changed.team_id = rnd.choice([None, team])
             elif step == 47:
                 s.execute(delete(User).where(User.id == spare.id))
