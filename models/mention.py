@@ -42,8 +42,10 @@ ticket_mentions = Table(
 )
 
 
-_COLUMNS = "ticket_mention (user_id, ticket_id, status, last_activity_at, channel_id, team_id, assignee_id)"
-_COPIED = "ticket.status, ticket.last_activity_at, ticket.channel_id, ticket.team_id, ticket.assignee_id"
+# The ticket's columns each row carries a copy of (the same names on both tables).
+_COPIED_FROM_TICKET = ("status", "last_activity_at", "channel_id", "team_id", "assignee_id")
+_COLUMNS = f"ticket_mention (user_id, ticket_id, {', '.join(_COPIED_FROM_TICKET)})"
+_COPIED = ", ".join(f"ticket.{c}" for c in _COPIED_FROM_TICKET)
 _STILL = ("EXISTS (SELECT 1 FROM followup JOIN note_mention ON note_mention.followup_id = followup.id "
           "WHERE followup.ticket_id = ticket_mention.ticket_id AND note_mention.user_id = ticket_mention.user_id)")
 
@@ -70,9 +72,8 @@ def _add_moved(tail: str = "") -> str:
 
 
 _NOTE_TICKET = "(SELECT ticket_id FROM followup WHERE id = OLD.followup_id)"
-_COPY = ("UPDATE ticket_mention SET status = NEW.status, last_activity_at = NEW.last_activity_at, "
-         "channel_id = NEW.channel_id, team_id = NEW.team_id, assignee_id = NEW.assignee_id WHERE ticket_id = NEW.id;")
-_COPIED_FROM_TICKET = ("status", "last_activity_at", "channel_id", "team_id", "assignee_id")
+_COPY = (f"UPDATE ticket_mention SET {', '.join(f'{c} = NEW.{c}' for c in _COPIED_FROM_TICKET)} "
+         f"WHERE ticket_id = NEW.id;")
 
 SQLITE_MENTION_TRIGGERS = [
     f"CREATE TRIGGER IF NOT EXISTS note_mention_ticket_insert AFTER INSERT ON note_mention "
