@@ -162,6 +162,14 @@ def getloo_dms(client, channel: dict, count: int, prefix: str = "dm") -> list[in
         return [t for t in s.scalars(select(Ticket.id).order_by(Ticket.id)) if t not in before]
 
 
+def htmx_settled(page) -> None:
+    """Wait until no htmx request, swap or settle is under way. htmx wires the forms a swap
+    brought in only when the swap settles (about 20 ms later): a test typing faster than a person
+    into such a form would post it without htmx (a full page load), not through htmx."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+
+
 def browser_login(page, live: str, role: str) -> None:
     """Log a Playwright page in as the test user of ``role`` through the real login form."""
     page.goto(f"{live}/auth/login")

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from helpers import browser_login, getloo_dms, run_jobs
+from helpers import browser_login, getloo_dms, htmx_settled, run_jobs
 from inbox import db
 from models import Followup
 
@@ -57,6 +57,7 @@ def test_j_k_a_e_x_decide_suggestions_from_the_keyboard(page, live, client, user
     expect(reason).to_be_focused()
     reason.press("Enter")
     expect(rows[2].locator(".field-error")).to_contain_text("Say why the suggestion is rejected")
+    htmx_settled(page)                                  # the row's new form is wired up
     rows[2].locator("input[name=reason]").fill("Please greet the customer by name.")
     rows[2].locator("input[name=reason]").press("Enter")
     expect(rows[2]).to_contain_text("Rejected · its author reads why.")

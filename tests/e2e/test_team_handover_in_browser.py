@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from helpers import PASSWORDS
+from helpers import PASSWORDS, htmx_settled
 from inbox import db
 from models import Category, Channel, Tag, Team, Ticket, User
 
@@ -44,7 +44,7 @@ def test_hand_over_to_a_team_and_filter_by_tag_and_category(page, live, users):
     expect(side.locator('[data-history="assigned_team"]')).to_contain_text("handed to team Support")
     expect(side.locator("select[name=team_id]")).to_have_value(str(support_id))
     expect(page.locator(".pane-meta .team-chip")).to_have_text("Support")
-    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    htmx_settled(page)
 
     rows = page.locator("#ticket-rows a.row")
     page.goto(f"{live}/")

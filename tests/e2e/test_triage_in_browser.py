@@ -11,7 +11,7 @@ from rq import Queue, SimpleWorker
 from rq.registry import ScheduledJobRegistry
 
 import workers
-from helpers import PASSWORDS, local_ticket
+from helpers import PASSWORDS, htmx_settled, local_ticket
 from inbox import db
 from models import Ticket, utcnow
 from workers.triage import wake_due
@@ -41,7 +41,7 @@ def test_triage_from_the_sidebar(page, live, users):
         changed.sentiment, changed.version = "negative", changed.version + 1
     # The priority answer's swap must have settled (htmx wires the new form up then): under load
     # a change fired earlier went nowhere.
-    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    htmx_settled(page)
     side.locator("select[name=value][aria-label=Sentiment]").select_option("positive")
     expect(page.locator(".stale-notice")).to_contain_text("Someone changed this ticket")
     expect(page.locator("#ticket-side select[aria-label=Sentiment]")).to_have_value("negative")
