@@ -3,7 +3,7 @@ from .base import Base, TimestampMixin, to_utc_naive, utcnow
 from .bulk import BulkJob, BulkStatus
 from .channel import Channel, ChannelStatus
 from .event import History, RawEvent, RawEventStatus
-from .folder import Folder, TicketCount
+from .folder import Folder, FolderTotal, TicketCount
 from .followup import (PENDING_SUGGESTION, ActionAttempt, ActionState, Followup, FollowupStatus, FollowupType,
                        OutboundAction, note_mentions)
 from .mention import ticket_mentions
@@ -18,7 +18,7 @@ from .taxonomy import Category, Tag, ticket_categories, ticket_tags
 from .ticket import Direction, Interactor, Message, Post, Ticket, TicketKind, TicketStatus
 from .user import ApiToken, Role, User, hash_token
 
-__all__ = ["PENDING_SUGGESTION", "BulkJob", "BulkStatus", "note_mentions", "ticket_search", "Folder", "TicketCount", 
+__all__ = ["PENDING_SUGGESTION", "BulkJob", "BulkStatus", "note_mentions", "ticket_search", "Folder", "FolderTotal", "TicketCount", 
     "ActionAttempt", "ActionState", "InteractorList", "KeywordList", "Rule", "RuleRun", "RuleRunStatus", "RuleVersion", "Notification", "Setting", "ApiToken", "Base", "Category", "Channel", "ChannelStatus", "Direction",
     "Followup", "FollowupStatus", "FollowupType", "History", "Interactor", "Message",
     "OutboundAction", "Post", "RawEvent", "RawEventStatus", "Role", "SavedReply", "Tag", "Team", "Ticket", "TicketKind",

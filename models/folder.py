@@ -9,6 +9,14 @@ database itself keeps it, with triggers on ``ticket`` (insert, delete, and updat
 columns), so every writer — a request, a worker, a bulk UPDATE, a migration — keeps it current in
 the same transaction as its change, and no code path can forget to. A user's counters are then a
 sum over a few thousand small rows (``inbox/queue/counters.py``).
+
+``folder_total`` rolls those rows up once more, by channel and team only: per (channel, team), how
+many tickets are in each built-in folder whose number is the same for everyone who sees them
+(Inbox, Unassigned, Priority, Snoozed, Awaiting approval, Failed sends, Archived, All). The
+triggers keep it beside ``ticket_count``. Why: after any change, every user's numbers are computed
+again, and summing ~6,400 counter rows took 3–5 ms at a million tickets; the roll-up has one row
+per channel and team (~200 at 50 channels), and only a user's own rows of ``ticket_count``
+(Mine; for an agent, what is assigned to them outside their channels and teams) are read beside it.
 """
 from __future__ import annotations
 
@@ -43,6 +51,8 @@ class TicketCount(Base):
     id columns: a primary key cannot hold NULL). Written only by the triggers below."""
 
     __tablename__ = "ticket_count"
+    # A user's own rows (Mine, and what an agent sees only because it is assigned to them).
+    __table_args__ = (Index("ix_ticket_count_assignee", "assignee_id"),)
 
     channel_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     team_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -56,6 +66,52 @@ class TicketCount(Base):
     n: Mapped[int] = mapped_column(default=0)
 
 
+class FolderTotal(Base):
+    """Per channel and team (0: none): the number of tickets in each built-in folder that does not
+    depend on the user. Written only by the triggers below."""
+
+    __tablename__ = "folder_total"
+
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    team_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    inbox: Mapped[int] = mapped_column(default=0)
+    unassigned: Mapped[int] = mapped_column(default=0)
+    priority: Mapped[int] = mapped_column(default=0)
+    snoozed: Mapped[int] = mapped_column(default=0)
+    approval: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    archived: Mapped[int] = mapped_column(default=0)
+    everything: Mapped[int] = mapped_column(default=0)
+
+
+# (folder_total column, whether a ticket row counts in it): the same folders as
+# inbox/queue/counters.py, written on a ticket row so the triggers and the rebuild share them.
+TOTALS = (("inbox", "{0}.status = 'open'"), ("unassigned", "{0}.status = 'open' AND {0}.assignee_id IS NULL"),
+          ("priority", "{0}.status = 'open' AND {0}.priority"), ("snoozed", "{0}.status = 'snoozed'"),
+          ("approval", "{0}.has_pending_suggestion"), ("failed", "{0}.has_failed_send"),
+          ("archived", "{0}.status = 'archived'"), ("everything", "1 = 1"))
+_TOTAL_COLUMNS = ", ".join(c for c, _ in TOTALS)
+
+
+def _total_values(row: str, sign: str) -> str:
+    return ", ".join(f"CASE WHEN {condition.format(row)} THEN {sign} ELSE 0 END" for _c, condition in TOTALS)
+
+
+def _total_bump(row: str, sign: str) -> str:
+    """Add a ticket row (sign 1) or take it away (-1) from its channel and team's totals."""
+    sets = ", ".join(f"{c} = folder_total.{c} + excluded.{c}" for c, _ in TOTALS)
+    return (f"INSERT INTO folder_total (channel_id, team_id, {_TOTAL_COLUMNS}) "
+            f"VALUES ({row}.channel_id, coalesce({row}.team_id, 0), {_total_values(row, sign)}) "
+            f"ON CONFLICT (channel_id, team_id) DO UPDATE SET {sets};")
+
+
+TOTALS_REBUILD = ["DELETE FROM folder_total",
+                  f"INSERT INTO folder_total (channel_id, team_id, {_TOTAL_COLUMNS}) "
+                  f"SELECT channel_id, coalesce(team_id, 0), "
+                  + ", ".join(f"sum(CASE WHEN {condition.format('ticket')} THEN 1 ELSE 0 END)" for _c, condition in TOTALS)
+                  + " FROM ticket GROUP BY channel_id, coalesce(team_id, 0)"]
+
+
 # (counter column, the ticket's column, its value in a counter row): the bucket a ticket counts in.
 # Listed once; the triggers and the rebuild below are written from it.
 COUNTED = (("channel_id", "channel_id", "{0}.channel_id"), ("team_id", "team_id", "coalesce({0}.team_id, 0)"),
@@ -64,9 +120,10 @@ COUNTED = (("channel_id", "channel_id", "{0}.channel_id"), ("team_id", "team_id"
            ("failed", "has_failed_send", "{0}.has_failed_send"))
 
 
-def counter_statements(dialect: str, counted=COUNTED) -> tuple[list[str], list[str]]:
-    """The triggers that keep ``ticket_count`` and the statements that recount it, for the
-    ``counted`` columns (a migration passes the columns its revision had)."""
+def counter_statements(dialect: str, counted=COUNTED, totals: bool = True) -> tuple[list[str], list[str]]:
+    """The triggers that keep ``ticket_count`` (and ``folder_total`` when ``totals``) and the
+    statements that recount them, for the ``counted`` columns (a migration passes what its
+    revision had)."""
     key = ", ".join(c for c, _t, _v in counted)
 
     def values(row: str) -> str:
@@ -74,11 +131,12 @@ def counter_statements(dialect: str, counted=COUNTED) -> tuple[list[str], list[s
 
     rebuild = ["DELETE FROM ticket_count",
                f"INSERT INTO ticket_count ({key}, n) SELECT {values('ticket')}, count(*) FROM ticket "
-               f"GROUP BY {values('ticket')}"]
+               f"GROUP BY {values('ticket')}"] + (TOTALS_REBUILD if totals else [])
     if dialect != "postgresql":
         def bump(row: str, delta: str) -> str:
             return (f"INSERT INTO ticket_count ({key}, n) VALUES ({values(row)}, {delta}) "
-                    f"ON CONFLICT ({key}) DO UPDATE SET n = n + ({delta});")
+                    f"ON CONFLICT ({key}) DO UPDATE SET n = n + ({delta});"
+                    + (_total_bump(row, delta) if totals else ""))
 
         columns = ", ".join(t for _c, t, _v in counted)
         changed = " OR ".join(f"OLD.{t} IS NOT NEW.{t}" for _c, t, _v in counted)
@@ -94,9 +152,13 @@ def counter_statements(dialect: str, counted=COUNTED) -> tuple[list[str], list[s
         return (f"INSERT INTO ticket_count ({key}, n) VALUES ({values(row)}, {delta}) "
                 f"ON CONFLICT ({key}) DO UPDATE SET n = ticket_count.n {sign} 1;")
 
+    def total(row: str, delta: int) -> str:
+        return _total_bump(row, str(delta)) if totals else ""
+
     # PostgreSQL: one function for the three events. An update applies its two changes in key
     # order, so two transactions moving tickets between the same two buckets in opposite directions
-    # lock the rows in the same order (no deadlock between single-ticket changes).
+    # lock the rows in the same order (no deadlock between single-ticket changes); the totals
+    # after the counters, in (channel, team) order, for the same reason.
     return [
         f"""CREATE OR REPLACE FUNCTION ticket_count_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -112,10 +174,19 @@ BEGIN
       {add('NEW', 1)}
       {add('OLD', -1)}
     END IF;
+    IF ROW(OLD.channel_id, coalesce(OLD.team_id, 0)) <= ROW(NEW.channel_id, coalesce(NEW.team_id, 0)) THEN
+      {total('OLD', -1)}
+      {total('NEW', 1)}
+    ELSE
+      {total('NEW', 1)}
+      {total('OLD', -1)}
+    END IF;
   ELSIF TG_OP = 'INSERT' THEN
     {add('NEW', 1)}
+    {total('NEW', 1)}
   ELSE
     {add('OLD', -1)}
+    {total('OLD', -1)}
   END IF;
   RETURN NULL;
 END $$""",
@@ -130,10 +201,10 @@ DROP_SQLITE = ["DROP TRIGGER IF EXISTS ticket_count_insert", "DROP TRIGGER IF EX
 DROP_POSTGRES = ["DROP TRIGGER IF EXISTS ticket_count_change ON ticket", "DROP FUNCTION IF EXISTS ticket_count_bump()"]
 
 
-def _present(connection) -> tuple[tuple, bool, bool]:
+def _present(connection) -> tuple[tuple, bool, bool, bool]:
     """What of the derived data this database's schema has: the counted columns (without "failed"
-    before migration 9ae1f2a3b4c5), whether ticket.has_failed_send (98c9d0e1f2a3) and ticket_mention
-    (99d0e1f2a3b4) exist. The migrations that came before those call these functions too, and must
+    before migration 9ae1f2a3b4c5), whether ticket.has_failed_send (98c9d0e1f2a3), ticket_mention
+    (99d0e1f2a3b4) and folder_total (9bf2a3b4c5d6) exist. The migrations that came before those call these functions too, and must
     install what their revision's schema can hold."""
     from sqlalchemy import inspect
 
@@ -141,7 +212,8 @@ def _present(connection) -> tuple[tuple, bool, bool]:
     counter_columns = {c["name"] for c in inspector.get_columns("ticket_count")}
     ticket_columns = {c["name"] for c in inspector.get_columns("ticket")}
     counted = tuple(c for c in COUNTED if c[0] in counter_columns)
-    return counted, "has_failed_send" in ticket_columns, inspector.has_table("ticket_mention")
+    return (counted, "has_failed_send" in ticket_columns, inspector.has_table("ticket_mention"),
+            inspector.has_table("folder_total"))
 
 
 def install_triggers(connection) -> None:
@@ -154,8 +226,8 @@ def install_triggers(connection) -> None:
     from .taxonomy import POSTGRES_ACTIVITY_TRIGGERS, SQLITE_ACTIVITY_TRIGGERS
 
     pg = connection.dialect.name == "postgresql"
-    counted, has_failed, has_mentions = _present(connection)
-    statements = counter_statements(connection.dialect.name, counted)[0]
+    counted, has_failed, has_mentions, has_totals = _present(connection)
+    statements = counter_statements(connection.dialect.name, counted, has_totals)[0]
     statements += POSTGRES_ACTIVITY_TRIGGERS if pg else SQLITE_ACTIVITY_TRIGGERS
     if has_failed:
         statements += POSTGRES_FAILED_SEND_TRIGGERS if pg else SQLITE_FAILED_SEND_TRIGGERS
@@ -168,7 +240,8 @@ def install_triggers(connection) -> None:
 def rebuild_counts(connection) -> None:
     """Recount from the tickets (a migration, or a bulk load that wrote around the triggers): what
     the triggers would have made from an empty table."""
-    for statement in counter_statements(connection.dialect.name, _present(connection)[0])[1]:
+    counted, _failed, _mentions, has_totals = _present(connection)
+    for statement in counter_statements(connection.dialect.name, counted, has_totals)[1]:
         connection.exec_driver_sql(statement)
 
 

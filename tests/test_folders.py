@@ -11,13 +11,13 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import and_, case, delete, func, literal_column, or_, select, text, update
 
 import statements
 from helpers import csrf_of, login
 from inbox import db
 from inbox.queue.counters import builtin_counts
-from models import (ActionState, Channel, Followup, Interactor, OutboundAction, Role, Team, Ticket, TicketCount, User,
+from models import (ActionState, Channel, Followup, FolderTotal, Interactor, OutboundAction, Role, Team, Ticket, TicketCount, User,
                     note_mentions)
 
 
@@ -64,6 +64,29 @@ def _counters(session) -> dict[tuple, int]:
     return {tuple(r[:7]): r[7] for r in rows}
 
 
+def _retotal(session) -> dict[tuple, tuple]:
+    """What folder_total must say: per channel and team, a real COUNT of each folder's tickets."""
+    t = Ticket
+    open_ = t.status == "open"
+
+    def n(condition):
+        return func.sum(case((condition, 1), else_=0))
+    team = func.coalesce(t.team_id, literal_column("0"))     # one expression in SELECT and GROUP BY
+    rows = session.execute(select(t.channel_id, team, n(open_), n(and_(open_, t.assignee_id.is_(None))),
+                                  n(and_(open_, t.priority.is_(True))), n(t.status == "snoozed"),
+                                  n(t.has_pending_suggestion.is_(True)), n(t.has_failed_send.is_(True)),
+                                  n(t.status == "archived"), func.count())
+                           .group_by(t.channel_id, team)).all()
+    return {tuple(r[:2]): tuple(r[2:]) for r in rows}
+
+
+def _totals(session) -> dict[tuple, tuple]:
+    f = FolderTotal
+    numbers = (f.inbox, f.unassigned, f.priority, f.snoozed, f.approval, f.failed, f.archived, f.everything)
+    rows = session.execute(select(f.channel_id, f.team_id, *numbers).where(or_(*(n != 0 for n in numbers)))).all()
+    return {tuple(r[:2]): tuple(r[2:]) for r in rows}
+
+
 def test_counters_equal_a_real_count_after_every_kind_of_change(app, users, world):
     """Inserts, deletes and updates of every counted column — through the ORM and through plain
     UPDATE statements, as bulk work and workers write, and a send failing or retried (which flags
@@ -102,6 +125,7 @@ def test_counters_equal_a_real_count_after_every_kind_of_change(app, users, worl
                              external_id=f"new-{step}", status="open", priority=step % 2 == 0))
         with db.session_scope() as s:
             assert _counters(s) == _recount(s), f"after step {step} (kind {kind})"
+            assert _totals(s) == _retotal(s), f"folder_total after step {step} (kind {kind})"
 
 
 def test_a_rolled_back_change_leaves_the_numbers_alone(app, users, world):
@@ -117,6 +141,7 @@ def test_a_rolled_back_change_leaves_the_numbers_alone(app, users, world):
         s.close()
     with db.session_scope() as s:
         assert _counters(s) == before == _recount(s)
+        assert _totals(s) == _retotal(s)
 
 
 def _numbers(client, path="/") -> dict[str, int]:

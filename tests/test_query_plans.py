@@ -200,7 +200,8 @@ def test_an_agents_mentions_read_their_own_range_with_team_visibility(data, user
 
 @pytest.mark.parametrize("viewer", ["supervisor", "agent"])
 def test_the_folder_numbers_read_only_their_own_small_indexed_sets(data, users, viewer):
-    """All of a user's numbers in one statement: sums over ticket_count, the viewer's range of
+    """All of a user's numbers in one statement: sums over folder_total (a row per channel and
+    team), the viewer's own ticket_count rows through their index (never the whole table), the viewer's range of
     ticket_mention (visibility from its own copies: no ticket is fetched for it) and the viewer's
     pending suggestions through their partial index — never a scan of tickets or followups."""
     from inbox.queue.counters import builtin_counts
@@ -214,13 +215,16 @@ def test_the_folder_numbers_read_only_their_own_small_indexed_sets(data, users, 
     finally:
         event.remove(engine, "before_cursor_execute", record)
     statement, parameters = next((st, p) for st, p in seen if "ticket_count" in st)
+    assert "folder_total" in statement, statement
     plan = _plan(statement, parameters)
     assert "ix_ticket_mention_order" in plan and "ix_followup_suggested_author" in plan, plan
+    assert "ix_ticket_count_assignee" in plan, plan
     if engine.dialect.name == "postgresql":
         assert "Seq Scan on ticket " not in plan + " " and "Seq Scan on followup" not in plan, plan
+        assert "Seq Scan on ticket_count" not in plan, plan
     else:
         assert not [line for line in plan.splitlines()
-                    if re.match(r"SCAN (ticket|followup)\b", line) and " INDEX " not in line], plan
+                    if re.match(r"SCAN (ticket|ticket_count|followup)\b", line) and " INDEX " not in line], plan
     mention_part = statement.split("ticket_mention", 1)[1].split("followup", 1)[0]
     assert "JOIN ticket " not in mention_part, statement
 

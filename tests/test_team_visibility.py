@@ -327,3 +327,43 @@ def test_the_queue_page_costs_the_same_with_visibility_and_every_filter(app, cli
 def test_supervisors_and_admins_have_the_view_all_permission_agents_do_not(users):
     assert users["supervisor"].can("ViewAllTickets") and users["admin"].can("ViewAllTickets")
     assert not users["agent"].can("ViewAllTickets")
+
+
+def test_every_viewers_numbers_equal_a_real_count_of_what_they_see(app, world, users):
+    """The built-in folders' numbers (rolled up by channel and team in folder_total, plus a
+    user's own counter rows) equal a COUNT of the tickets each viewer sees, for a viewer who sees
+    all, by team, by a shared channel only, and by assignment alone (the loner is given B's ticket
+    and a ticket handed to team B: neither is in a group they see)."""
+    from sqlalchemy import and_, func, true
+
+    from inbox import visibility
+    from inbox.queue.counters import builtin_counts
+
+    with db.session_scope() as s:
+        b = s.get(Ticket, world["ticket"]["b"])
+        b.assignee_id, b.priority, b.has_pending_suggestion = world["loner"], True, True
+        shared = s.get(Ticket, world["ticket"]["shared"])
+        shared.team_id, shared.assignee_id = world["team_b"], users["agent"].id
+        s.add(Ticket(channel_id=world["channel"]["a"], network="instagram", kind="comment", external_id="arch",
+                     status="archived", team_id=world["team_b"], assignee_id=world["loner"], has_failed_send=True))
+        s.add(Ticket(channel_id=world["channel"]["b"], network="instagram", kind="comment", external_id="snz",
+                     status="snoozed", team_id=world["team_a"]))
+    t = Ticket
+    folders = {"inbox": t.status == "open", "unassigned": and_(t.status == "open", t.assignee_id.is_(None)),
+               "priority": and_(t.status == "open", t.priority.is_(True)), "snoozed": t.status == "snoozed",
+               "approval": t.has_pending_suggestion.is_(True), "failed": t.has_failed_send.is_(True),
+               "archived": t.status == "archived", "all": true()}
+    with db.session_scope() as s:
+        viewers = [s.get(User, users[role].id) for role in ("admin", "supervisor", "agent", "outsider")]
+        viewers.append(s.get(User, world["loner"]))
+        for viewer in viewers:
+            seen = visibility.visible_tickets(viewer)
+
+            def real(condition):
+                return s.scalar(visibility.restrict(select(func.count()).select_from(t).where(condition), seen))
+            expected = {name: real(condition) for name, condition in folders.items()}
+            expected["mine"] = real(and_(t.status == "open", t.assignee_id == viewer.id))
+            numbers = builtin_counts(s, viewer)
+            assert {name: numbers[name] for name in expected} == expected, viewer.email
+        # The loner sees, by assignment alone, B's ticket and the archived one handed to team B.
+        assert builtin_counts(s, viewers[-1])["archived"] == 1 and builtin_counts(s, viewers[-1])["priority"] == 1
