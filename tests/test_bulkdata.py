@@ -72,12 +72,19 @@ def test_counters_equal_real_counts(loaded, session):
         "SELECT channel_id, coalesce(team_id, 0), coalesce(assignee_id, 0), status, priority, has_pending_suggestion,"
         " has_failed_send, count(*) FROM ticket GROUP BY 1, 2, 3, 4, 5, 6, 7"))}
     assert counted == real
-    # The triggers are back: a change after the load moves the counters.
+    # The roll-up per channel and team too.
+    totals = {tuple(r[:2]): tuple(r[2:]) for r in session.execute(text(
+        "SELECT channel_id, team_id, inbox, archived, everything FROM folder_total WHERE everything <> 0"))}
+    assert totals == {tuple(r[:2]): tuple(r[2:]) for r in session.execute(text(
+        "SELECT channel_id, coalesce(team_id, 0), sum(CASE WHEN status = 'open' THEN 1 ELSE 0 END),"
+        " sum(CASE WHEN status = 'archived' THEN 1 ELSE 0 END), count(*) FROM ticket GROUP BY 1, 2"))}
+    # The triggers are back: a change after the load moves the counters and the roll-up.
     ticket_id = session.scalar(select(Ticket.id).where(Ticket.status == TicketStatus.ARCHIVED).limit(1))
     before = session.scalar(text("SELECT coalesce(sum(n), 0) FROM ticket_count WHERE status = 'open'"))
     session.execute(text("UPDATE ticket SET status = 'open' WHERE id = :id"), {"id": ticket_id})
     session.commit()
     assert session.scalar(text("SELECT sum(n) FROM ticket_count WHERE status = 'open'")) == before + 1
+    assert session.scalar(text("SELECT sum(inbox) FROM folder_total")) == before + 1
 
 
 def test_the_mentioned_tickets_equal_the_notes_mentions(loaded, session):
