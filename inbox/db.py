@@ -184,7 +184,9 @@ def get_session() -> Session:
     the lock at their first statement as before.
     """
     if "db_session" not in g:
-        g.db_session = new_session(read=has_request_context() and request.method in READ_METHODS)
+        read = has_request_context() and request.method in READ_METHODS
+        g.db_session = new_session(read=read)
+        g.db_session.info["read_request"] = read
     return g.db_session
 
 
@@ -199,10 +201,29 @@ def release(session: Session) -> None:
     session.commit()
 
 
-def _close_session(_exc: BaseException | None) -> None:
+def _close_session(exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
+        if exc is None and _ends_with_commit(session):
+            session.commit()
+    except Exception:   # noqa: BLE001 - closing rolls back; the answer has been made already
+        pass
+    finally:
         session.close()
+
+
+def _ends_with_commit(session: Session) -> bool:
+    """A read request's transaction on PostgreSQL ends with COMMIT, not ROLLBACK (it wrote
+    nothing: same effect). Why: psycopg forgets every statement it has prepared on a connection at
+    each ROLLBACK, and a statement is prepared (PostgreSQL keeps its plan) only at its fifth run on
+    a connection; closing a session rolls back, so no statement of a web request was ever
+    prepared and each was planned on every request. Not when the ORM holds a change (a read
+    request must not write) or on SQLite (nothing to keep)."""
+    return (session.info.get("read_request") and session.in_transaction()
+            and session.get_bind().dialect.name == "postgresql"
+            and not (session.new or session.dirty or session.deleted))
 
 
 def _dispose_after_fork() -> None:

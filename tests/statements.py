@@ -30,7 +30,10 @@ def recorded() -> Iterator[list[str]]:
 
 
 def writes(statements: list[str]) -> list[str]:
-    """The statements that write, or take SQLite's write lock up front."""
-    return [s for s in statements
-            if s.split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE", "REPLACE", "COMMIT")
-            or s.upper().startswith("BEGIN IMMEDIATE")]
+    """The statements that write, or take SQLite's write lock up front, and the COMMITs that
+    follow them. A COMMIT after reads alone writes nothing (a read request on PostgreSQL ends with
+    one: inbox.db._ends_with_commit)."""
+    found = [s for s in statements
+             if s.split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE", "REPLACE")
+             or s.upper().startswith("BEGIN IMMEDIATE")]
+    return found + [s for s in statements if s == "COMMIT"] if found else []

@@ -170,3 +170,29 @@ def test_a_writer_that_ends_in_any_way_lets_the_next_writer_in_at_once(app, db_u
         threading.Thread(target=write, daemon=True).start()
         assert done.wait(timeout=3), f"the next writer waited after {end.__name__}"
         s.close()
+
+
+def test_a_change_left_in_a_read_requests_session_is_not_written(app, ticket_id):
+    """A read request's transaction may end with COMMIT on PostgreSQL (below), but never when its
+    session holds a change: what a GET changed on an object by mistake is dropped, as before."""
+    from models import Ticket
+
+    with app.test_request_context("/", method="GET"):
+        session = db.get_session()
+        session.get(Ticket, ticket_id).text = "changed by a read"
+    with db.session_scope() as s:
+        assert s.get(Ticket, ticket_id).text == "hello"
+
+
+def test_a_read_requests_statements_stay_prepared_on_postgresql(client, users, db_url):
+    """psycopg prepares a statement at its fifth run on a connection, and forgets every prepared
+    statement at ROLLBACK: a read request ends with COMMIT instead, so the statements of pages
+    and polls keep their plans across requests."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("prepared statements are PostgreSQL's")
+    login(client, "agent")
+    for _ in range(7):
+        assert client.get("/queue/folders", headers={"HX-Request": "true"}).status_code == 200
+    with db.engine().connect() as conn:     # the pool hands back the connection those requests used
+        prepared = conn.connection.driver_connection._prepared._names
+    assert prepared, "no statement of the read requests stayed prepared"
